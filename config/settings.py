@@ -1,0 +1,94 @@
+"""Default settings. Each can be overridden by an environment variable GRANTPOOL_<NAME>.
+
+The README's configuration table is generated from SETTINGS below (`flask grantpool
+settings`), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    kind: type = str
+
+
+SETTINGS: list[Setting] = [
+    Setting("ENV", "development", "development, testing or production"),
+    Setting(
+        "SECRET_KEY", None, "signs sessions and links; required outside development and testing"
+    ),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL; default is SQLite in the instance folder. "
+        "`DATABASE_URL` without the prefix is read too",
+    ),
+    Setting(
+        "STORAGE_URL", None, "`file:///path` (default: instance/uploads) or `s3://bucket/prefix`"
+    ),
+    Setting("S3_ENDPOINT_URL", None, "endpoint of an S3-compatible server (MinIO, Ceph…)"),
+    Setting("S3_REGION", "us-east-1", "region of the S3 bucket"),
+    Setting("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, "largest accepted upload, in bytes", int),
+    Setting("MAX_CONTENT_LENGTH", 25 * 1024 * 1024, "largest request body, chunked ones too", int),
+    Setting("LANGUAGES", "en,fr", "offered interface languages, comma separated", str),
+    Setting("DEFAULT_LOCALE", "en", "language when nothing else says"),
+    Setting("DEFAULT_TIMEZONE", "UTC", "time zone for people without one"),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        "rate-limit counters; use `redis://host:6379` with several workers",
+    ),
+    Setting("RATELIMIT_ENABLED", True, "turn rate limiting off (never in production)", bool),
+    Setting("TRUSTED_PROXIES", 0, "how many proxies in front set X-Forwarded-For", int),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        None,
+        "send cookies over HTTPS only (default: on in production)",
+        bool,
+    ),
+    Setting("MAIL_BACKEND", "console", "`console` (logs mail) or `smtp`"),
+    Setting("MAIL_FROM", "grantpool <no-reply@grantpool.localhost>", "sender of every message"),
+    Setting("SMTP_HOST", "127.0.0.1", "SMTP server"),
+    Setting("SMTP_PORT", 25, "SMTP port", int),
+    Setting("SMTP_USERNAME", None, "SMTP login"),
+    Setting("SMTP_PASSWORD", None, "SMTP password"),
+    Setting("SMTP_STARTTLS", False, "use STARTTLS", bool),
+    Setting("BASE_URL", "http://127.0.0.1:5000", "public address used in emailed links"),
+    Setting("INVITATION_DAYS", 7, "how long an invitation link works", int),
+    Setting("PASSWORD_RESET_MINUTES", 60, "how long a password reset link works", int),
+    Setting("SQL_ECHO", False, "log every SQL statement", bool),
+]
+
+
+def _coerce(setting: Setting, raw: str) -> Any:
+    if setting.kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if setting.kind is int:
+        return int(raw)
+    return raw
+
+
+def load_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(f"GRANTPOOL_{setting.name}")
+        if raw is None and setting.name == "DATABASE_URL":
+            raw = environ.get("DATABASE_URL")
+        values[setting.name] = setting.default if raw is None else _coerce(setting, raw)
+    return values
+
+
+def settings_table() -> str:
+    rows = ["| setting | environment variable | default | meaning |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        default = "" if s.default is None else f"`{s.default}`"
+        rows.append(f"| {s.name} | `GRANTPOOL_{s.name}` | {default} | {s.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,457 @@
+"""Accounts: sign-in sessions, invitations, password resets, roles and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..platform.audit import record_event
+from ..platform.errors import NotFound, ValidationFailed
+from ..platform.mail import queue_mail
+from ..platform.time import now_utc
+from . import passwords
+from .models import (
+    ApiToken,
+    LinkPurpose,
+    LoginSession,
+    Membership,
+    OneTimeLink,
+    Role,
+    RoleAssignment,
+    User,
+)
+
+API_TOKEN_PREFIX = "gp_"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _check_email(email: str) -> str:
+    email = normalise_email(email)
+    local, _sep, domain = email.partition("@")
+    if not local or "." not in domain or len(email) > 320 or " " in email:
+        raise ValidationFailed.single("email", _("Enter an email address like name@example.org."))
+    return email
+
+
+def _check_password(password: str, confirm: str | None, email: str) -> None:
+    messages = {
+        "too_short": _("Use at least %(n)d characters.", n=passwords.MIN_LENGTH),
+        "too_long": _("Use at most %(n)d characters.", n=passwords.MAX_LENGTH),
+        "is_email": _("Do not use your email address as your password."),
+        "too_simple": _("Choose a password that is harder to guess."),
+    }
+    problems = [messages[p] for p in passwords.password_problems(password, email)]
+    errors: dict[str, list[str]] = {}
+    if problems:
+        errors["password"] = problems
+    if confirm is not None and confirm != password:
+        errors["confirm"] = [_("The two passwords do not match.")]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+# Users --------------------------------------------------------------------------------
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(
+    session: Session,
+    actor: User | None,
+    *,
+    email: str,
+    name: str,
+    password: str | None = None,
+    roles: list[tuple[str, int | None, int | None]] | None = None,
+    organisation_ids: list[int] | None = None,
+    locale: str | None = None,
+) -> User:
+    email = _check_email(email)
+    if not (name or "").strip():
+        raise ValidationFailed.single("name", _("Enter a name."))
+    if get_user_by_email(session, email) is not None:
+        raise ValidationFailed.single("email", _("There is already an account with this email."))
+    if password is not None:
+        _check_password(password, None, email)
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=passwords.hash_password(password) if password else None,
+        locale=locale,
+        active=True,
+        password_changed_at=now_utc() if password else None,
+    )
+    session.add(user)
+    session.flush()
+    for role, fund_id, donor_id in roles or []:
+        user.roles.append(RoleAssignment(role=Role(role).value, fund_id=fund_id, donor_id=donor_id))
+    for organisation_id in organisation_ids or []:
+        user.memberships.append(Membership(organisation_id=organisation_id))
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "user.create",
+        user,
+        after={
+            "email": email,
+            "roles": [r[0] for r in roles or []],
+            "organisations": organisation_ids or [],
+        },
+    )
+    return user
+
+
+def set_roles(
+    session: Session, actor: User, user: User, roles: list[tuple[str, int | None, int | None]]
+) -> None:
+    before = sorted((a.role, a.fund_id, a.donor_id) for a in user.roles)
+    wanted = {(Role(r).value, f, d) for r, f, d in roles}
+    for assignment in list(user.roles):
+        if (assignment.role, assignment.fund_id, assignment.donor_id) not in wanted:
+            user.roles.remove(assignment)
+    have = {(a.role, a.fund_id, a.donor_id) for a in user.roles}
+    for role, fund_id, donor_id in sorted(wanted - have, key=str):
+        user.roles.append(RoleAssignment(role=role, fund_id=fund_id, donor_id=donor_id))
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "user.roles",
+        user,
+        before={"roles": before},
+        after={"roles": sorted(wanted, key=str)},
+    )
+
+
+def set_active(session: Session, actor: User, user: User, active: bool) -> None:
+    if user.active == active:
+        return
+    user.active = active
+    if not active:
+        revoke_all_sessions(session, user)
+    record_event(
+        session,
+        actor,
+        "user.activate" if active else "user.deactivate",
+        user,
+        before={"active": not active},
+        after={"active": active},
+    )
+
+
+def set_locale(session: Session, user: User, locale: str) -> None:
+    before = user.locale
+    user.locale = locale
+    record_event(
+        session, user, "user.locale", user, before={"locale": before}, after={"locale": locale}
+    )
+
+
+# Signing in ---------------------------------------------------------------------------
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user if the password is right; None otherwise, taking as long either way."""
+    user = get_user_by_email(session, email)
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        return None
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def start_login_session(session: Session, user: User, user_agent: str | None = None) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        LoginSession(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            user_agent=(user_agent or "")[:300] or None,
+        )
+    )
+    user.last_login_at = now_utc()
+    user.login_token = token
+    record_event(session, user, "user.login", user)
+    return token
+
+
+def load_login_session(session: Session, token: str) -> User | None:
+    row = session.execute(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token_hash == token_hash(token),
+            LoginSession.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+    ).scalar_one_or_none()
+    if row is not None:
+        row.login_token = token
+    return row
+
+
+def end_login_session(session: Session, user: User, token: str | None) -> None:
+    if token:
+        session.execute(
+            update(LoginSession)
+            .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
+            .values(revoked_at=now_utc())
+        )
+    record_event(session, user, "user.logout", user)
+
+
+def revoke_all_sessions(session: Session, user: User) -> None:
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=now_utc())
+    )
+
+
+def change_password(session: Session, user: User, current: str, new: str, confirm: str) -> str:
+    """Change the password, end every other session and return a fresh session token."""
+    if not passwords.verify_password(user.password_hash, current):
+        raise ValidationFailed.single("current", _("Your current password is not right."))
+    _check_password(new, confirm, user.email)
+    return _set_password(session, user, new)
+
+
+def _set_password(session: Session, user: User, new: str) -> str:
+    user.password_hash = passwords.hash_password(new)
+    user.password_changed_at = now_utc()
+    revoke_all_sessions(session, user)
+    record_event(session, user, "user.password_change", user)
+    return start_login_session(session, user)
+
+
+# One-time links -------------------------------------------------------------------------
+
+
+def _new_link(
+    session: Session,
+    purpose: LinkPurpose,
+    email: str,
+    ttl: dt.timedelta,
+    *,
+    user: User | None = None,
+    created_by: User | None = None,
+    payload: dict[str, Any] | None = None,
+) -> tuple[OneTimeLink, str]:
+    token = secrets.token_urlsafe(32)
+    link = OneTimeLink(
+        purpose=purpose.value,
+        token_hash=token_hash(token),
+        email=email,
+        user_id=user.id if user else None,
+        created_by_id=created_by.id if created_by else None,
+        payload=payload,
+        expires_at=now_utc() + ttl,
+    )
+    session.add(link)
+    session.flush()
+    return link, token
+
+
+def find_link(
+    session: Session, purpose: LinkPurpose, token: str, now: dt.datetime | None = None
+) -> OneTimeLink:
+    """The live link for this token, or NotFound (expired, used or unknown look alike)."""
+    link = session.scalar(
+        select(OneTimeLink).where(
+            OneTimeLink.token_hash == token_hash(token), OneTimeLink.purpose == purpose.value
+        )
+    )
+    now = now or now_utc()
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        raise NotFound(_("This link has expired or has already been used. Ask for a new one."))
+    return link
+
+
+def _use_link(session: Session, link: OneTimeLink) -> None:
+    # Only one of two simultaneous uses may succeed.
+    used = session.execute(
+        update(OneTimeLink)
+        .where(OneTimeLink.id == link.id, OneTimeLink.used_at.is_(None))
+        .values(used_at=now_utc())
+    ).rowcount
+    if not used:
+        raise NotFound(_("This link has expired or has already been used. Ask for a new one."))
+
+
+def invite_user(
+    session: Session,
+    actor: User,
+    *,
+    email: str,
+    name: str,
+    roles: list[tuple[str, int | None, int | None]],
+    organisation_ids: list[int],
+    days: int,
+    base_url: str,
+    locale: str,
+) -> tuple[OneTimeLink, str]:
+    email = _check_email(email)
+    if get_user_by_email(session, email) is not None:
+        raise ValidationFailed.single(
+            "email", _("This person already has an account. Change their roles instead.")
+        )
+    if not roles and not organisation_ids:
+        raise ValidationFailed.single("roles", _("Choose at least one role or organisation."))
+    link, token = _new_link(
+        session,
+        LinkPurpose.INVITATION,
+        email,
+        dt.timedelta(days=days),
+        created_by=actor,
+        payload={
+            "name": name.strip(),
+            "roles": [list(r) for r in roles],
+            "organisation_ids": organisation_ids,
+        },
+    )
+    url = f"{base_url.rstrip('/')}/invitations/{token}"
+    queue_mail(
+        session, email, "invitation", locale, name=name, url=url, days=days, inviter=actor.name
+    )
+    record_event(
+        session,
+        actor,
+        "invitation.create",
+        link,
+        after={"email": email, "roles": [r[0] for r in roles]},
+    )
+    return link, token
+
+
+def accept_invitation(
+    session: Session,
+    token: str,
+    *,
+    name: str,
+    password: str,
+    confirm: str,
+    locale: str | None = None,
+) -> User:
+    link = find_link(session, LinkPurpose.INVITATION, token)
+    _check_password(password, confirm, link.email)
+    payload = link.payload or {}
+    _use_link(session, link)
+    roles = [(r[0], r[1], r[2]) for r in payload.get("roles", [])]
+    user = create_user(
+        session,
+        None,
+        email=link.email,
+        name=name or payload.get("name", ""),
+        password=password,
+        roles=roles,
+        organisation_ids=list(payload.get("organisation_ids", [])),
+        locale=locale,
+    )
+    record_event(session, user, "invitation.accept", link)
+    return user
+
+
+def request_password_reset(
+    session: Session, email: str, *, minutes: int, base_url: str, locale: str
+) -> None:
+    """Mail a reset link if the account exists. The caller answers the same either way."""
+    user = get_user_by_email(session, email)
+    if user is None or not user.active:
+        return
+    link, token = _new_link(
+        session, LinkPurpose.PASSWORD_RESET, user.email, dt.timedelta(minutes=minutes), user=user
+    )
+    url = f"{base_url.rstrip('/')}/password/reset/{token}"
+    queue_mail(
+        session,
+        user.email,
+        "password_reset",
+        user.locale or locale,
+        name=user.name,
+        url=url,
+        minutes=minutes,
+    )
+    record_event(session, None, "password_reset.request", link, after={"user_id": user.id})
+
+
+def reset_password(session: Session, token: str, password: str, confirm: str) -> User:
+    link = find_link(session, LinkPurpose.PASSWORD_RESET, token)
+    user = session.get(User, link.user_id)
+    if user is None or not user.active:
+        raise NotFound()
+    _check_password(password, confirm, user.email)
+    _use_link(session, link)
+    _set_password(session, user, password)
+    return user
+
+
+# API tokens ------------------------------------------------------------------------------
+
+
+def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed.single(
+            "name", _("Give the token a name, e.g. the tool that uses it.")
+        )
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id, name=name[:100], prefix=secret[:10], token_hash=token_hash(secret)
+    )
+    session.add(token)
+    session.flush()
+    record_event(session, user, "api_token.create", token, after={"name": token.name})
+    return token, secret
+
+
+def revoke_api_token(session: Session, user: User, token_id: int) -> None:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id or token.revoked_at is not None:
+        raise NotFound()
+    token.revoked_at = now_utc()
+    record_event(session, user, "api_token.revoke", token)
+
+
+def user_for_api_token(session: Session, secret: str) -> User | None:
+    if not secret.startswith(API_TOKEN_PREFIX):
+        return None
+    token = session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == token_hash(secret), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if token is None or not hmac.compare_digest(token.token_hash, token_hash(secret)):
+        return None
+    user = token.user
+    if not user.active:
+        return None
+    now = now_utc()
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
+        token.last_used_at = now  # coarse, so a busy client does not write on every call
+    return user
+
+
+def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+        )
+    )

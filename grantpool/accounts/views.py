@@ -1,0 +1,322 @@
+"""Sign in and out, invitations, password reset and change, language, API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from ..extensions import db, limiter, login_manager
+from ..platform.errors import ValidationFailed
+from ..platform.i18n import LANGUAGE_NAMES, offered_languages, select_locale
+from . import services
+from .forms import (
+    AcceptInvitationForm,
+    ApiTokenForm,
+    ChangePasswordForm,
+    LanguageForm,
+    LoginForm,
+    NewPasswordForm,
+    PasswordResetRequestForm,
+)
+from .models import LinkPurpose, User
+
+bp = Blueprint("accounts", __name__)
+
+DEVICE_COOKIE = "gp_device"
+
+
+# flask-login wiring ------------------------------------------------------------------
+
+
+@login_manager.user_loader
+def _load_user(token: str) -> User | None:
+    return services.load_login_session(db.session, token)
+
+
+@login_manager.request_loader
+def _load_user_from_token(req: Any) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not req.path.startswith("/api/"):
+        return None
+    user = services.user_for_api_token(db.session, header[len("Bearer ") :].strip())
+    if user is not None:
+        g.authenticated_by = "token"
+    return user
+
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = None  # the login page explains itself
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for("accounts.home")
+
+
+# Login throttling -----------------------------------------------------------------------
+# Per address: every attempt counts. Per account: failed attempts count, but not from a
+# browser that has signed in to that account before (a signed device cookie), so an
+# attacker who hammers an account cannot lock its real owner out.
+
+
+def _device_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="grantpool.device")
+
+
+def _login_email() -> str:
+    return services.normalise_email(request.form.get("email", ""))
+
+
+def _account_key() -> str:
+    return f"login-account:{_login_email()}"
+
+
+def _known_device() -> bool:
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie:
+        return False
+    try:
+        emails = _device_serializer().loads(cookie)
+    except BadSignature:
+        return False
+    return isinstance(emails, list) and _login_email() in emails
+
+
+def _remember_device(response: Response, email: str) -> None:
+    emails: list[str] = []
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if cookie:
+        try:
+            loaded = _device_serializer().loads(cookie)
+            emails = [e for e in loaded if isinstance(e, str)] if isinstance(loaded, list) else []
+        except BadSignature:
+            emails = []
+    if email not in emails:
+        emails = [*emails[-4:], email]
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_serializer().dumps(emails),
+        max_age=60 * 60 * 24 * 365,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+# Pages ------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def home() -> Any:
+    if current_user.is_authenticated:
+        return render_template("accounts/home.html")
+    return render_template("home.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("30 per minute; 300 per hour", methods=["POST"])
+@limiter.limit(
+    "10 per 15 minutes",
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    exempt_when=_known_device,
+)
+def login() -> Any:
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        return render_template("accounts/login.html", form=form)
+    if form.validate():
+        user = services.authenticate(db.session, form.email.data or "", form.password.data or "")
+        if user is not None:
+            session.clear()  # no fixation: a fresh session for the signed-in user
+            services.start_login_session(db.session, user, request.headers.get("User-Agent"))
+            login_user(user, remember=bool(form.remember.data))
+            response = redirect(_safe_next(form.next.data))
+            _remember_device(response, user.email)
+            return response
+    # One answer for unknown accounts and wrong passwords.
+    form.form_errors.append(_("The email address or password is not right."))
+    form.password.data = ""
+    return render_template("accounts/login.html", form=form), 401
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    if current_user.is_authenticated:
+        services.end_login_session(db.session, current_user, current_user.login_token)
+        logout_user()
+    session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 30 per hour", methods=["POST"])
+def password_reset_request() -> Any:
+    form = PasswordResetRequestForm()
+    if request.method == "POST" and form.validate():
+        services.request_password_reset(
+            db.session,
+            form.email.data or "",
+            minutes=current_app.config["PASSWORD_RESET_MINUTES"],
+            base_url=current_app.config["BASE_URL"],
+            locale=select_locale(),
+        )
+        # The same answer whether or not the account exists.
+        return render_template("accounts/password_reset_sent.html")
+    return render_template("accounts/password_reset_request.html", form=form), (
+        422 if request.method == "POST" else 200
+    )
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def password_reset(token: str) -> Any:
+    services.find_link(db.session, LinkPurpose.PASSWORD_RESET, token)
+    form = NewPasswordForm()
+    if request.method == "POST" and form.validate():
+        try:
+            user = services.reset_password(
+                db.session, token, form.password.data or "", form.confirm.data or ""
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+        else:
+            session.clear()
+            login_user(user)
+            flash(_("Your password has been changed and you are signed in."), "success")
+            return redirect(url_for("accounts.home"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/password_reset.html", form=form), status
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def accept_invitation(token: str) -> Any:
+    link = services.find_link(db.session, LinkPurpose.INVITATION, token)
+    form = AcceptInvitationForm()
+    if request.method == "GET":
+        form.name.data = (link.payload or {}).get("name", "")
+    elif form.validate():
+        try:
+            user = services.accept_invitation(
+                db.session,
+                token,
+                name=form.name.data or "",
+                password=form.password.data or "",
+                confirm=form.confirm.data or "",
+                locale=select_locale(),
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+        else:
+            session.clear()
+            services.start_login_session(db.session, user, request.headers.get("User-Agent"))
+            login_user(user)
+            flash(_("Welcome to grantpool. Your account is ready."), "success")
+            return redirect(url_for("accounts.home"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/accept_invitation.html", form=form, email=link.email), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    form = ChangePasswordForm()
+    if request.method == "POST" and form.validate():
+        try:
+            token = services.change_password(
+                db.session,
+                current_user,
+                form.current.data or "",
+                form.password.data or "",
+                form.confirm.data or "",
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+        else:
+            current_user.login_token = token
+            login_user(current_user)
+            flash(
+                _("Your password has been changed. Other devices have been signed out."), "success"
+            )
+            return redirect(url_for("accounts.home"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/change_password.html", form=form), status
+
+
+@bp.post("/language")
+def set_language() -> Any:
+    form = LanguageForm()
+    form.locale.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in offered_languages()]
+    if form.validate():
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            services.set_locale(db.session, current_user, form.locale.data or "en")
+    return redirect(
+        _safe_next(form.next.data or (request.referrer and urlsplit(request.referrer).path))
+    )
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def api_tokens() -> Any:
+    form = ApiTokenForm()
+    secret = None
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            try:
+                _token, secret = services.create_api_token(
+                    db.session, current_user, form.name.data or ""
+                )
+                form.name.data = ""
+            except ValidationFailed as failure:
+                form.add_errors(failure)
+                status = 422
+        else:
+            status = 422
+    tokens = services.list_api_tokens(db.session, current_user)
+    response = make_response(
+        render_template("accounts/api_tokens.html", form=form, tokens=tokens, secret=secret), status
+    )
+    return response
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_api_token(token_id: int) -> Any:
+    services.revoke_api_token(db.session, current_user, token_id)
+    flash(_("The token has been revoked."), "success")
+    return redirect(url_for("accounts.api_tokens"))

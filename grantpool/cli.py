@@ -1,0 +1,146 @@
+"""flask commands: `flask --app wsgi db …` and `flask --app wsgi grantpool …`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from alembic import command
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .extensions import db
+from .platform import migrations
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+grantpool_cli = AppGroup("grantpool", help="grantpool operations.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    migrations.upgrade(current_app.config["DATABASE_URL"], revision=revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION ('base' empties the database)."""
+    migrations.downgrade(current_app.config["DATABASE_URL"], revision=revision)
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations disagree."""
+    migrations.check(current_app.config["DATABASE_URL"])
+    click.echo("models and migrations agree")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate/--empty", default=True)
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new migration from the difference between models and database."""
+    command.revision(
+        migrations.alembic_config(current_app.config["DATABASE_URL"]),
+        message=message,
+        autogenerate=autogenerate,
+    )
+
+
+@grantpool_cli.command("create-admin")
+@click.option("--email", prompt=True)
+@click.option("--name", prompt=True)
+@click.password_option()
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create an administrator account."""
+    from .accounts.models import Role
+    from .accounts.services import create_user
+    from .platform.errors import ValidationFailed
+
+    try:
+        create_user(
+            db.session,
+            None,
+            email=email,
+            name=name,
+            password=password,
+            roles=[(Role.ADMIN.value, None, None)],
+        )
+    except ValidationFailed as failure:
+        for field, messages in failure.errors.items():
+            for message in messages:
+                click.echo(f"{field}: {message}", err=True)
+        db.session.rollback()
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"administrator {email} created")
+
+
+@grantpool_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has users.")
+def seed_demo(if_empty: bool) -> None:
+    """Load demonstration data and print the demo sign-ins."""
+    from .demo import DEMO_PASSWORD, database_is_empty, seed
+
+    if if_empty and not database_is_empty(db.session):
+        click.echo("database already has data; demo data not loaded")
+        return
+    logins = seed(db.session)
+    db.session.commit()
+    click.echo("demo data loaded. Sign in at http://127.0.0.1:5000/login with:")
+    for role, email in logins:
+        click.echo(f"  {role:<22} {email:<34} password: {DEMO_PASSWORD}")
+
+
+@grantpool_cli.command("demo-logins")
+def demo_logins() -> None:
+    """Print the demo sign-ins (when demo data is loaded)."""
+    from .demo import DEMO_PASSWORD
+    from .demo import demo_logins as logins
+
+    rows = logins(db.session)
+    if not rows:
+        click.echo("no demo users in this database")
+        return
+    click.echo("Demo sign-ins (http://127.0.0.1:5000/login):")
+    for role, email in rows:
+        click.echo(f"  {role:<22} {email:<34} password: {DEMO_PASSWORD}")
+
+
+@grantpool_cli.command("audit-verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain; exit 1 and list the breaks if any."""
+    from .platform.audit import verify_chain
+
+    problems = list(verify_chain(db.session))
+    if problems:
+        for problem in problems:
+            click.echo(f"audit event {problem.event_id}: {problem.reason}", err=True)
+        sys.exit(1)
+    click.echo("audit trail intact")
+
+
+@grantpool_cli.command("send-mail")
+@click.option("--limit", default=100, show_default=True)
+def send_mail(limit: int) -> None:
+    """Send due messages from the outbox (safe to run from cron or a loop)."""
+    from .platform.mail import send_pending
+
+    sent, failed = send_pending(db.session, limit=limit)
+    click.echo(f"sent {sent}, failed {failed}")
+
+
+@grantpool_cli.command("settings")
+def settings() -> None:
+    """Print the settings table (the README's configuration section)."""
+    from config.settings import settings_table
+
+    click.echo(settings_table())
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(db_cli)
+    app.cli.add_command(grantpool_cli)

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..platform.errors import NotFound, ValidationFailed
+from ..platform.permissions import require
+from . import services
+from .forms import DONOR_TYPE_LABELS, DonorForm, FundForm
+from .models import Donor, Fund
+
+bp = Blueprint("funds", __name__, url_prefix="/funds")
+
+
+def _fund(fund_id: int) -> Fund:
+    fund = db.session.get(Fund, fund_id)
+    if fund is None:
+        raise NotFound()
+    return fund
+
+
+def _donor(donor_id: int) -> Donor:
+    donor = db.session.get(Donor, donor_id)
+    if donor is None:
+        raise NotFound()
+    return donor
+
+
+@bp.get("/")
+@login_required
+def list_funds() -> Any:
+    return render_template(
+        "funds/list.html", funds=services.visible_funds(db.session, current_user)
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create_fund() -> Any:
+    require(current_user, "fund.create")
+    form = FundForm()
+    if request.method == "POST":
+        try:
+            fund = services.create_fund(db.session, current_user, form.values())
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("funds/form.html", form=form, fund=None), 422
+        flash(_("The fund has been created."), "success")
+        return redirect(url_for("funds.show_fund", fund_id=fund.id))
+    form.timezone.data = "UTC"
+    return render_template("funds/form.html", form=form, fund=None)
+
+
+@bp.get("/<int:fund_id>")
+@login_required
+def show_fund(fund_id: int) -> Any:
+    fund = _fund(fund_id)
+    require(current_user, "fund.view", fund)
+    return render_template("funds/show.html", fund=fund)
+
+
+@bp.route("/<int:fund_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_fund(fund_id: int) -> Any:
+    fund = _fund(fund_id)
+    require(current_user, "fund.edit", fund)
+    form = FundForm(obj=fund)
+    if request.method == "POST":
+        form = FundForm()
+        try:
+            services.update_fund(db.session, current_user, fund, form.values())
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("funds/form.html", form=form, fund=fund), 422
+        flash(_("Your changes have been saved."), "success")
+        return redirect(url_for("funds.show_fund", fund_id=fund.id))
+    return render_template("funds/form.html", form=form, fund=fund)
+
+
+@bp.get("/donors")
+@login_required
+def list_donors() -> Any:
+    require(current_user, "donor.list")
+    return render_template(
+        "funds/donors.html", donors=services.list_donors(db.session), donor_types=DONOR_TYPE_LABELS
+    )
+
+
+@bp.route("/donors/new", methods=["GET", "POST"])
+@login_required
+def create_donor() -> Any:
+    require(current_user, "donor.create")
+    form = DonorForm()
+    if request.method == "POST":
+        try:
+            services.create_donor(db.session, current_user, form.values())
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("funds/donor_form.html", form=form, donor=None), 422
+        flash(_("The donor has been added."), "success")
+        return redirect(url_for("funds.list_donors"))
+    return render_template("funds/donor_form.html", form=form, donor=None)
+
+
+@bp.route("/donors/<int:donor_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_donor(donor_id: int) -> Any:
+    donor = _donor(donor_id)
+    require(current_user, "donor.edit", donor)
+    form = DonorForm(obj=donor)
+    if request.method == "POST":
+        form = DonorForm()
+        try:
+            services.update_donor(db.session, current_user, donor, form.values())
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("funds/donor_form.html", form=form, donor=donor), 422
+        flash(_("Your changes have been saved."), "success")
+        return redirect(url_for("funds.list_donors"))
+    return render_template("funds/donor_form.html", form=form, donor=donor)

@@ -1,0 +1,27 @@
+"""Every model, imported once so that metadata is complete (Alembic, relationships)."""
+
+from __future__ import annotations
+
+from .accounts.models import ApiToken, LoginSession, Membership, OneTimeLink, RoleAssignment, User
+from .funds.models import Donor, Fund
+from .organisations.models import Organisation
+from .platform.audit import AuditEvent
+from .platform.db import Base
+from .platform.mail import OutboxMessage
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Donor",
+    "Fund",
+    "LoginSession",
+    "Membership",
+    "OneTimeLink",
+    "Organisation",
+    "OutboxMessage",
+    "RoleAssignment",
+    "User",
+    "metadata",
+]

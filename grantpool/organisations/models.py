@@ -1,0 +1,55 @@
+"""Organisations: the community groups, NGOs and local governments that apply and deliver."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, CheckConstraint, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..platform.db import Base, IdPK
+from ..platform.time import now_utc
+from .rules import Leadership, OrganisationType
+
+_TYPES = ", ".join(f"'{t.value}'" for t in OrganisationType)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[IdPK]
+    name: Mapped[str] = mapped_column(String(300))
+    short_name: Mapped[str | None] = mapped_column(String(60))
+    org_type: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str] = mapped_column(String(2))
+    area: Mapped[str | None] = mapped_column(String(10))
+    locality: Mapped[str | None] = mapped_column(String(200))
+    registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    registration_number: Mapped[str | None] = mapped_column(String(100))
+    org_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    women_led: Mapped[bool] = mapped_column(Boolean, default=False)
+    youth_led: Mapped[bool] = mapped_column(Boolean, default=False)
+    refugee_migrant_led: Mapped[bool] = mapped_column(Boolean, default=False)
+    disability_led: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    __table_args__ = (
+        CheckConstraint(f"org_type IN ({_TYPES})", name="org_type_known"),
+        CheckConstraint("country = upper(country) AND length(country) = 2", name="country_iso"),
+        Index("ix_organisations_country", "country"),
+        Index("ix_organisations_name", "name"),
+    )
+
+    @property
+    def type(self) -> OrganisationType:
+        return OrganisationType(self.org_type)
+
+    @property
+    def leadership(self) -> list[Leadership]:
+        return [lead for lead in Leadership if getattr(self, lead.value.replace("-", "_"))]
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.name}>"

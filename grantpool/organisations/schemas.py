@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from .rules import OrganisationType
+
+
+class OrganisationSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    short_name = fields.String(allow_none=True, load_default=None)
+    org_type = fields.String(
+        required=True, validate=validate.OneOf([t.value for t in OrganisationType])
+    )
+    country = fields.String(required=True, validate=validate.Length(equal=2))
+    area = fields.String(allow_none=True, load_default=None)
+    locality = fields.String(allow_none=True, load_default=None)
+    registered = fields.Boolean(load_default=False)
+    registration_number = fields.String(allow_none=True, load_default=None)
+    org_id = fields.String(allow_none=True, load_default=None)
+    women_led = fields.Boolean(load_default=False)
+    youth_led = fields.Boolean(load_default=False)
+    refugee_migrant_led = fields.Boolean(load_default=False)
+    disability_led = fields.Boolean(load_default=False)
+    contact_email = fields.String(allow_none=True, load_default=None, load_only=True)
+    contact_phone = fields.String(allow_none=True, load_default=None, load_only=True)
+
+
+class OrganisationQuerySchema(Schema):
+    country = fields.String(load_default=None)
+    org_type = fields.String(load_default=None)
+    q = fields.String(load_default=None)
+    after = fields.Integer(load_default=0)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

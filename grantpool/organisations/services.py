@@ -1,0 +1,145 @@
+"""Organisations: create and edit, with the checks every channel shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.models import Membership, User
+from ..platform.audit import record_event, snapshot
+from ..platform.errors import ValidationFailed
+from .models import Organisation
+from .rules import OrganisationType, is_valid_area, is_valid_country, is_valid_org_id
+
+FIELDS = [
+    "name",
+    "short_name",
+    "org_type",
+    "country",
+    "area",
+    "locality",
+    "registered",
+    "registration_number",
+    "org_id",
+    "women_led",
+    "youth_led",
+    "refugee_migrant_led",
+    "disability_led",
+    "contact_email",
+    "contact_phone",
+]
+
+
+def _clean(session: Session, data: dict[str, Any], existing: Organisation | None) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    name = (data.get("name") or "").strip()
+    if not name:
+        errors["name"] = _("Enter the organisation's name.")
+    elif len(name) > 300:
+        errors["name"] = _("Use at most 300 characters.")
+    clean["name"] = name
+    clean["short_name"] = (data.get("short_name") or "").strip() or None
+    org_type = data.get("org_type") or ""
+    if org_type not in {t.value for t in OrganisationType}:
+        errors["org_type"] = _("Choose the kind of organisation.")
+    clean["org_type"] = org_type
+    country = (data.get("country") or "").strip().upper()
+    if not is_valid_country(country):
+        errors["country"] = _("Choose a country.")
+    clean["country"] = country
+    area = (data.get("area") or "").strip().upper() or None
+    if area and country and not is_valid_area(country, area):
+        errors["area"] = _("Choose an area in the selected country.")
+    clean["area"] = area
+    clean["locality"] = (data.get("locality") or "").strip() or None
+    clean["registered"] = bool(data.get("registered"))
+    clean["registration_number"] = (data.get("registration_number") or "").strip() or None
+    org_id = (data.get("org_id") or "").strip() or None
+    if org_id and not is_valid_org_id(org_id):
+        errors["org_id"] = _(
+            "Use an org-id.guide identifier such as KE-NGB-1234 or GB-CHC-1234567."
+        )
+    elif org_id:
+        clash = session.scalar(select(Organisation.id).where(Organisation.org_id == org_id))
+        if clash is not None and (existing is None or clash != existing.id):
+            errors["org_id"] = _("Another organisation already has this identifier.")
+    clean["org_id"] = org_id
+    for flag in ("women_led", "youth_led", "refugee_migrant_led", "disability_led"):
+        clean[flag] = bool(data.get(flag))
+    email = (data.get("contact_email") or "").strip().lower() or None
+    if email and ("@" not in email or "." not in email.split("@")[-1]):
+        errors["contact_email"] = _("Enter an email address like name@example.org.")
+    clean["contact_email"] = email
+    clean["contact_phone"] = (data.get("contact_phone") or "").strip() or None
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def create_organisation(
+    session: Session, actor: User | None, data: dict[str, Any], *, add_member: User | None = None
+) -> Organisation:
+    organisation = Organisation(**_clean(session, data, None))
+    session.add(organisation)
+    session.flush()
+    if add_member is not None:
+        session.add(Membership(user_id=add_member.id, organisation_id=organisation.id))
+    record_event(
+        session, actor, "organisation.create", organisation, after=snapshot(organisation, FIELDS)
+    )
+    return organisation
+
+
+def update_organisation(
+    session: Session, actor: User, organisation: Organisation, data: dict[str, Any]
+) -> Organisation:
+    before = snapshot(organisation, FIELDS)
+    for key, value in _clean(session, data, organisation).items():
+        setattr(organisation, key, value)
+    session.flush()
+    after = snapshot(organisation, FIELDS)
+    changed = {k for k in FIELDS if before[k] != after[k]}
+    if changed:
+        record_event(
+            session,
+            actor,
+            "organisation.update",
+            organisation,
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
+    return organisation
+
+
+def add_member(session: Session, actor: User, organisation: Organisation, user: User) -> None:
+    if user.belongs_to(organisation.id):
+        return
+    session.add(Membership(user_id=user.id, organisation_id=organisation.id))
+    session.flush()
+    record_event(
+        session, actor, "organisation.add_member", organisation, after={"user_id": user.id}
+    )
+
+
+def list_organisations(
+    session: Session,
+    *,
+    country: str | None = None,
+    org_type: str | None = None,
+    search: str | None = None,
+    after_id: int = 0,
+    limit: int = 50,
+) -> list[Organisation]:
+    query = select(Organisation).where(Organisation.id > after_id)
+    if country:
+        query = query.where(Organisation.country == country.upper())
+    if org_type:
+        query = query.where(Organisation.org_type == org_type)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(func.lower(Organisation.name).like(pattern))
+    return list(session.scalars(query.order_by(Organisation.id).limit(limit)))

@@ -1,0 +1,60 @@
+"""Language choice and locale-aware formatting for templates and mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_request_context, session
+from flask_babel import format_datetime as babel_format_datetime
+from flask_babel import get_locale
+from flask_login import current_user
+
+from .money import Money, format_money
+
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+
+
+def offered_languages() -> list[str]:
+    return [code.strip() for code in current_app.config["LANGUAGES"].split(",") if code.strip()]
+
+
+def select_locale() -> str:
+    """The user's saved choice, then this browser's choice, then Accept-Language."""
+    offered = offered_languages()
+    if not has_request_context():
+        return current_app.config["DEFAULT_LOCALE"]
+    if current_user.is_authenticated and getattr(current_user, "locale", None) in offered:
+        return str(current_user.locale)
+    chosen = session.get("locale")
+    if chosen in offered:
+        return str(chosen)
+    from flask import request
+
+    return request.accept_languages.best_match(offered) or current_app.config["DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    if (
+        has_request_context()
+        and current_user.is_authenticated
+        and getattr(current_user, "timezone", None)
+    ):
+        return str(current_user.timezone)
+    return str(current_app.config["DEFAULT_TIMEZONE"])
+
+
+def money_filter(value: Money | None) -> str:
+    if value is None:
+        return ""
+    return format_money(value, str(get_locale() or "en"))
+
+
+def datetime_filter(value: dt.datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
+    """Show an instant in the given zone (a fund's), else in the user's zone."""
+    if value is None:
+        return ""
+    if tz:
+        local = value.astimezone(ZoneInfo(tz))
+        return f"{babel_format_datetime(local.replace(tzinfo=None), fmt, rebase=False)} ({tz})"
+    return str(babel_format_datetime(value, fmt))

@@ -1,0 +1,155 @@
+"""Money: an integer count of a currency's minor unit plus its ISO 4217 code. Never a float."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from babel.core import Locale
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_currency_precision,
+    list_currencies,
+    parse_decimal,
+)
+
+_ALL_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
+
+
+def is_currency(code: str) -> bool:
+    return isinstance(code, str) and code.isupper() and code in list_currencies()
+
+
+def exponent(code: str) -> int:
+    """Number of minor-unit digits: 2 for EUR, 0 for JPY, XOF and UGX."""
+    if not is_currency(code):
+        raise ValueError(f"unknown currency {code!r}")
+    return int(get_currency_precision(code))
+
+
+class CurrencyMismatch(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class Money:
+    amount_minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount_minor, int) or isinstance(self.amount_minor, bool):
+            raise TypeError("amount_minor must be an int (minor units)")
+        exponent(self.currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def from_decimal(cls, value: Decimal | str | int, currency: str) -> Money:
+        """Exact conversion; refuses more decimal places than the currency has."""
+        amount = Decimal(value)
+        scaled = amount.scaleb(exponent(currency))
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more decimals than {currency} allows")
+        return cls(int(scaled), currency)
+
+    def to_decimal(self) -> Decimal:
+        return Decimal(self.amount_minor).scaleb(-exponent(self.currency))
+
+    def _check(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError("Money can only be combined with Money")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"cannot combine {self.currency} with {other.currency}")
+        return other
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.amount_minor + self._check(other).amount_minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.amount_minor - self._check(other).amount_minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount_minor, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        return self.amount_minor < self._check(other).amount_minor
+
+    def __le__(self, other: Money) -> bool:
+        return self.amount_minor <= self._check(other).amount_minor
+
+    def __gt__(self, other: Money) -> bool:
+        return self.amount_minor > self._check(other).amount_minor
+
+    def __ge__(self, other: Money) -> bool:
+        return self.amount_minor >= self._check(other).amount_minor
+
+    def is_zero(self) -> bool:
+        return self.amount_minor == 0
+
+    def convert(self, rate: Decimal, currency: str) -> Money:
+        """Convert at `rate` (units of `currency` per unit of self), rounding half-even."""
+        if not isinstance(rate, Decimal) or rate <= 0:
+            raise ValueError("an exchange rate is a positive Decimal")
+        value = (self.to_decimal() * rate).quantize(
+            Decimal(1).scaleb(-exponent(currency)), rounding=ROUND_HALF_EVEN
+        )
+        return Money.from_decimal(value, currency)
+
+    def allocate(self, weights: list[int]) -> list[Money]:
+        """Split into parts proportional to `weights` that add up exactly (largest remainder)."""
+        if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        total = sum(weights)
+        shares = [self.amount_minor * w // total for w in weights]
+        remainders = sorted(
+            range(len(weights)),
+            key=lambda i: (self.amount_minor * weights[i]) % total,
+            reverse=True,
+        )
+        for i in remainders[: self.amount_minor - sum(shares)]:
+            shares[i] += 1
+        return [Money(s, self.currency) for s in shares]
+
+    def format(self, locale: str | Locale = "en") -> str:
+        return format_money(self, locale)
+
+    def __str__(self) -> str:
+        return f"{self.to_decimal():f} {self.currency}"
+
+
+def format_money(money: Money, locale: str | Locale = "en") -> str:
+    return format_currency(
+        money.to_decimal(),
+        money.currency,
+        locale=locale,
+        currency_digits=True,
+    )
+
+
+def parse_money(text: str, currency: str, locale: str | Locale = "en") -> Money:
+    """Parse what a person typed ("1 234,50" in fr, "1,234.50" in en) into Money.
+
+    Raises ValueError with a plain reason when it is not an amount of that currency.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("empty amount")
+    loc = Locale.parse(locale)
+    # People type an ordinary space where a locale groups digits with a narrow no-break
+    # one; spaces never carry meaning in an amount, so drop them all.
+    cleaned = _ALL_SPACES.sub("", text.strip().replace(currency, ""))
+    if not re.fullmatch(r"[0-9.,'\u2019]+", cleaned):
+        raise ValueError("not a number")
+    try:
+        value = parse_decimal(cleaned, locale=loc, strict=True)
+    except (NumberFormatError, InvalidOperation) as exc:
+        raise ValueError("not a number in this language's format") from exc
+    if value < 0:
+        raise ValueError("negative amount")
+    try:
+        return Money.from_decimal(value, currency)
+    except ValueError as exc:
+        raise ValueError(f"{currency} has {exponent(currency)} decimal places") from exc

@@ -1,0 +1,63 @@
+"""Permissions are checked against the object, never only against a role.
+
+Each capability registers a rule per action in its `permissions.py`:
+
+    @rule("fund.edit")
+    def _(user, fund): return user.is_fund_manager(fund.id)
+
+Views call `require(current_user, "fund.edit", fund)`. When the user may not even see the
+object (`<type>.view` fails), the answer is NotFound, so another organisation's objects
+are indistinguishable from missing ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .errors import NotFound, NotPermitted
+
+Rule = Callable[[Any, Any], bool]
+_RULES: dict[str, Rule] = {}
+
+
+def rule(action: str) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        _RULES[action] = fn
+        return fn
+
+    return register
+
+
+def _authenticated(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def can(user: Any, action: str, obj: Any = None) -> bool:
+    try:
+        check = _RULES[action]
+    except KeyError:
+        raise LookupError(f"no permission rule for {action!r}") from None
+    if not _authenticated(user):
+        user = None
+    if user is not None and not getattr(user, "is_active", True):
+        return False
+    return bool(check(user, obj))
+
+
+def require(user: Any, action: str, obj: Any = None) -> None:
+    if can(user, action, obj):
+        return
+    if obj is None:
+        raise NotPermitted()
+    kind = action.split(".", 1)[0]
+    view_action = f"{kind}.view"
+    if view_action != action and view_action in _RULES and not can(user, view_action, obj):
+        raise NotFound()
+    if action == view_action:
+        raise NotFound()
+    raise NotPermitted()
+
+
+def registered_actions() -> list[str]:
+    return sorted(_RULES)

@@ -1,0 +1,156 @@
+"""Request plumbing: one transaction per request, domain errors to responses, security headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import csrf, db
+from .errors import DomainError, ValidationFailed
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+# Endpoints whose callers cannot hold a CSRF token and authenticate every request
+# themselves (API tokens, OpenRosa device credentials) register here.
+CSRF_EXEMPT_PREFIXES: list[str] = []
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def error_response(
+    status: int, code: str, message: str, errors: dict[str, list[str]] | None = None
+) -> tuple[Any, int]:
+    if wants_json():
+        body: dict[str, Any] = {"code": code, "message": message}
+        if errors:
+            body["errors"] = errors
+        return jsonify(body), status
+    return render_template(
+        "errors/error.html", status=status, message=message, errors=errors or {}
+    ), status
+
+
+def init_web(app: Flask) -> None:
+    app.before_request(_protect_against_csrf)
+    app.after_request(_finish_transaction)
+    app.after_request(_security_headers)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> tuple[Any, int]:
+        errors = exc.errors if isinstance(exc, ValidationFailed) else None
+        return error_response(exc.status_code, exc.code, str(exc.message), errors)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> tuple[Any, int]:
+        return error_response(
+            400,
+            "csrf_failed",
+            _(
+                "This form has expired or was not sent from grantpool. Go back, reload the "
+                "page and try again."
+            ),
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if exc.code is None or exc.code < 400:
+            return exc
+        messages = {
+            400: _("The request could not be understood."),
+            401: _("Please sign in to continue."),
+            403: _("You do not have permission to do that."),
+            404: _("We could not find that page."),
+            405: _("That action is not allowed here."),
+            413: _("What you sent is too large."),
+            422: _("Some of the information is missing or not valid."),
+            429: _("Too many attempts. Wait a little and try again."),
+        }
+        message = messages.get(exc.code, exc.description or exc.name)
+        errors = None
+        data = getattr(exc, "data", None)
+        if isinstance(data, dict) and isinstance(data.get("messages"), dict):
+            # webargs/flask-smorest validation errors: {"json": {"field": ["msg"]}}
+            errors = {}
+            for location in data["messages"].values():
+                if isinstance(location, dict):
+                    errors.update(
+                        {k: v if isinstance(v, list) else [str(v)] for k, v in location.items()}
+                    )
+        response, status = error_response(
+            exc.code, exc.name.lower().replace(" ", "_"), str(message), errors
+        )
+        if exc.code == 429 and not isinstance(response, str):
+            retry = exc.get_headers()
+            for name, value in retry:
+                if name.lower() == "retry-after":
+                    response.headers["Retry-After"] = value
+        return response, status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Any, int]:
+        if app.testing:
+            raise exc
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "server_error", _("Something went wrong on our side."))
+
+
+def _protect_against_csrf() -> None:
+    if request.method not in UNSAFE_METHODS:
+        return
+    if any(request.path.startswith(prefix) for prefix in CSRF_EXEMPT_PREFIXES):
+        return
+    if request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith(
+        "Bearer "
+    ):
+        # A bearer token is not sent automatically by a browser, so it cannot be forged
+        # cross-site; a session cookie can, and must come with the CSRF header.
+        return
+    csrf.protect()
+
+
+def _finish_transaction(response: Response) -> Response:
+    """Commit after a successful handler; anything else rolls back."""
+    if response.status_code < 400 and not g.get("rollback_only"):
+        try:
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+    else:
+        db.session.rollback()
+    return response
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    from flask import current_app
+
+    if current_app.config.get("ENV") == "production":
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if response.mimetype == "text/html" and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,51 @@
+"""Alembic environment. The database URL comes from the caller (grantpool.platform.
+migrations) or, when run as plain `alembic`, from the same settings the app reads."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from config.settings import load_settings
+from grantpool.models import metadata
+from grantpool.platform.db import create_db_engine
+
+config = context.config
+
+
+def _url() -> str:
+    url = config.attributes.get("database_url") or load_settings().get("DATABASE_URL")
+    if not url:
+        raise RuntimeError("no database URL: set GRANTPOOL_DATABASE_URL")
+    return str(url)
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        compare_server_default=False,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = create_db_engine(_url(), pool=False)
+    with engine.connect() as connection:
+        _run(connection)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=_url(), target_metadata=metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    run_migrations_online()

@@ -1,0 +1,148 @@
+"""Test fixtures.
+
+Every database test runs twice: on SQLite (a file, as `make run` uses) and on PostgreSQL
+when GRANTPOOL_TEST_DATABASE_URL names a throwaway database (CI sets it; on a laptop
+without PostgreSQL those runs skip with a reason). The schema is built by running the
+Alembic migrations once per backend; each test runs inside a transaction that is rolled
+back, with the app's session joined to it through savepoints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.orm import Session
+
+from grantpool import create_app
+from grantpool.extensions import db
+from grantpool.platform import migrations
+from grantpool.platform.db import create_db_engine, normalise_url
+
+PG_ENV = "GRANTPOOL_TEST_DATABASE_URL"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("GRANTPOOL_ENV", "testing")
+
+
+def _reset_postgresql(url: str) -> None:
+    engine = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | None]:
+    sqlite_path = tmp_path_factory.mktemp("db") / "grantpool-test.sqlite3"
+    return {"sqlite": f"sqlite:///{sqlite_path}", "postgresql": os.environ.get(PG_ENV)}
+
+
+_migrated: set[str] = set()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, database_urls: dict[str, str | None]) -> str:
+    backend = request.param
+    url = database_urls[backend]
+    if url is None:
+        pytest.skip(
+            f"PostgreSQL run skipped: set {PG_ENV} to a throwaway database (`.ci/run` does)"
+        )
+    if backend not in _migrated:
+        if backend == "postgresql":
+            _reset_postgresql(url)
+        migrations.upgrade(url)
+        _migrated.add(backend)
+    return url
+
+
+def make_app(database_url: str, tmp_path: Path, **overrides: Any) -> Flask:
+    config: dict[str, Any] = {
+        "ENV": "testing",
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "STORAGE_URL": (tmp_path / "uploads").as_uri(),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "BASE_URL": "http://localhost",
+        "SERVER_NAME": "localhost",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Override to change settings for one test module."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = make_app(database_url, tmp_path, **app_config)
+    engine = app.extensions["grantpool.db"]
+    connection: Connection = engine.connect()
+    outer = connection.begin()
+    with app.app_context(), db.bound_to(connection):
+        yield app
+    outer.rollback()
+    connection.close()
+    engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Session:
+    return db.session()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def real_database(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app whose sessions really commit (for concurrency tests). Tables are emptied after."""
+    app = make_app(database_url, tmp_path)
+    yield app
+    engine = create_db_engine(database_url, pool=False)
+    from grantpool.models import metadata
+
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET session_replication_role = replica"))
+            names = ", ".join(t.name for t in metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_events_no_delete")
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+            conn.exec_driver_sql("""CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON
+                audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END""")
+    engine.dispose()
+    app.extensions["grantpool.db"].dispose()
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """Open a page to get the session's CSRF token, as a browser would."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str) -> Any:
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
