@@ -66,6 +66,23 @@ def database_url(request: pytest.FixtureRequest, database_urls: dict[str, str | 
     return url
 
 
+class RequestClient(FlaskClient):
+    """A test client whose every request starts with an empty `g`.
+
+    The fixtures keep one app context open for the whole test (so test code and requests
+    share the rolled-back connection), and Flask reuses an open app context for requests;
+    in production each request has its own, so `g` (CSRF token, signed-in user) must not
+    leak from one request to the next here either.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask import g, has_app_context
+
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 def make_app(database_url: str, tmp_path: Path, **overrides: Any) -> Flask:
     config: dict[str, Any] = {
         "ENV": "testing",
@@ -77,7 +94,9 @@ def make_app(database_url: str, tmp_path: Path, **overrides: Any) -> Flask:
         "SERVER_NAME": "localhost",
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = RequestClient
+    return app
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length
 
 from ..platform.forms import Form
 
@@ -15,7 +15,7 @@ class LoginForm(Form):
 
 
 class PasswordResetRequestForm(Form):
-    email = EmailField(_l("Email address"), validators=[DataRequired(), Email(), Length(max=320)])
+    email = EmailField(_l("Email address"), validators=[DataRequired(), Length(max=320)])
 
 
 class NewPasswordForm(Form):
