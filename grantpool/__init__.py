@@ -51,6 +51,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(docs_bp)
     _register_capabilities(app)
 
+    from .platform.bodylimit import ChunkedBodyLimit
+
+    app.wsgi_app = ChunkedBodyLimit(  # type: ignore[method-assign]
+        app.wsgi_app, lambda: app.config.get("MAX_CONTENT_LENGTH")
+    )
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 
 from babel.core import Locale
 from babel.numbers import (
@@ -16,6 +16,9 @@ from babel.numbers import (
 )
 
 _ALL_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
+# Far beyond any real amount (a BigInteger column holds 19 digits); stops "1E+999999999"
+# from building a gigantic integer.
+_MAX_DIGITS = 40
 
 
 def is_currency(code: str) -> bool:
@@ -49,15 +52,38 @@ class Money:
 
     @classmethod
     def from_decimal(cls, value: Decimal | str | int, currency: str) -> Money:
-        """Exact conversion; refuses more decimal places than the currency has."""
-        amount = Decimal(value)
-        scaled = amount.scaleb(exponent(currency))
-        if scaled != scaled.to_integral_value():
-            raise ValueError(f"{value} has more decimals than {currency} allows")
-        return cls(int(scaled), currency)
+        """Exact conversion; refuses more decimal places than the currency has.
+
+        Integer arithmetic on the digits, not Decimal.scaleb: the default decimal context
+        keeps 28 significant digits and would silently round a longer amount.
+        """
+        try:
+            amount = Decimal(value)
+        except InvalidOperation as exc:
+            raise ValueError(f"{value!r} is not a number") from exc
+        if not amount.is_finite():
+            raise ValueError(f"{value!r} is not a finite amount")
+        sign, digits, exp = amount.as_tuple()
+        assert isinstance(exp, int)  # finite
+        coefficient = int("".join(map(str, digits)) or "0")
+        shift = exp + exponent(currency)
+        if coefficient == 0:
+            minor = 0
+        elif shift >= 0:
+            if len(digits) + shift > _MAX_DIGITS:
+                raise ValueError(f"{value} is too large an amount")
+            minor = coefficient * 10**shift
+        else:
+            if -shift > len(digits):
+                raise ValueError(f"{value} has more decimals than {currency} allows")
+            minor, rest = divmod(coefficient, 10**-shift)
+            if rest:
+                raise ValueError(f"{value} has more decimals than {currency} allows")
+        return cls(-minor if sign else minor, currency)
 
     def to_decimal(self) -> Decimal:
-        return Decimal(self.amount_minor).scaleb(-exponent(self.currency))
+        # Built from the digits so that no context precision can round it.
+        return Decimal(f"{self.amount_minor}E-{exponent(self.currency)}")
 
     def _check(self, other: object) -> Money:
         if not isinstance(other, Money):
@@ -94,9 +120,12 @@ class Money:
         """Convert at `rate` (units of `currency` per unit of self), rounding half-even."""
         if not isinstance(rate, Decimal) or rate <= 0:
             raise ValueError("an exchange rate is a positive Decimal")
-        value = (self.to_decimal() * rate).quantize(
-            Decimal(1).scaleb(-exponent(currency)), rounding=ROUND_HALF_EVEN
-        )
+        # Enough precision that the product is exact, so it is rounded once, half-even.
+        with localcontext() as ctx:
+            ctx.prec = 200
+            value = (self.to_decimal() * rate).quantize(
+                Decimal(1).scaleb(-exponent(currency)), rounding=ROUND_HALF_EVEN
+            )
         return Money.from_decimal(value, currency)
 
     def allocate(self, weights: list[int]) -> list[Money]:

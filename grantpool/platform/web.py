@@ -49,6 +49,7 @@ def error_response(
 
 
 def init_web(app: Flask) -> None:
+    app.before_request(_refuse_oversized_body)
     app.before_request(_protect_against_csrf)
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)
@@ -110,6 +111,15 @@ def init_web(app: Flask) -> None:
             raise exc
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "server_error", _("Something went wrong on our side."))
+
+
+def _refuse_oversized_body() -> None:
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    from .bodylimit import TOO_LARGE
+
+    if request.environ.get(TOO_LARGE):
+        raise RequestEntityTooLarge()
 
 
 def _protect_against_csrf() -> None:
