@@ -72,7 +72,8 @@ class RequestClient(FlaskClient):
     The fixtures keep one app context open for the whole test (so test code and requests
     share the rolled-back connection), and Flask reuses an open app context for requests;
     in production each request has its own, so `g` (CSRF token, signed-in user) must not
-    leak from one request to the next here either.
+    leak from one request to the next here either, and a request that rolls back must not
+    undo the test's own set-up.
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
@@ -80,6 +81,9 @@ class RequestClient(FlaskClient):
 
         if has_app_context():
             g.__dict__.clear()
+            # What the test set up exists before the request, as it would in real life
+            # (committed into the outer test transaction, which is still rolled back).
+            db.session.commit()
         return super().open(*args, **kwargs)
 
 
