@@ -55,6 +55,8 @@ def database_url(request: pytest.FixtureRequest, database_urls: dict[str, str | 
     backend = request.param
     url = database_urls[backend]
     if url is None:
+        if os.environ.get("GRANTPOOL_REQUIRE_ALL_BACKENDS"):
+            pytest.fail(f"{PG_ENV} is not set but CI requires every backend")
         pytest.skip(
             f"PostgreSQL run skipped: set {PG_ENV} to a throwaway database (`.ci/run` does)"
         )

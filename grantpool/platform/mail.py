@@ -139,8 +139,8 @@ def send_pending(
         email["From"] = sender
         email["To"] = message.to_address
         email["Subject"] = message.subject
-        email["Content-Language"] = message.locale
         email.set_content(message.body_text)
+        email["Content-Language"] = message.locale  # after set_content, which resets Content-*
         try:
             backend.send(email)
         except Exception as exc:
