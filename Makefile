@@ -26,7 +26,7 @@ db-upgrade: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 
 run: translations db-upgrade
-	$(BIN)/flask grantpool seed-demo --if-empty
+	$(BIN)/flask grantpool seed-demo --if-empty --quiet
 	$(BIN)/flask grantpool demo-logins
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 

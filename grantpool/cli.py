@@ -81,16 +81,23 @@ def create_admin(email: str, name: str, password: str) -> None:
 
 @grantpool_cli.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has users.")
-def seed_demo(if_empty: bool) -> None:
+@click.option("--quiet", is_flag=True, help="Do not print the sign-ins.")
+def seed_demo(if_empty: bool, quiet: bool) -> None:
     """Load demonstration data and print the demo sign-ins."""
     from .demo import DEMO_PASSWORD, database_is_empty, seed
 
     if if_empty and not database_is_empty(db.session):
         click.echo("database already has data; demo data not loaded")
         return
+    if current_app.config["ENV"] == "production":
+        click.echo("refusing to load demo data (published passwords) in production", err=True)
+        sys.exit(1)
     logins = seed(db.session)
     db.session.commit()
-    click.echo("demo data loaded. Sign in at http://127.0.0.1:5000/login with:")
+    click.echo("demo data loaded")
+    if quiet:
+        return
+    click.echo("Sign in at http://127.0.0.1:5000/login with:")
     for role, email in logins:
         click.echo(f"  {role:<22} {email:<34} password: {DEMO_PASSWORD}")
 
