@@ -236,3 +236,30 @@ def test_hsts_and_secure_cookies_in_production(database_url, tmp_path):
     assert "max-age" in response.headers["Strict-Transport-Security"]
     assert "Secure" in response.headers["Set-Cookie"]
     app.extensions["grantpool.db"].dispose()
+
+
+def test_rate_limit_counts_are_shared_between_workers_through_redis(database_url, tmp_path):
+    """Two app processes (workers) behind one balancer share the counts in Redis."""
+    import socket
+    import uuid
+
+    from tests.conftest import make_app
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("no Redis on 127.0.0.1:6379 to test the shared rate-limit store")
+    prefix = uuid.uuid4().hex
+    config = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+              "RATELIMIT_KEY_PREFIX": prefix}
+    worker_a = make_app(database_url, tmp_path, **config)
+    worker_b = make_app(database_url, tmp_path, **config)
+    statuses = []
+    for i in range(31):
+        app = worker_a if i % 2 else worker_b
+        with app.app_context():
+            client = app.test_client()
+            statuses.append(login(client, f"p{i}@example.org", "some guess or other").status_code)
+    assert statuses[-1] == 429
+    for app in (worker_a, worker_b):
+        app.extensions["grantpool.db"].dispose()
