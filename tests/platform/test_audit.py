@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role
+from grantpool.platform import migrations
 from grantpool.platform.audit import (
     GENESIS_HASH,
     AuditEvent,
@@ -218,20 +219,24 @@ def test_orm_update_is_refused(session: Session) -> None:
     assert list(verify_chain(session)) == []
 
 
-def test_truncate_is_refused_on_postgresql(session: Session) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite has no TRUNCATE")
+def test_emptying_the_table_is_refused(session: Session) -> None:
+    # PostgreSQL has TRUNCATE (a statement trigger refuses it); SQLite only has DELETE.
     _chain(session, n=1)
+    statement = ("TRUNCATE audit_events CASCADE" if session.get_bind().dialect.name ==
+                 "postgresql" else "DELETE FROM audit_events")
     with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
-        session.execute(text("TRUNCATE audit_events CASCADE"))
+        session.execute(text(statement))
     assert _events(session) != []
 
 
-def test_sqlite_dropped_triggers_come_back_on_rollback(database_url: str) -> None:
+def test_sqlite_dropped_triggers_come_back_on_rollback(
+    database_urls: dict[str, str | None],
+) -> None:
     """The tamper tests drop the SQLite triggers inside the test transaction: DDL there is
-    transactional, so the rollback at the end of each test restores them."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite only (PostgreSQL tests use SET LOCAL, not DDL)")
+    transactional, so the rollback at the end of each test restores them. (PostgreSQL
+    tests tamper with SET LOCAL session_replication_role instead, which needs no DDL.)"""
+    database_url = str(database_urls["sqlite"])
+    migrations.upgrade(database_url)
     engine = create_db_engine(database_url, pool=False)
     query = text(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'"
