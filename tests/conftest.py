@@ -123,11 +123,17 @@ def real_database(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             names = ", ".join(t.name for t in metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_events_no_delete")
+            # Lift the append-only triggers (audit, ledger) while emptying, then restore them.
+            triggers = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE '%\\_no\\_delete' ESCAPE '\\'"
+            ).all()
+            for name, _sql in triggers:
+                conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
-            conn.exec_driver_sql("""CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON
-                audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END""")
+            for _name, sql in triggers:
+                conn.exec_driver_sql(sql)
     engine.dispose()
     app.extensions["grantpool.db"].dispose()
 
