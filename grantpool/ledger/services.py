@@ -623,3 +623,41 @@ def check_ledger(session: Session) -> Iterator[LedgerProblem]:
             f"transaction {tx_id}",
             f"{count} entries summing to {total}",
         )
+
+
+# --- helpers for forms and pages -----------------------------------------------------------
+
+
+def parse_base_amount(fund: Fund, text: Any, locale: str, field: str = "amount") -> Money:
+    """What a person typed, as a positive amount of the fund's currency, or ValidationFailed."""
+    errors: dict[str, str] = {}
+    amount = _amount(text, fund.base_currency, locale, field, errors)
+    if amount is None:
+        raise ValidationFailed(errors or {field: _("Enter an amount such as 1250.50.")})
+    return amount
+
+
+def account_labels(session: Session, codes: Sequence[str]) -> dict[str, str]:
+    """Readable names for account codes (donor names in one query)."""
+    donor_ids = {int(code.split(":")[1]) for code in codes if code.startswith("donor:")}
+    names = (
+        dict(session.execute(select(Donor.id, Donor.name).where(Donor.id.in_(donor_ids))).all())
+        if donor_ids
+        else {}
+    )
+    labels: dict[str, str] = {}
+    for code in codes:
+        parts = code.split(":")
+        if code == rules.FUND_AVAILABLE:
+            labels[code] = _("Available in the fund")
+        elif code == rules.FUND_COSTS:
+            labels[code] = _("Fund management costs")
+        elif parts[0] == "donor":
+            labels[code] = _("Donor: %(name)s", name=names.get(int(parts[1]), parts[1]))
+        elif parts[0] == "grant" and parts[-1] == "committed":
+            labels[code] = _("Grant %(ref)s: committed", ref=parts[1])
+        elif parts[0] == "grant":
+            labels[code] = _("Grant %(ref)s: paid", ref=parts[1])
+        else:
+            labels[code] = code
+    return labels
