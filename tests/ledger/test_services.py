@@ -210,3 +210,20 @@ def test_ledger_check_finds_a_tampered_snapshot(
     result = runner.invoke(args=["grantpool", "ledger-check"])
     assert result.exit_code == 1
     assert "snapshot_mismatch" in result.output
+
+
+def test_ledger_check_finds_an_unbalanced_transaction(
+    session: Session, fund, officer, donor
+) -> None:
+    contribution = contribute(session, officer, fund, donor, "10")
+    account_id = session.scalar(select(LedgerEntry.account_id).limit(1))
+    # Written past the service, as a bad import or a manual fix might.
+    session.add(
+        LedgerEntry(
+            transaction_id=contribution.transaction_id, account_id=account_id, amount_minor=5
+        )
+    )
+    session.flush()
+    kinds = {p.kind for p in services.check_ledger(session)}
+    assert "unbalanced_transaction" in kinds
+    assert "snapshot_mismatch" in kinds
