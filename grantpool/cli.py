@@ -130,6 +130,20 @@ def audit_verify() -> None:
     click.echo("audit trail intact")
 
 
+@grantpool_cli.command("ledger-check")
+def ledger_check() -> None:
+    """Recompute balances from ledger entries; exit 1 and list mismatches and unbalanced
+    transactions if any."""
+    from .ledger.services import check_ledger
+
+    problems = list(check_ledger(db.session))
+    if problems:
+        for problem in problems:
+            click.echo(f"{problem.kind}: {problem.subject}: {problem.detail}", err=True)
+        sys.exit(1)
+    click.echo("ledger consistent")
+
+
 @grantpool_cli.command("send-mail")
 @click.option("--limit", default=100, show_default=True)
 def send_mail(limit: int) -> None:

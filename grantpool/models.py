@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from .accounts.models import ApiToken, LoginSession, Membership, OneTimeLink, RoleAssignment, User
 from .funds.models import Donor, Fund
+from .ledger.models import (
+    Contribution,
+    LedgerAccount,
+    LedgerBalance,
+    LedgerEntry,
+    LedgerTransaction,
+    Pledge,
+)
 from .organisations.models import Organisation
 from .platform.audit import AuditEvent
 from .platform.db import Base
@@ -14,13 +22,19 @@ metadata = Base.metadata
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "Contribution",
     "Donor",
     "Fund",
+    "LedgerAccount",
+    "LedgerBalance",
+    "LedgerEntry",
+    "LedgerTransaction",
     "LoginSession",
     "Membership",
     "OneTimeLink",
     "Organisation",
     "OutboxMessage",
+    "Pledge",
     "RoleAssignment",
     "User",
     "metadata",

@@ -148,11 +148,17 @@ def real_database(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             names = ", ".join(t.name for t in metadata.sorted_tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_events_no_delete")
+            # Lift the append-only triggers (audit, ledger) while emptying, then restore them.
+            triggers = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE '%\\_no\\_delete' ESCAPE '\\'"
+            ).all()
+            for name, _sql in triggers:
+                conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
-            conn.exec_driver_sql("""CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON
-                audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END""")
+            for _name, sql in triggers:
+                conn.exec_driver_sql(sql)
     engine.dispose()
     app.extensions["grantpool.db"].dispose()
 
@@ -168,6 +174,12 @@ def csrf_token(client: FlaskClient) -> str:
 
 
 def login(client: FlaskClient, email: str, password: str) -> Any:
-    return client.post(
+    response = client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
     )
+    # Tests share one app context across requests, so `g` outlives a request: drop the
+    # CSRF token Flask-WTF cached there for the session that signing in just replaced.
+    from flask import g
+
+    g.pop("csrf_token", None)
+    return response

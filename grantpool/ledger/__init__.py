@@ -1,0 +1,1 @@
+"""The pooled-fund ledger: accounts, balanced append-only transactions, contributions."""

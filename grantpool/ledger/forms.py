@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from ..organisations.rules import country_choices
+from ..platform.forms import Form
+
+
+class _LedgerForm(Form):
+    # Generated when the form is shown: a second press of the button posts nothing twice.
+    idempotency_key = HiddenField()
+
+    def values(self) -> dict[str, object]:
+        return {name: field.data for name, field in self._fields.items()}
+
+
+class ContributionForm(_LedgerForm):
+    donor_id = SelectField(_l("Donor"))
+    amount = StringField(
+        _l("Amount received"), description=_l("In the currency the donor paid in.")
+    )
+    currency = StringField(_l("Currency"), validators=[Length(max=3)])
+    exchange_rate = StringField(
+        _l("Exchange rate"),
+        description=_l(
+            "How many units of the fund's currency one unit of the donor's currency "
+            "bought on the day received. 1 when they are the same."
+        ),
+    )
+    received_on = StringField(_l("Date received"), render_kw={"type": "date"})
+    earmark_theme = StringField(
+        _l("Soft earmark: theme (optional)"), validators=[Optional(), Length(max=100)]
+    )
+    earmark_country = SelectField(_l("Soft earmark: country (optional)"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.earmark_country.choices = [("", ""), *country_choices()]
+
+
+class PledgeForm(_LedgerForm):
+    donor_id = SelectField(_l("Donor"))
+    amount = StringField(_l("Amount pledged"))
+    currency = StringField(_l("Currency"), validators=[Length(max=3)])
+    expected_on = StringField(_l("Expected date (optional)"), render_kw={"type": "date"})
+    note = TextAreaField(_l("Note (optional)"))
+
+
+class RefundForm(_LedgerForm):
+    donor_id = SelectField(_l("Donor"))
+    amount = StringField(_l("Amount returned"), description=_l("In the fund's currency."))
+    reason = TextAreaField(_l("Why the money is returned"))
+
+
+class CostForm(_LedgerForm):
+    amount = StringField(_l("Amount"), description=_l("In the fund's currency."))
+    description = TextAreaField(_l("What the cost is for"))

@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..funds.models import Donor, Fund
+from ..funds.services import list_donors
+from ..platform.errors import InsufficientFunds, NotFound, ValidationFailed
+from ..platform.money import Money
+from ..platform.permissions import can, require
+from . import services
+from .forms import ContributionForm, CostForm, PledgeForm, RefundForm
+
+bp = Blueprint("ledger", __name__, url_prefix="/funds")
+
+
+def _fund(fund_id: int) -> Fund:
+    fund = db.session.get(Fund, fund_id)
+    if fund is None:
+        raise NotFound()
+    return fund
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _donor_choices(form: Any) -> None:
+    form.donor_id.choices = [("", "")] + [
+        (str(d.id), f"{d.name} ({d.currency})") for d in list_donors(db.session)
+    ]
+
+
+def _fresh_key(form: Any) -> None:
+    form.idempotency_key.data = uuid.uuid4().hex
+
+
+def _fingerprint(form: Any) -> str:
+    values = {k: v for k, v in form.values().items() if k != "idempotency_key"}
+    return services.request_fingerprint(values)
+
+
+def _date(text: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(text or "").strip())
+    except ValueError:
+        return None
+
+
+@bp.get("/<int:fund_id>/ledger")
+@login_required
+def show_ledger(fund_id: int) -> Any:
+    fund = _fund(fund_id)
+    require(current_user, "ledger.view", fund)
+    balances = services.balances(db.session, fund)
+    recent = services.recent_transactions(db.session, fund)
+    codes = {b.code for b in balances} | {code for _t, lines in recent for code, _a in lines}
+    return render_template(
+        "ledger/show.html",
+        fund=fund,
+        balances=balances,
+        recent=recent,
+        labels=services.account_labels(db.session, sorted(codes)),
+        pledges=services.list_pledges(db.session, fund),
+        contributions=services.list_contributions(db.session, fund)[:50],
+        donors={d.id: d for d in list_donors(db.session)},
+        may_post=can(current_user, "ledger.post", fund),
+        Money=Money,
+    )
+
+
+@bp.route("/<int:fund_id>/ledger/contributions/new", methods=["GET", "POST"])
+@login_required
+def record_contribution(fund_id: int) -> Any:
+    fund = _fund(fund_id)
+    require(current_user, "contribution.create", fund)
+    form = ContributionForm()
+    _donor_choices(form)
+    if request.method == "POST":
+        values = form.values()
+        received_on = _date(values.pop("received_on"))
+        values["received_at"] = (
+            dt.datetime.combine(received_on, dt.time(0), ZoneInfo(fund.timezone))
+            if received_on
+            else None
+        )
+        try:
+            services.record_contribution(
+                db.session,
+                current_user,
+                fund,
+                values,
+                locale=_locale(),
+                idempotency_key=form.idempotency_key.data or None,
+                fingerprint=_fingerprint(form),
+            )
+        except ValidationFailed as failure:
+            if "received_at" in failure.errors:
+                failure.errors["received_on"] = failure.errors.pop("received_at")
+            form.add_errors(failure)
+            return render_template("ledger/contribution_form.html", form=form, fund=fund), 422
+        flash(_("The contribution has been recorded."), "success")
+        return redirect(url_for("ledger.show_ledger", fund_id=fund.id))
+    _fresh_key(form)
+    form.currency.data = fund.base_currency
+    form.exchange_rate.data = "1"
+    return render_template("ledger/contribution_form.html", form=form, fund=fund)
+
+
+@bp.route("/<int:fund_id>/ledger/pledges/new", methods=["GET", "POST"])
+@login_required
+def record_pledge(fund_id: int) -> Any:
+    fund = _fund(fund_id)
+    require(current_user, "pledge.create", fund)
+    form = PledgeForm()
+    _donor_choices(form)
+    if request.method == "POST":
+        values = form.values()
+        expected = str(values.get("expected_on") or "").strip()
+        values["expected_on"] = _date(expected) if expected else None
+        try:
+            if expected and values["expected_on"] is None:
+                raise ValidationFailed.single("expected_on", _("Enter a real date."))
+            services.record_pledge(db.session, current_user, fund, values, locale=_locale())
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("ledger/pledge_form.html", form=form, fund=fund), 422
+        flash(_("The pledge has been recorded."), "success")
+        return redirect(url_for("ledger.show_ledger", fund_id=fund.id))
+    _fresh_key(form)
+    form.currency.data = fund.base_currency
+    return render_template("ledger/pledge_form.html", form=form, fund=fund)
+
+
+@bp.route("/<int:fund_id>/ledger/refunds/new", methods=["GET", "POST"])
+@login_required
+def refund_donor(fund_id: int) -> Any:
+    fund = _fund(fund_id)
+    require(current_user, "ledger.post", fund)
+    form = RefundForm()
+    _donor_choices(form)
+    if request.method == "POST":
+        try:
+            donor = db.session.get(Donor, int(form.donor_id.data or 0))
+            errors: dict[str, str] = {}
+            if donor is None:
+                errors["donor_id"] = _("Choose the donor.")
+            if not (form.reason.data or "").strip():
+                errors["reason"] = _("Say why the money is returned.")
+            try:
+                amount = services.parse_base_amount(fund, form.amount.data, _locale())
+            except ValidationFailed as failure:
+                errors.update({k: v[0] for k, v in failure.errors.items()})
+            if errors:
+                raise ValidationFailed(errors)
+            assert donor is not None
+            services.refund_donor(
+                db.session,
+                current_user,
+                fund,
+                donor,
+                amount,
+                form.reason.data or "",
+                idempotency_key=form.idempotency_key.data or None,
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("ledger/refund_form.html", form=form, fund=fund), 422
+        except InsufficientFunds as refused:
+            form.add_errors(ValidationFailed.single("amount", str(refused.message)))
+            return render_template("ledger/refund_form.html", form=form, fund=fund), 409
+        flash(_("The refund has been recorded."), "success")
+        return redirect(url_for("ledger.show_ledger", fund_id=fund.id))
+    _fresh_key(form)
+    return render_template("ledger/refund_form.html", form=form, fund=fund)
+
+
+@bp.route("/<int:fund_id>/ledger/costs/new", methods=["GET", "POST"])
+@login_required
+def record_cost(fund_id: int) -> Any:
+    fund = _fund(fund_id)
+    require(current_user, "ledger.post", fund)
+    form = CostForm()
+    if request.method == "POST":
+        try:
+            errors: dict[str, str] = {}
+            if not (form.description.data or "").strip():
+                errors["description"] = _("Describe the cost.")
+            try:
+                amount = services.parse_base_amount(fund, form.amount.data, _locale())
+            except ValidationFailed as failure:
+                errors.update({k: v[0] for k, v in failure.errors.items()})
+            if errors:
+                raise ValidationFailed(errors)
+            services.record_fund_cost(
+                db.session,
+                current_user,
+                fund,
+                amount,
+                form.description.data or "",
+                idempotency_key=form.idempotency_key.data or None,
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("ledger/cost_form.html", form=form, fund=fund), 422
+        except InsufficientFunds as refused:
+            form.add_errors(ValidationFailed.single("amount", str(refused.message)))
+            return render_template("ledger/cost_form.html", form=form, fund=fund), 409
+        flash(_("The cost has been recorded."), "success")
+        return redirect(url_for("ledger.show_ledger", fund_id=fund.id))
+    _fresh_key(form)
+    return render_template("ledger/cost_form.html", form=form, fund=fund)
