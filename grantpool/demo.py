@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .accounts.models import Role, User
 from .accounts.services import create_user
-from .funds.models import Fund
+from .funds.models import Donor, Fund
 from .funds.services import create_donor
 from .organisations.services import create_organisation
 from .platform.audit import record_event
+from .platform.time import now_utc
 
 DEMO_PASSWORD = "demo-grantpool-2026"
 DEMO_DOMAIN = "demo.grantpool.localhost"
@@ -140,7 +143,7 @@ def seed(session: Session) -> list[tuple[str, str]]:
         password=DEMO_PASSWORD,
         roles=[(Role.FUND_MANAGER.value, fund.id, None)],
     )
-    create_user(
+    finance = create_user(
         session,
         admin,
         email=f"finance@{DEMO_DOMAIN}",
@@ -202,4 +205,58 @@ def seed(session: Session) -> list[tuple[str, str]]:
         locale="fr",
     )
     session.flush()
+    _seed_money(session, finance, fund, donors)
     return demo_logins(session)
+
+
+def _seed_money(session: Session, finance: User, fund: Fund, donors: list[Donor]) -> None:
+    """Contributions in two currencies, a pledge, a management cost and a donor refund."""
+    from .ledger import services as ledger
+    from .platform.money import Money
+
+    received = now_utc() - dt.timedelta(days=120)
+    for donor, amount, currency, rate, theme in (
+        (donors[0], "250000.00", "EUR", "1.0850", "food security"),
+        (donors[1], "180000.00", "USD", "", None),
+        (donors[2], "90000.00", "EUR", "1.0720", None),
+    ):
+        ledger.record_contribution(
+            session,
+            finance,
+            fund,
+            {
+                "donor_id": donor.id,
+                "amount": amount,
+                "currency": currency,
+                "exchange_rate": rate,
+                "received_at": received,
+                "earmark_theme": theme,
+            },
+        )
+        received += dt.timedelta(days=21)
+    ledger.record_pledge(
+        session,
+        finance,
+        fund,
+        {
+            "donor_id": donors[1].id,
+            "amount": "120000.00",
+            "currency": "USD",
+            "expected_on": (now_utc() + dt.timedelta(days=60)).date(),
+        },
+    )
+    ledger.record_fund_cost(
+        session,
+        finance,
+        fund,
+        Money(1_250_000, fund.base_currency),
+        "Fund management: first quarter",
+    )
+    ledger.refund_donor(
+        session,
+        finance,
+        fund,
+        donors[2],
+        Money(500_000, fund.base_currency),
+        "Unused earmarked balance returned at the donor's request",
+    )
