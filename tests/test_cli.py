@@ -43,6 +43,8 @@ def test_seed_demo_once_and_print_logins(app, session):
                for o in organisations)
     verify = runner.invoke(args=["grantpool", "audit-verify"])
     assert verify.exit_code == 0 and "intact" in verify.output
+    ledger = runner.invoke(args=["grantpool", "ledger-check"])
+    assert ledger.exit_code == 0, ledger.output
 
 
 def test_settings_table(app):
