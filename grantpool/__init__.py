@@ -113,7 +113,7 @@ def _configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 # Each capability is a package with views (HTML) and api (JSON) modules and a
 # permissions module whose rules register on import.
-CAPABILITIES = ["accounts", "organisations", "funds", "admin"]
+CAPABILITIES = ["accounts", "organisations", "funds", "calls", "intake", "admin"]
 
 
 def _register_capabilities(app: Flask) -> None:

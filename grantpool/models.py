@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from .accounts.models import ApiToken, LoginSession, Membership, OneTimeLink, RoleAssignment, User
+from .calls.models import Call
 from .funds.models import Donor, Fund
+from .intake.models import Application
 from .organisations.models import Organisation
 from .platform.audit import AuditEvent
 from .platform.db import Base
@@ -13,7 +15,9 @@ metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
+    "Application",
     "AuditEvent",
+    "Call",
     "Donor",
     "Fund",
     "LoginSession",
