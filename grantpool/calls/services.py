@@ -149,12 +149,13 @@ def update_call(
         raise ValidationFailed.single(
             "currency", _("The currency cannot change once the call has opened.")
         )
-    for key, value in clean.items():
-        setattr(call, key, value)
-    if call.state == CallState.OPEN and (call.closes_at is None or call.closes_at <= now_utc()):
+    closes_at = clean["closes_at"]
+    if call.state == CallState.OPEN and (closes_at is None or closes_at <= now_utc()):
         raise ValidationFailed.single(
             "closes_at", _("An open call needs a closing time in the future; close it instead.")
         )
+    for key, value in clean.items():
+        setattr(call, key, value)
     session.flush()
     record_event(session, actor, "call.update", call, before=before, after=snapshot(call, FIELDS))
     return call
