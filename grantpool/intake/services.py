@@ -311,3 +311,50 @@ def applications_of(session: Session, user: User) -> list[Application]:
 
 def by_reference(session: Session, reference: str) -> Application | None:
     return session.scalar(select(Application).where(Application.reference == reference))
+
+
+def register_applicant(
+    session: Session, actor: User | None, data: dict[str, Any], *, locale: str
+) -> tuple[User, Organisation]:
+    """Minimal registration: the organisation and, for someone not signed in, a
+    password-free account for its contact person, who comes back by sign-in link.
+    Every problem is reported at once, and nothing is written unless all is well."""
+    from ..accounts.services import create_user
+    from ..organisations.services import create_organisation
+
+    errors: dict[str, list[str]] = {}
+    organisation_data = {
+        "name": data.get("organisation_name"),
+        "org_type": data.get("org_type"),
+        "country": data.get("country"),
+        "area": data.get("area"),
+        "registered": bool((data.get("registration_number") or "").strip()),
+        "registration_number": data.get("registration_number"),
+        "contact_email": data.get("email") or (actor.email if actor else None),
+        "contact_phone": data.get("phone"),
+    }
+    with session.begin_nested():  # a savepoint: released only when both rows are good
+        user = actor
+        if user is None:
+            try:
+                user = create_user(
+                    session,
+                    None,
+                    email=data.get("email") or "",
+                    name=(data.get("contact_name") or "").strip(),
+                    locale=locale,
+                )
+            except ValidationFailed as failure:
+                for key, messages in failure.errors.items():
+                    errors["contact_name" if key == "name" else key] = messages
+        try:
+            organisation = create_organisation(session, user, organisation_data, add_member=user)
+        except ValidationFailed as failure:
+            for key, messages in failure.errors.items():
+                name = {"name": "organisation_name", "contact_email": "email"}.get(key, key)
+                errors[name] = messages
+        if errors:
+            raise ValidationFailed(errors)
+    assert user is not None
+    session.refresh(user, ["memberships"])
+    return user, organisation
