@@ -157,7 +157,7 @@ def test_form_pages_stay_light(session: Session, client: FlaskClient) -> None:
         {"key": "photo", "kind": "file", "label": {"en": "A photo"}},
     ]
     call = make_call(session, open_until=soon(), questions=questions)
-    organisation, _user = sign_in_as_member(session, client)
+    _organisation, _user = sign_in_as_member(session, client)
     token = token_from(client, "/")
     client.post(f"/calls/{call.id}/apply", data={"csrf_token": token})
     application = session.scalar(select(Application).where(Application.call_id == call.id))
