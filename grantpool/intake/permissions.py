@@ -22,6 +22,7 @@ def _edit(user: Any, application: Any) -> bool:
     return user is not None and user.belongs_to(application.organisation_id)
 
 
-@rule("application.create")
-def _create(user: Any, organisation: Any) -> bool:
+@rule("organisation.apply")
+def _apply(user: Any, organisation: Any) -> bool:
+    """Applying in an organisation's name is for its own members."""
     return user is not None and user.belongs_to(organisation.id)

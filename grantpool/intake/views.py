@@ -168,7 +168,7 @@ def apply(call_id: int) -> Any:
             chosen=chosen,
             reasons=_reasons(call, chosen) if chosen is not None else [],
         )
-    require(current_user, "application.create", chosen)
+    require(current_user, "organisation.apply", chosen)
     try:
         application = services.start_application(
             db.session, current_user, call, chosen, language=_locale()
