@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -27,7 +28,10 @@ class CallApplications(MethodView):
     @blp.arguments(ApplicationInSchema)
     @blp.response(201, ApplicationSchema)
     def post(self, data: dict[str, Any], call_id: int) -> Any:
-        """Submit an application for one of your organisations (answers keyed by question)."""
+        """Submit an application for one of your organisations (answers keyed by question).
+
+        Send an `Idempotency-Key` header to make a retry safe: the same key returns the
+        application the first request created."""
         call = db.session.get(Call, call_id)
         if call is None:
             raise NotFound()
@@ -45,6 +49,7 @@ class CallApplications(MethodView):
             Money(data["requested_minor"], data["currency"].upper()),
             Channel.API.value,
             data["language"],
+            idempotency_key=(request.headers.get("Idempotency-Key") or "").strip()[:100] or None,
         )
 
 

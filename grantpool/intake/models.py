@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..platform.db import Base, IdPK
@@ -42,6 +50,8 @@ class Application(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
     submitted_at: Mapped[dt.datetime | None]
     withdrawn_at: Mapped[dt.datetime | None]
+    # A client's Idempotency-Key: a retried submission returns the first result.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
 
     call: Mapped[Call] = relationship(lazy="joined")
     organisation: Mapped[Organisation] = relationship(lazy="joined")
@@ -57,6 +67,7 @@ class Application(Base):
         CheckConstraint(
             "(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_iff_withdrawn_at"
         ),
+        UniqueConstraint("created_by_id", "idempotency_key"),
         Index("ix_applications_call_id_state", "call_id", "state"),
         Index("ix_applications_organisation_id", "organisation_id"),
     )

@@ -155,12 +155,27 @@ def submit_application(
     *,
     draft: Application | None = None,
     notify: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Application:
     """Check and record one application, from any channel. Raises and changes nothing when
     anything is wrong: the call closed (checked here, in UTC), the organisation is not
     eligible, the amount is outside the call's bounds, or the answers do not fit the form.
     """
     now = now or now_utc()
+    if idempotency_key and actor is not None:
+        earlier = session.scalar(
+            select(Application).where(
+                Application.created_by_id == actor.id,
+                Application.idempotency_key == idempotency_key,
+            )
+        )
+        if earlier is not None:
+            if earlier.call_id != call.id or earlier.organisation_id != organisation.id:
+                raise ValidationFailed.single(
+                    "idempotency_key",
+                    _("This Idempotency-Key was already used for another application."),
+                )
+            return earlier  # a retry: the first result, nothing written again
     if channel not in {c.value for c in Channel}:
         raise ValidationFailed.single("channel", _("Unknown intake channel."))
     _check_accepting(call, now)
@@ -190,6 +205,7 @@ def submit_application(
             created_by_id=actor.id if actor is not None else None,
             state=ApplicationState.DRAFT.value,
             created_at=now,
+            idempotency_key=(idempotency_key or None) if actor is not None else None,
         )
         session.add(application)
     application.answers = cleaned

@@ -1,8 +1,8 @@
-"""intake
+"""intake: calls for proposals and applications
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 08:01:04.781824
+Create Date: 2026-11-22 08:10:37.077208
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("updated_at", grantpool.platform.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("submitted_at", grantpool.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("withdrawn_at", grantpool.platform.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=100), nullable=True),
         sa.CheckConstraint(
             "(state = 'withdrawn') = (withdrawn_at IS NOT NULL)",
             name=op.f("ck_applications_withdrawn_iff_withdrawn_at"),
@@ -121,6 +122,11 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_applications")),
+        sa.UniqueConstraint(
+            "created_by_id",
+            "idempotency_key",
+            name=op.f("uq_applications_created_by_id_idempotency_key"),
+        ),
         sa.UniqueConstraint("reference", name=op.f("uq_applications_reference")),
     )
     with op.batch_alter_table("applications", schema=None) as batch_op:

@@ -62,6 +62,7 @@ def test_submit_and_fetch_by_reference(session: Session, client: FlaskClient) ->
     assert fetched.status_code == 200 and fetched.get_json()["requested_minor"] == 250000
 
     outsider = bearer(session, make_user(session, organisations=[make_organisation(session)]))
+    session.commit()  # refused requests roll back to the last commit; keep the set-up
 
     assert (
         client.get(f"/api/v1/applications/{created['reference']}", headers=outsider).status_code
@@ -117,3 +118,30 @@ def test_bad_input_is_explained(session: Session, client: FlaskClient) -> None:
 
     g.pop("_login_user", None)
     assert client.get("/api/v1/applications/GP-2026-00001").status_code == 401
+
+
+def test_a_retried_post_with_the_same_idempotency_key_returns_the_first_result(
+    session: Session, client: FlaskClient
+) -> None:
+    from sqlalchemy import func, select
+
+    from grantpool.intake.models import Application
+
+    call = make_call(session, open_until=soon())
+    organisation = make_organisation(session)
+    headers = bearer(session, make_user(session, organisations=[organisation]))
+    headers["Idempotency-Key"] = "retry-42"
+    body = {
+        "organisation_id": organisation.id,
+        "answers": ANSWERS,
+        "requested_minor": 250000,
+        "currency": "USD",
+    }
+    url = f"/api/v1/calls/{call.id}/applications"
+    first = client.post(url, json=body, headers=headers).get_json()
+    again = client.post(url, json=body, headers=headers).get_json()
+    assert again["reference"] == first["reference"]
+    count = session.scalar(select(func.count()).select_from(Application))
+    assert count == 1
+    fresh = client.post(url, json=body, headers={**headers, "Idempotency-Key": "other"})
+    assert fresh.get_json()["reference"] != first["reference"]
