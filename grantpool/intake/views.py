@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -329,6 +330,20 @@ def show(application_id: int) -> Any:
         and current_user.belongs_to(application.organisation_id),
         lang=application.language,
     )
+
+
+@bp.get("/applications/<int:application_id>/receipt.pdf")
+@login_required
+def receipt(application_id: int) -> Any:
+    application = _application(application_id)
+    if application.reference is None:
+        raise NotFound()
+    from .receipt import receipt_pdf
+
+    response = make_response(receipt_pdf(application))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{application.reference}.pdf"'
+    return response
 
 
 @bp.post("/applications/<int:application_id>/withdraw")

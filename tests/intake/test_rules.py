@@ -31,3 +31,19 @@ def test_withdraw_only_before_a_decision() -> None:
         rules.check_application_transition("awarded", "withdrawn")
     rules.check_application_transition("in_review", "more_info_requested")
     rules.check_application_transition("more_info_requested", "in_review")
+
+
+def test_answers_read_as_text_for_the_receipt() -> None:
+    from grantpool.intake.receipt import answer_as_text
+
+    assert answer_as_text({"kind": "money"}, 125050, "USD", "en") == "$1,250.50"
+    assert answer_as_text({"kind": "yes_no"}, "yes", "USD", "en") == "Yes"
+    assert answer_as_text({"kind": "location"}, {"country": "KE", "area": None}, "USD", "en") == (
+        "Kenya"
+    )
+    assert (
+        answer_as_text(
+            {"kind": "budget_table"}, [{"line": "Seeds", "amount_minor": 30000}], "USD", "en"
+        )
+        == "Seeds: $300.00"
+    )

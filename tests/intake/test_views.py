@@ -138,6 +138,11 @@ def test_register_without_password_then_apply_start_to_finish(
     )
     assert mail is not None and application.reference in mail.subject
 
+    receipt = client.get(f"{base}/receipt.pdf")
+    assert receipt.status_code == 200 and receipt.mimetype == "application/pdf"
+    assert receipt.data.startswith(b"%PDF")
+    assert application.reference in receipt.headers["Content-Disposition"]
+
     withdrawn = client.post(f"{base}/withdraw", data={"csrf_token": token})
     assert withdrawn.status_code == 302
     session.refresh(application)
