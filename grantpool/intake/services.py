@@ -233,7 +233,11 @@ def submit_application(
             "currency": requested.currency,
         },
     )
-    to = notify or (actor.email if actor is not None else None) or organisation.contact_email
+    to = (
+        notify
+        if notify is not None
+        else (actor.email if actor is not None else None) or organisation.contact_email
+    )
     if to:
         queue_mail(
             session,

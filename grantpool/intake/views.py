@@ -361,3 +361,51 @@ def my_applications() -> Any:
     return render_template(
         "intake/mine.html", applications=services.applications_of(db.session, current_user)
     )
+
+
+# Spreadsheet intake (fund managers and field officers) -----------------------------------
+
+
+def _managed_call(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    require(current_user, "call.manage", call)
+    return call
+
+
+@bp.get("/manage/calls/<int:call_id>/spreadsheet/template.csv")
+@login_required
+def spreadsheet_template(call_id: int) -> Any:
+    from .spreadsheet import template_csv
+
+    call = _managed_call(call_id)
+    response = make_response(template_csv(call))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="call-{call.id}.csv"'
+    return response
+
+
+@bp.route("/manage/calls/<int:call_id>/spreadsheet", methods=["GET", "POST"])
+@login_required
+def spreadsheet(call_id: int) -> Any:
+    from . import spreadsheet as sheet
+
+    call = _managed_call(call_id)
+    if request.method == "GET":
+        return render_template("intake/spreadsheet.html", call=call, problems=[], error=None)
+    upload = request.files.get("file")
+    data = upload.stream.read(sheet.MAX_BYTES + 1) if upload is not None else b""
+    try:
+        rows = sheet.read_csv(call, data)
+    except sheet.BadSpreadsheet as bad:
+        return render_template(
+            "intake/spreadsheet.html", call=call, problems=[], error=str(bad.message)
+        ), 422
+    result = sheet.import_rows(db.session, current_user, call, rows, locale=_locale())
+    if result and isinstance(result[0], sheet.CellError):
+        return render_template(
+            "intake/spreadsheet.html", call=call, problems=result, error=None
+        ), 422
+    flash(_("%(n)s applications were imported.", n=len(result)), "success")
+    return redirect(url_for("intake.spreadsheet", call_id=call.id))
