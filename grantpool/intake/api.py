@@ -4,15 +4,16 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from ..calls.models import Call
-from ..calls.rules import Channel
+from ..calls.rules import Channel, QuestionKind
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..platform.api import authenticated
-from ..platform.errors import NotFound
+from ..platform.errors import NotFound, ValidationFailed
 from ..platform.money import Money
 from ..platform.permissions import require
 from . import services
@@ -40,6 +41,12 @@ class CallApplications(MethodView):
         if organisation is None:
             raise NotFound()
         require(current_user, "organisation.apply", organisation)
+        file_keys = {q["key"] for q in call.questions if q["kind"] == QuestionKind.FILE}
+        if file_keys & set(data["answers"]):
+            # A file answer names a stored object; only our own upload paths may create one.
+            raise ValidationFailed(
+                {k: [_("Send files through the web form for now.")] for k in file_keys}
+            )
         return services.submit_application(
             db.session,
             current_user,

@@ -247,12 +247,21 @@ def page(application_id: int, number: int) -> Any:
             typed = {services.REQUESTED_KEY: request.form.get(services.REQUESTED_KEY, "")}
             upload_errors: dict[str, str] = {}
         else:
-            typed, upload_errors = _typed_from_request(questions, application)
+            # Only the questions the applicant was shown; a follow-up revealed by an answer
+            # on this page is asked next, not judged unseen.
+            shown = [q for q in questions if is_shown(q, application.answers)]
+            typed, upload_errors = _typed_from_request(shown, application)
         errors = services.save_draft(db.session, current_user, application, typed, locale=_locale())
         errors.update(upload_errors)
         if request.form.get("later"):
             flash(_("Your answers are saved. Come back at any time to finish."), "success")
             return redirect(url_for("intake.my_applications"))
+        newly_shown = [
+            q for q in questions if q["key"] not in typed and is_shown(q, application.answers)
+        ]
+        if not errors and newly_shown and number:
+            # An answer on this page revealed a follow-up question here: ask it now.
+            return redirect(url_for("intake.page", application_id=application.id, number=number))
         if not errors:
             following = _next_page(pages, number, application.answers)
             if following is None:

@@ -145,3 +145,22 @@ def test_a_retried_post_with_the_same_idempotency_key_returns_the_first_result(
     assert count == 1
     fresh = client.post(url, json=body, headers={**headers, "Idempotency-Key": "other"})
     assert fresh.get_json()["reference"] != first["reference"]
+
+
+def test_file_answers_cannot_name_stored_objects(session: Session, client: FlaskClient) -> None:
+    questions = [{"key": "photo", "kind": "file", "label": {"en": "Photo"}}]
+    call = make_call(session, open_until=soon(), questions=questions)
+    organisation = make_organisation(session)
+    headers = bearer(session, make_user(session, organisations=[organisation]))
+    session.commit()  # the refusal rolls back to the last commit
+    response = client.post(
+        f"/api/v1/calls/{call.id}/applications",
+        headers=headers,
+        json={
+            "organisation_id": organisation.id,
+            "answers": {"photo": {"key": "ab/cd"}},
+            "requested_minor": 200000,
+            "currency": "USD",
+        },
+    )
+    assert response.status_code == 422 and "photo" in response.get_json()["errors"]

@@ -218,3 +218,40 @@ def test_someone_elses_application_is_not_found(session: Session, client: FlaskC
     sign_in_as_member(session, client)
     assert client.get(f"/applications/{draft.id}").status_code == 404
     assert client.get(f"/applications/{draft.id}/page/0").status_code == 404
+
+
+def test_a_follow_up_on_the_same_page_is_asked_before_moving_on(
+    session: Session, client: FlaskClient
+) -> None:
+    questions = [
+        {
+            "key": "partner",
+            "kind": "yes_no",
+            "label": {"en": "Partner?"},
+            "required": True,
+            "section": "Partners",
+        },
+        {
+            "key": "partner_name",
+            "kind": "short_text",
+            "label": {"en": "Partner's name"},
+            "required": True,
+            "show_if": {"partner": "yes"},
+            "section": "Partners",
+        },
+    ]
+    call = make_call(session, open_until=soon(), questions=questions)
+    sign_in_as_member(session, client)
+    token = token_from(client, "/")
+    client.post(f"/calls/{call.id}/apply", data={"csrf_token": token})
+    application = session.scalar(select(Application).where(Application.call_id == call.id))
+    assert application is not None
+    page = f"/applications/{application.id}/page/1"
+    assert "Partner&#39;s name" not in client.get(page).get_data(as_text=True)
+    again = client.post(page, data={"csrf_token": token, "partner": "yes"})
+    assert again.headers["Location"].endswith(page)
+    assert "Partner&#39;s name" in client.get(page).get_data(as_text=True)
+    onward = client.post(
+        page, data={"csrf_token": token, "partner": "yes", "partner_name": "Town hall"}
+    )
+    assert onward.headers["Location"].endswith(f"/applications/{application.id}/page/2")
