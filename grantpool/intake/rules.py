@@ -6,6 +6,7 @@ import re
 from enum import StrEnum
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..platform.errors import InvalidTransition
 
@@ -32,18 +33,18 @@ APPLICATION_TRANSITIONS: dict[ApplicationState, frozenset[ApplicationState]] = {
 }
 
 STATE_LABELS = {
-    S.DRAFT: "Draft – not sent yet",
-    S.SUBMITTED: "Received",
-    S.IN_REVIEW: "Being reviewed",
-    S.MORE_INFO_REQUESTED: "More information requested",
-    S.AWARDED: "Awarded",
-    S.DECLINED: "Not funded",
-    S.WITHDRAWN: "Withdrawn",
+    S.DRAFT: _l("Draft – not sent yet"),
+    S.SUBMITTED: _l("Received"),
+    S.IN_REVIEW: _l("Being reviewed"),
+    S.MORE_INFO_REQUESTED: _l("More information requested"),
+    S.AWARDED: _l("Awarded"),
+    S.DECLINED: _l("Not funded"),
+    S.WITHDRAWN: _l("Withdrawn"),
 }
 
 
 def state_label(state: str) -> str:
-    return _(STATE_LABELS[ApplicationState(state)])
+    return str(STATE_LABELS[ApplicationState(state)])
 
 
 def check_application_transition(current: str, target: str) -> None:
