@@ -206,6 +206,15 @@ def seed(session: Session) -> list[tuple[str, str]]:
     )
     session.flush()
     _seed_money(session, finance, fund, donors)
+    from .intake.demo import seed_calls
+
+    applicants = [
+        (user, membership.organisation)
+        for email in (f"applicant@{DEMO_DOMAIN}", f"candidat@{DEMO_DOMAIN}")
+        if (user := session.scalar(select(User).where(User.email == email))) is not None
+        for membership in user.memberships
+    ]
+    seed_calls(session, manager, fund, applicants)
     return demo_logins(session)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from .accounts.models import ApiToken, LoginSession, Membership, OneTimeLink, RoleAssignment, User
+from .calls.models import Call
 from .funds.models import Donor, Fund
+from .intake.models import Application
 from .ledger.models import (
     Contribution,
     LedgerAccount,
@@ -21,7 +23,9 @@ metadata = Base.metadata
 
 __all__ = [
     "ApiToken",
+    "Application",
     "AuditEvent",
+    "Call",
     "Contribution",
     "Donor",
     "Fund",

@@ -66,3 +66,67 @@ def make_donor(session: Session, actor: User | None = None, **fields: Any) -> Do
     data = {"name": f"Donor {n}", "donor_type": "foundation", "currency": "EUR"}
     data.update(fields)
     return create_donor(session, actor, data)
+
+
+def sample_questions() -> list[dict[str, Any]]:
+    return [
+        {
+            "key": "summary",
+            "kind": "long_text",
+            "label": {"en": "What will you do?"},
+            "help": {"en": "A few sentences."},
+            "required": True,
+            "word_limit": 50,
+        },
+        {
+            "key": "has_partner",
+            "kind": "yes_no",
+            "label": {"en": "Do you work with a partner?"},
+            "required": True,
+        },
+        {
+            "key": "partner_name",
+            "kind": "short_text",
+            "label": {"en": "Partner's name"},
+            "required": True,
+            "show_if": {"has_partner": "yes"},
+        },
+    ]
+
+
+def make_call(
+    session: Session,
+    fund: Fund | None = None,
+    manager: User | None = None,
+    *,
+    open_until: Any = None,
+    questions: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> Any:
+    """A call of 1,000–5,000 USD in a 50,000 USD envelope; opened when open_until is given."""
+    import datetime as dt
+
+    from grantpool.calls import services as calls
+
+    manager = manager or make_user(session, Role.FUND_MANAGER.value)
+    fund = fund or make_fund(session, manager)
+    n = next(_counter)
+    data: dict[str, Any] = {
+        "title": {"en": f"Call {n}"},
+        "description": {"en": "Small grants for local groups."},
+        "budget": "50000",
+        "min_request": "1000",
+        "max_request": "5000",
+        "channels": ["web", "api"],
+    }
+    if open_until is not None:
+        data["closes_at"] = open_until
+        data["opens_at"] = open_until - dt.timedelta(days=60)
+    data.update(fields)
+    call = calls.create_call(session, manager, fund, data)
+    calls.set_questions(
+        session, manager, call, sample_questions() if questions is None else questions
+    )
+    if open_until is not None:
+        calls.open_call(session, manager, call, now=data["opens_at"])
+    return call

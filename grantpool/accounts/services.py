@@ -455,3 +455,41 @@ def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
             select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
         )
     )
+
+
+# Password-free sign-in for applicants -----------------------------------------------------
+
+SIGN_IN_LINK_TTL = dt.timedelta(hours=2)
+
+
+def request_sign_in_link(session: Session, email: str, *, base_url: str, locale: str) -> str | None:
+    """Email a one-time sign-in link to an existing, active account. Returns the token
+    (for tests), or None when there is no such account; callers answer the same either
+    way so the page does not reveal who has an account."""
+    user = get_user_by_email(session, email or "")
+    if user is None or not user.active:
+        return None
+    _link, token = _new_link(session, LinkPurpose.SIGN_IN, user.email, SIGN_IN_LINK_TTL, user=user)
+    queue_mail(
+        session,
+        user.email,
+        "sign_in_link",
+        locale,
+        name=user.name,
+        url=f"{base_url.rstrip('/')}/sign-in/{token}",
+        hours=int(SIGN_IN_LINK_TTL.total_seconds() // 3600),
+    )
+    return token
+
+
+def sign_in_with_link(
+    session: Session, token: str, user_agent: str | None = None
+) -> tuple[User, str]:
+    """Use a sign-in link once; returns the user and a new login session token."""
+    link = find_link(session, LinkPurpose.SIGN_IN, token)
+    _use_link(session, link)
+    user = session.get(User, link.user_id) if link.user_id else None
+    if user is None or not user.active:
+        raise NotFound(_("This link has expired or has already been used. Ask for a new one."))
+    record_event(session, user, "user.sign_in_link", user)
+    return user, start_login_session(session, user, user_agent)

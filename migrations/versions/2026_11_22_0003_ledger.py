@@ -2,7 +2,7 @@
 pledges and contributions
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-22 08:00:59.296225
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import grantpool.platform.db
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

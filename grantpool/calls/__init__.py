@@ -1,0 +1,1 @@
+"""Calls for proposals: texts, budget, eligibility, the form definition, and their states."""

@@ -1,0 +1,214 @@
+"""Fund managers' forms for a call and its questions. Per-language fields are added for
+each offered language when the form class is built."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..organisations.rules import ORGANISATION_TYPE_LABELS
+from ..platform.forms import Form
+from ..platform.i18n import LANGUAGE_NAMES, offered_languages
+from ..platform.money import Money
+from .models import Call
+from .rules import Channel, QuestionKind
+
+CHANNEL_LABELS = {
+    Channel.WEB: _l("Web form"),
+    Channel.SPREADSHEET: _l("Spreadsheet upload"),
+    Channel.ODK: _l("ODK / KoBoToolbox"),
+    Channel.API: _l("JSON API"),
+}
+KIND_LABELS = {
+    QuestionKind.SHORT_TEXT: _l("Short text"),
+    QuestionKind.LONG_TEXT: _l("Long text (with a word limit)"),
+    QuestionKind.NUMBER: _l("Number"),
+    QuestionKind.MONEY: _l("Amount of money"),
+    QuestionKind.SINGLE_CHOICE: _l("One choice from a list"),
+    QuestionKind.MULTIPLE_CHOICE: _l("Several choices from a list"),
+    QuestionKind.DATE: _l("Date"),
+    QuestionKind.LOCATION: _l("Location (country and area)"),
+    QuestionKind.FILE: _l("File (document, photo or audio)"),
+    QuestionKind.BUDGET_TABLE: _l("Budget table (line and amount)"),
+    QuestionKind.YES_NO: _l("Yes or no"),
+}
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:  # choices are checked by the service
+        pass
+
+
+def _per_language(form_class: type[Form], name: str, field: type, label: Any) -> None:
+    for lang in offered_languages():
+        setattr(
+            form_class,
+            f"{name}_{lang}",
+            field(f"{label} ({LANGUAGE_NAMES.get(lang, lang)})", render_kw={"lang": lang}),
+        )
+
+
+def _texts(form: Form, name: str) -> dict[str, str]:
+    return {lang: form[f"{name}_{lang}"].data or "" for lang in offered_languages()}
+
+
+class _CallForm(Form):
+    currency = StringField(
+        _l("Currency"), description=_l("ISO 4217 code; leave empty for the fund's currency.")
+    )
+    budget = StringField(_l("Budget envelope"), render_kw={"inputmode": "decimal"})
+    min_request = StringField(_l("Smallest request"), render_kw={"inputmode": "decimal"})
+    max_request = StringField(_l("Largest request"), render_kw={"inputmode": "decimal"})
+    opens_at = StringField(
+        _l("Opens at"),
+        description=_l("In the fund's time zone. Leave empty to open when you press Open."),
+        render_kw={"type": "datetime-local"},
+    )
+    closes_at = StringField(
+        _l("Closes at"),
+        description=_l("In the fund's time zone."),
+        render_kw={"type": "datetime-local"},
+    )
+    org_types = CheckboxesField(_l("Kinds of organisation that may apply (none ticked: all)"))
+    countries = StringField(
+        _l("Countries (optional)"),
+        description=_l("Two-letter codes separated by commas, e.g. KE, UG."),
+    )
+    areas = StringField(
+        _l("Areas (optional)"), description=_l("ISO 3166-2 codes separated by commas, e.g. KE-47.")
+    )
+    registered_only = BooleanField(_l("Only registered organisations (no informal groups)"))
+    channels = CheckboxesField(_l("Ways to apply"))
+    tranche_template = StringField(_l("Default tranche template (optional)"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.org_types.choices = [(k.value, str(v)) for k, v in ORGANISATION_TYPE_LABELS.items()]
+        self.channels.choices = [(k.value, str(v)) for k, v in CHANNEL_LABELS.items()]
+
+    def values(self) -> dict[str, Any]:
+        def codes(text: str | None) -> list[str]:
+            return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+        return {
+            "title": _texts(self, "title"),
+            "description": _texts(self, "description"),
+            "currency": self.currency.data,
+            "budget": self.budget.data,
+            "min_request": self.min_request.data,
+            "max_request": self.max_request.data,
+            "opens_at": self.opens_at.data,
+            "closes_at": self.closes_at.data,
+            "eligibility": {
+                "org_types": self.org_types.data or [],
+                "countries": codes(self.countries.data),
+                "areas": codes(self.areas.data),
+                "registered_only": self.registered_only.data,
+            },
+            "channels": self.channels.data or [],
+            "tranche_template": self.tranche_template.data,
+        }
+
+
+def call_form(call: Call | None = None, **kwargs: Any) -> _CallForm:
+    form_class = type("CallForm", (_CallForm,), {})
+    _per_language(form_class, "title", StringField, _l("Title"))
+    _per_language(form_class, "description", TextAreaField, _l("Description"))
+    form: _CallForm = form_class(**kwargs)
+    if call is not None and not form.is_submitted():
+        _fill_from_call(form, call)
+    return form
+
+
+def _decimal_text(minor: int, currency: str) -> str:
+    value: Decimal = Money(minor, currency).to_decimal()
+    return f"{value:f}"
+
+
+def _local(value: dt.datetime | None, timezone: str) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _fill_from_call(form: _CallForm, call: Call) -> None:
+    for lang in offered_languages():
+        form[f"title_{lang}"].data = call.title.get(lang, "")
+        form[f"description_{lang}"].data = call.description.get(lang, "")
+    form.currency.data = call.currency
+    form.budget.data = _decimal_text(call.budget_minor, call.currency)
+    form.min_request.data = _decimal_text(call.min_request_minor, call.currency)
+    form.max_request.data = _decimal_text(call.max_request_minor, call.currency)
+    form.opens_at.data = _local(call.opens_at, call.fund.timezone)
+    form.closes_at.data = _local(call.closes_at, call.fund.timezone)
+    form.org_types.data = call.eligibility.get("org_types", [])
+    form.countries.data = ", ".join(call.eligibility.get("countries", []))
+    form.areas.data = ", ".join(call.eligibility.get("areas", []))
+    form.registered_only.data = bool(call.eligibility.get("registered_only"))
+    form.channels.data = call.channels
+    form.tranche_template.data = call.tranche_template or ""
+
+
+class _QuestionForm(Form):
+    key = StringField(
+        _l("Key"), description=_l("Short and stable, e.g. project_summary. Used in exports.")
+    )
+    kind = SelectField(_l("Kind of question"))
+    required = BooleanField(_l("An answer is required"))
+    choices = TextAreaField(_l("Choices (one per line)"))
+    word_limit = StringField(_l("Word limit (long text)"), render_kw={"inputmode": "numeric"})
+    max_bytes = StringField(_l("Largest file in bytes (file)"), render_kw={"inputmode": "numeric"})
+    show_if = SelectField(_l("Ask only when this earlier question is answered yes"))
+    section = StringField(
+        _l("Section (optional)"),
+        description=_l("Questions next to each other with the same section share a page."),
+    )
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "key": (self.key.data or "").strip(),
+            "kind": self.kind.data,
+            "label": _texts(self, "label"),
+            "help": _texts(self, "help"),
+            "required": self.required.data,
+            "choices": (self.choices.data or "").splitlines(),
+            "word_limit": self.word_limit.data,
+            "max_bytes": self.max_bytes.data,
+            "show_if": {self.show_if.data: "yes"} if self.show_if.data else None,
+            "section": self.section.data,
+        }
+
+
+def question_form(
+    earlier: list[dict[str, Any]], question: dict[str, Any] | None = None, **kwargs: Any
+) -> _QuestionForm:
+    form_class = type("QuestionForm", (_QuestionForm,), {})
+    _per_language(form_class, "label", StringField, _l("Question"))
+    _per_language(form_class, "help", TextAreaField, _l("Help text"))
+    form: _QuestionForm = form_class(**kwargs)
+    form.kind.choices = [(k.value, str(v)) for k, v in KIND_LABELS.items()]
+    form.show_if.choices = [("", "—")] + [
+        (q["key"], q["key"]) for q in earlier if q["kind"] == QuestionKind.YES_NO
+    ]
+    if question is not None and not form.is_submitted():
+        form.key.data = question["key"]
+        form.kind.data = question["kind"]
+        form.required.data = bool(question.get("required"))
+        form.choices.data = "\n".join(question.get("choices") or [])
+        form.word_limit.data = str(question.get("word_limit") or "")
+        form.max_bytes.data = str(question.get("max_bytes") or "")
+        form.show_if.data = next(iter(question.get("show_if") or {}), "")
+        form.section.data = question.get("section") or ""
+        for lang in offered_languages():
+            form[f"label_{lang}"].data = question["label"].get(lang, "")
+            form[f"help_{lang}"].data = (question.get("help") or {}).get(lang, "")
+    return form

@@ -1,0 +1,100 @@
+"""A call for proposals in a fund."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..platform.db import Base, IdPK, MinorUnits
+from ..platform.money import Money
+from ..platform.time import now_utc
+from .rules import CallState, text_in
+
+if TYPE_CHECKING:
+    from ..funds.models import Fund
+
+_STATES = ", ".join(f"'{s.value}'" for s in CallState)
+
+
+class Call(Base):
+    __tablename__ = "calls"
+
+    id: Mapped[IdPK]
+    fund_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("funds.id", ondelete="RESTRICT"))
+    title: Mapped[dict[str, Any]] = mapped_column(JSON)
+    description: Mapped[dict[str, Any]] = mapped_column(JSON)
+    currency: Mapped[str] = mapped_column(String(3))
+    budget_minor: Mapped[MinorUnits]
+    min_request_minor: Mapped[MinorUnits]
+    max_request_minor: Mapped[MinorUnits]
+    opens_at: Mapped[dt.datetime | None]
+    closes_at: Mapped[dt.datetime | None]
+    eligibility: Mapped[dict[str, Any]] = mapped_column(JSON)
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    tranche_template: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16), default=CallState.DRAFT.value)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    opened_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+
+    fund: Mapped[Fund] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_STATES})", name="state_known"),
+        CheckConstraint("currency = upper(currency) AND length(currency) = 3", name="currency_iso"),
+        CheckConstraint(
+            "min_request_minor > 0 AND min_request_minor <= max_request_minor "
+            "AND max_request_minor <= budget_minor",
+            name="request_bounds",
+        ),
+        CheckConstraint(
+            "opens_at IS NULL OR closes_at IS NULL OR opens_at < closes_at",
+            name="opens_before_closes",
+        ),
+        CheckConstraint(
+            "state IN ('draft', 'archived') OR (opened_at IS NOT NULL AND closes_at IS NOT NULL)",
+            name="opened_when_open",
+        ),
+        CheckConstraint(
+            "state IN ('draft', 'open') OR closed_at IS NOT NULL", name="closed_when_closed"
+        ),
+        Index("ix_calls_fund_id", "fund_id"),
+        Index("ix_calls_state", "state"),
+    )
+
+    @property
+    def budget(self) -> Money:
+        return Money(self.budget_minor, self.currency)
+
+    @property
+    def min_request(self) -> Money:
+        return Money(self.min_request_minor, self.currency)
+
+    @property
+    def max_request(self) -> Money:
+        return Money(self.max_request_minor, self.currency)
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.title)
+
+    def title_in(self, language: str) -> str:
+        return text_in(self.title, language)
+
+    def description_in(self, language: str) -> str:
+        return text_in(self.description, language)
+
+    def is_accepting(self, now: dt.datetime) -> bool:
+        return (
+            self.state == CallState.OPEN
+            and self.closes_at is not None
+            and now < self.closes_at
+            and (self.opens_at is None or self.opens_at <= now)
+        )
+
+    def __repr__(self) -> str:
+        return f"<Call {self.id} {self.state}>"

@@ -1,0 +1,208 @@
+"""Fund managers' pages for calls: create, edit, questions, open, close, archive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..funds.models import Fund
+from ..platform.errors import NotFound, ValidationFailed
+from ..platform.permissions import require
+from . import services
+from .forms import CHANNEL_LABELS, KIND_LABELS, call_form, question_form
+from .models import Call
+from .rules import text_in
+
+bp = Blueprint("calls", __name__, url_prefix="/manage")
+
+
+def _call(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    require(current_user, "call.manage", call)
+    return call
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+@bp.get("/funds/<int:fund_id>/calls")
+@login_required
+def list_calls(fund_id: int) -> Any:
+    fund = db.session.get(Fund, fund_id)
+    if fund is None:
+        raise NotFound()
+    require(current_user, "call.create", fund)
+    return render_template(
+        "calls/list.html", fund=fund, calls=services.calls_of_fund(db.session, fund)
+    )
+
+
+@bp.route("/funds/<int:fund_id>/calls/new", methods=["GET", "POST"])
+@login_required
+def create_call(fund_id: int) -> Any:
+    fund = db.session.get(Fund, fund_id)
+    if fund is None:
+        raise NotFound()
+    require(current_user, "call.create", fund)
+    form = call_form()
+    if request.method == "POST":
+        try:
+            call = services.create_call(
+                db.session, current_user, fund, form.values(), locale=_locale()
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("calls/form.html", form=form, fund=fund, call=None), 422
+        flash(_("The call has been created. Now add its questions."), "success")
+        return redirect(url_for("calls.show", call_id=call.id))
+    form.currency.data = fund.base_currency
+    form.channels.data = ["web"]
+    return render_template("calls/form.html", form=form, fund=fund, call=None)
+
+
+@bp.get("/calls/<int:call_id>")
+@login_required
+def show(call_id: int) -> Any:
+    call = _call(call_id)
+    return render_template(
+        "calls/show.html",
+        call=call,
+        kind_labels=KIND_LABELS,
+        channel_labels=CHANNEL_LABELS,
+        text_in=text_in,
+        has_applications=services.has_applications(db.session, call),
+    )
+
+
+@bp.route("/calls/<int:call_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(call_id: int) -> Any:
+    call = _call(call_id)
+    form = call_form(call)
+    if request.method == "POST":
+        try:
+            services.update_call(db.session, current_user, call, form.values(), locale=_locale())
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("calls/form.html", form=form, fund=call.fund, call=call), 422
+        flash(_("Your changes have been saved."), "success")
+        return redirect(url_for("calls.show", call_id=call.id))
+    return render_template("calls/form.html", form=form, fund=call.fund, call=call)
+
+
+def _save_questions(call: Call, questions: list[dict[str, Any]]) -> None:
+    services.set_questions(db.session, current_user, call, questions)
+
+
+@bp.route("/calls/<int:call_id>/questions/new", methods=["GET", "POST"])
+@login_required
+def add_question(call_id: int) -> Any:
+    call = _call(call_id)
+    form = question_form(call.questions)
+    if request.method == "POST":
+        try:
+            _save_questions(call, [*call.questions, form.values()])
+        except ValidationFailed as failure:
+            form.add_errors(_strip_positions(failure))
+            return render_template("calls/question.html", form=form, call=call, key=None), 422
+        flash(_("The question has been added."), "success")
+        return redirect(url_for("calls.show", call_id=call.id) + "#questions")
+    return render_template("calls/question.html", form=form, call=call, key=None)
+
+
+@bp.route("/calls/<int:call_id>/questions/<key>/edit", methods=["GET", "POST"])
+@login_required
+def edit_question(call_id: int, key: str) -> Any:
+    call = _call(call_id)
+    index = _question_index(call, key)
+    form = question_form(call.questions[:index], call.questions[index])
+    if request.method == "POST":
+        questions = list(call.questions)
+        questions[index] = form.values()
+        try:
+            _save_questions(call, questions)
+        except ValidationFailed as failure:
+            form.add_errors(_strip_positions(failure))
+            return render_template("calls/question.html", form=form, call=call, key=key), 422
+        flash(_("The question has been saved."), "success")
+        return redirect(url_for("calls.show", call_id=call.id) + "#questions")
+    return render_template("calls/question.html", form=form, call=call, key=key)
+
+
+@bp.post("/calls/<int:call_id>/questions/<key>/delete")
+@login_required
+def delete_question(call_id: int, key: str) -> Any:
+    call = _call(call_id)
+    index = _question_index(call, key)
+    return _change_questions(call, call.questions[:index] + call.questions[index + 1 :])
+
+
+@bp.post("/calls/<int:call_id>/questions/<key>/move")
+@login_required
+def move_question(call_id: int, key: str) -> Any:
+    call = _call(call_id)
+    index = _question_index(call, key)
+    other = index - 1 if request.form.get("direction") == "up" else index + 1
+    questions = list(call.questions)
+    if 0 <= other < len(questions):
+        questions[index], questions[other] = questions[other], questions[index]
+    return _change_questions(call, questions)
+
+
+def _change_questions(call: Call, questions: list[dict[str, Any]]) -> Any:
+    try:
+        _save_questions(call, questions)
+    except ValidationFailed as failure:
+        for messages in failure.errors.values():
+            for message in messages:
+                flash(message, "error")
+    return redirect(url_for("calls.show", call_id=call.id) + "#questions")
+
+
+def _question_index(call: Call, key: str) -> int:
+    for index, question in enumerate(call.questions):
+        if question["key"] == key:
+            return index
+    raise NotFound()
+
+
+def _strip_positions(failure: ValidationFailed) -> ValidationFailed:
+    """On a one-question page, 'Question 3: …' is noise; the field says which."""
+    return ValidationFailed(
+        {k: [m.split(": ", 1)[-1] if k else m for m in v] for k, v in failure.errors.items()}
+    )
+
+
+@bp.post("/calls/<int:call_id>/<any(open, close, archive):action>")
+@login_required
+def change_state(call_id: int, action: str) -> Any:
+    call = _call(call_id)
+    operation = {
+        "open": services.open_call,
+        "close": services.close_call,
+        "archive": services.archive_call,
+    }[action]
+    try:
+        operation(db.session, current_user, call)
+    except ValidationFailed as failure:
+        for messages in failure.errors.values():
+            for message in messages:
+                flash(message, "error")
+        return redirect(url_for("calls.show", call_id=call.id))
+    flash(
+        {
+            "open": _("The call is open."),
+            "close": _("The call is closed."),
+            "archive": _("The call is archived."),
+        }[action],
+        "success",
+    )
+    return redirect(url_for("calls.show", call_id=call.id))

@@ -1,0 +1,1 @@
+"""Application intake: every channel converges on one submit_application service."""

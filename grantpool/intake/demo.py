@@ -1,0 +1,146 @@
+"""Demonstration calls and applications for `flask grantpool seed-demo`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from ..accounts.models import User
+from ..calls import services as calls
+from ..funds.models import Fund
+from ..organisations.models import Organisation
+from ..platform.money import Money
+from ..platform.time import now_utc
+from . import services
+
+QUESTIONS = [
+    {
+        "key": "summary",
+        "kind": "long_text",
+        "label": {
+            "en": "What will you do with the grant?",
+            "fr": "Que ferez-vous de la subvention ?",
+        },
+        "help": {"en": "A few sentences are enough.", "fr": "Quelques phrases suffisent."},
+        "required": True,
+        "word_limit": 250,
+        "section": "",
+    },
+    {
+        "key": "people",
+        "kind": "number",
+        "label": {
+            "en": "How many people will take part?",
+            "fr": "Combien de personnes participeront ?",
+        },
+        "required": True,
+    },
+    {
+        "key": "has_partner",
+        "kind": "yes_no",
+        "label": {
+            "en": "Will you work with a partner?",
+            "fr": "Travaillerez-vous avec un partenaire ?",
+        },
+        "required": True,
+    },
+    {
+        "key": "partner_name",
+        "kind": "short_text",
+        "label": {"en": "Partner's name", "fr": "Nom du partenaire"},
+        "required": True,
+        "show_if": {"has_partner": "yes"},
+    },
+    {
+        "key": "budget",
+        "kind": "budget_table",
+        "label": {"en": "Main costs", "fr": "Principales dépenses"},
+        "required": False,
+    },
+]
+
+
+def seed_calls(
+    session: Session,
+    manager: User,
+    fund: Fund,
+    applicants: list[tuple[User, Organisation]],
+    now: dt.datetime | None = None,
+) -> None:
+    now = now or now_utc()
+    open_call = calls.create_call(
+        session,
+        manager,
+        fund,
+        {
+            "title": {
+                "en": "Community resilience grants 2026",
+                "fr": "Subventions résilience 2026",
+            },
+            "description": {
+                "en": "Flexible grants for community-led preparedness and recovery.",
+                "fr": "Des subventions souples pour la préparation et le relèvement "
+                "communautaires.",
+            },
+            "budget": "250000",
+            "min_request": "1000",
+            "max_request": "25000",
+            "opens_at": now - dt.timedelta(days=7),
+            "closes_at": now + dt.timedelta(days=45),
+            "channels": ["web", "spreadsheet", "odk", "api"],
+        },
+    )
+    calls.set_questions(session, manager, open_call, QUESTIONS)
+    calls.open_call(session, manager, open_call, now=now - dt.timedelta(days=7))
+
+    closed_call = calls.create_call(
+        session,
+        manager,
+        fund,
+        {
+            "title": {"en": "Flood recovery window", "fr": "Fenêtre relèvement inondations"},
+            "description": {"en": "Closed: applications are being reviewed."},
+            "budget": "100000",
+            "min_request": "500",
+            "max_request": "10000",
+            "opens_at": now - dt.timedelta(days=90),
+            "closes_at": now - dt.timedelta(days=30),
+            "channels": ["web", "api"],
+        },
+    )
+    calls.set_questions(session, manager, closed_call, QUESTIONS[:2])
+    calls.open_call(session, manager, closed_call, now=now - dt.timedelta(days=90))
+
+    answers = {"summary": "Seed banks and a water committee.", "people": "120", "has_partner": "no"}
+    for n, (user, organisation) in enumerate(applicants):
+        # A submitted application in the closed call, sent before it closed (web and API).
+        services.submit_application(
+            session,
+            user,
+            closed_call,
+            organisation,
+            dict(answers),
+            Money(400000 + n * 100000, "USD"),
+            "api" if n % 2 else "web",
+            user.locale or "en",
+            now - dt.timedelta(days=40 + n),
+        )
+    calls.close_call(session, manager, closed_call, now=now - dt.timedelta(days=30))
+
+    user, organisation = applicants[0]
+    services.start_application(session, user, open_call, organisation, language="en", now=now)
+    if len(applicants) > 1:
+        user, organisation = applicants[1]
+        sent = services.submit_application(
+            session,
+            user,
+            open_call,
+            organisation,
+            dict(answers),
+            Money(1500000, "USD"),
+            "web",
+            "fr",
+            now,
+        )
+        services.withdraw_application(session, user, sent, now)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, SelectField, StringField
+
+from ..organisations.rules import ORGANISATION_TYPE_LABELS, country_choices
+from ..platform.forms import Form
+
+
+class RegistrationForm(Form):
+    organisation_name = StringField(_l("Name of your organisation or group"))
+    org_type = SelectField(_l("What kind of organisation is it?"))
+    country = SelectField(_l("Country where you work"))
+    area = StringField(
+        _l("Area (optional)"), description=_l("Province, county or district code, e.g. KE-47.")
+    )
+    registration_number = StringField(
+        _l("Registration number (optional)"),
+        description=_l("Leave empty if your group is not registered. Informal groups are welcome."),
+    )
+    contact_name = StringField(_l("Your name"))
+    email = EmailField(_l("Email address"), description=_l("We send your sign-in links here."))
+    phone = StringField(_l("Phone number (optional)"))
+
+    def __init__(self, *args: Any, signed_in: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.org_type.choices = [("", "")] + [
+            (k.value, str(v)) for k, v in ORGANISATION_TYPE_LABELS.items()
+        ]
+        self.country.choices = [("", ""), *country_choices()]
+        if signed_in:
+            del self.contact_name
+            del self.email
+
+    def values(self) -> dict[str, Any]:
+        return {name: field.data for name, field in self._fields.items()}
+
+
+class EmailOnlyForm(Form):
+    email = EmailField(_l("Email address"))

@@ -1,0 +1,82 @@
+"""An application to a call, from any channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..platform.db import Base, IdPK
+from ..platform.money import Money
+from ..platform.time import now_utc
+from .rules import ApplicationState
+
+if TYPE_CHECKING:
+    from ..calls.models import Call
+    from ..organisations.models import Organisation
+
+_STATES = ", ".join(f"'{s.value}'" for s in ApplicationState)
+_CHANNELS = "'web', 'spreadsheet', 'odk', 'api'"
+
+
+class Application(Base):
+    __tablename__ = "applications"
+
+    id: Mapped[IdPK]
+    call_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("calls.id", ondelete="RESTRICT"))
+    organisation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    # Drafts keep what the applicant typed, as typed; a submission keeps the checked values.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requested_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(24), default=ApplicationState.DRAFT.value)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+    submitted_at: Mapped[dt.datetime | None]
+    withdrawn_at: Mapped[dt.datetime | None]
+    # A client's Idempotency-Key: a retried submission returns the first result.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+
+    call: Mapped[Call] = relationship(lazy="joined")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint(f"state IN ({_STATES})", name="state_known"),
+        CheckConstraint(f"channel IN ({_CHANNELS})", name="channel_known"),
+        CheckConstraint(
+            "state = 'draft' OR (state = 'withdrawn' AND submitted_at IS NULL) OR "
+            "(reference IS NOT NULL AND submitted_at IS NOT NULL AND requested_minor > 0)",
+            name="submitted_has_reference",
+        ),
+        CheckConstraint(
+            "(state = 'withdrawn') = (withdrawn_at IS NOT NULL)", name="withdrawn_iff_withdrawn_at"
+        ),
+        UniqueConstraint("created_by_id", "idempotency_key"),
+        Index("ix_applications_call_id_state", "call_id", "state"),
+        Index("ix_applications_organisation_id", "organisation_id"),
+    )
+
+    @property
+    def requested(self) -> Money | None:
+        if self.requested_minor is None:
+            return None
+        return Money(self.requested_minor, self.currency)
+
+    def __repr__(self) -> str:
+        return f"<Application {self.id} {self.reference or 'draft'} {self.state}>"

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from ..platform.money import is_currency
+
+
+class ApplicationInSchema(Schema):
+    organisation_id = fields.Integer(required=True, strict=True)
+    answers = fields.Dict(keys=fields.String(), required=True)
+    requested_minor = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "The amount asked for, in minor units of the call's currency."},
+    )
+    currency = fields.String(
+        required=True,
+        validate=validate.Predicate("isupper", error="Use an ISO 4217 code such as USD."),
+    )
+
+    @validates("currency")
+    def _known_currency(self, value: str, **_kwargs: object) -> None:
+        if not is_currency(value):
+            raise ValidationError("Use an ISO 4217 code such as USD.")
+
+    language = fields.String(load_default="en", validate=validate.Length(min=2, max=16))
+
+
+class ApplicationSchema(Schema):
+    reference = fields.String()
+    state = fields.String()
+    call_id = fields.Integer()
+    organisation_id = fields.Integer()
+    requested_minor = fields.Integer()
+    currency = fields.String()
+    channel = fields.String()
+    language = fields.String()
+    answers = fields.Dict()
+    submitted_at = fields.AwareDateTime(allow_none=True)

@@ -1,0 +1,380 @@
+"""Applications. Every channel (web form, spreadsheet, ODK, API) submits through
+`submit_application`, so the rules are the same whichever way an organisation applies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.models import User
+from ..calls.models import Call
+from ..calls.rules import (
+    Channel,
+    bounds_message,
+    eligibility_reasons,
+    validate_answers,
+)
+from ..organisations.models import Organisation
+from ..platform.audit import record_event
+from ..platform.errors import InvalidTransition, ValidationFailed
+from ..platform.mail import queue_mail
+from ..platform.money import Money, format_money
+from ..platform.time import now_utc
+from .models import Application
+from .rules import ApplicationState, check_application_transition, format_reference
+
+REQUESTED_KEY = "requested_amount"  # where a draft keeps the amount as typed
+
+
+def check_eligible(call: Call, organisation: Organisation) -> None:
+    reasons = eligibility_reasons(
+        call.eligibility,
+        org_type=organisation.org_type,
+        country=organisation.country,
+        area=organisation.area,
+        registered=organisation.registered,
+    )
+    if reasons:
+        raise ValidationFailed(
+            {"": reasons}, message=_("Your organisation cannot apply to this call.")
+        )
+
+
+def _check_accepting(call: Call, now: dt.datetime) -> None:
+    if not call.is_accepting(now):
+        if call.closes_at is not None and now >= call.closes_at:
+            raise InvalidTransition(_("This call has closed. Applications are no longer accepted."))
+        raise InvalidTransition(_("This call is not open for applications."))
+
+
+def start_application(
+    session: Session,
+    actor: User,
+    call: Call,
+    organisation: Organisation,
+    *,
+    language: str,
+    now: dt.datetime | None = None,
+) -> Application:
+    """A draft on the web form, after the eligibility check."""
+    now = now or now_utc()
+    _check_accepting(call, now)
+    check_eligible(call, organisation)
+    application = Application(
+        call_id=call.id,
+        organisation_id=organisation.id,
+        created_by_id=actor.id,
+        answers={},
+        currency=call.currency,
+        channel=Channel.WEB.value,
+        language=language,
+        state=ApplicationState.DRAFT.value,
+        created_at=now,
+    )
+    session.add(application)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "application.start",
+        application,
+        after={"call_id": call.id, "organisation_id": organisation.id},
+        at=now,
+    )
+    return application
+
+
+def save_draft(
+    session: Session,
+    actor: User,
+    application: Application,
+    typed: dict[str, Any],
+    *,
+    locale: str,
+) -> dict[str, str]:
+    """Keep what was typed on one page of the form, whatever it is, and return that page's
+    problems (by question key) so the page can show them beside the fields."""
+    if application.state != ApplicationState.DRAFT:
+        raise InvalidTransition(_("This application has been sent and can no longer change."))
+    answers = dict(application.answers)
+    answers.update(typed)
+    application.answers = answers
+    session.flush()
+    errors: dict[str, str] = {}
+    only = set(typed) - {REQUESTED_KEY}
+    if only:
+        _cleaned, errors = validate_answers(
+            application.call.questions,
+            answers,
+            currency=application.currency,
+            locale=locale,
+            only=only,
+        )
+    if REQUESTED_KEY in typed:
+        call = application.call
+        try:
+            amount = requested_from_text(call, typed[REQUESTED_KEY], locale)
+        except ValidationFailed as failure:
+            errors[REQUESTED_KEY] = failure.errors["requested"][0]
+        else:
+            if not (call.min_request <= amount <= call.max_request):
+                errors[REQUESTED_KEY] = bounds_message(call.min_request, call.max_request, locale)
+    return errors
+
+
+def requested_from_text(call: Call, text: Any, locale: str) -> Money:
+    from ..platform.money import parse_money
+
+    try:
+        return parse_money(str(text or ""), call.currency, locale)
+    except ValueError:
+        raise ValidationFailed.single(
+            "requested",
+            _(
+                "Enter the amount you are asking for in %(currency)s. %(bounds)s",
+                currency=call.currency,
+                bounds=bounds_message(call.min_request, call.max_request, locale),
+            ),
+        ) from None
+
+
+def submit_application(
+    session: Session,
+    actor: User | None,
+    call: Call,
+    organisation: Organisation,
+    answers: dict[str, Any],
+    requested: Money,
+    channel: str,
+    language: str,
+    now: dt.datetime | None = None,
+    *,
+    draft: Application | None = None,
+    notify: str | None = None,
+    idempotency_key: str | None = None,
+) -> Application:
+    """Check and record one application, from any channel. Raises and changes nothing when
+    anything is wrong: the call closed (checked here, in UTC), the organisation is not
+    eligible, the amount is outside the call's bounds, or the answers do not fit the form.
+    """
+    now = now or now_utc()
+    if idempotency_key and actor is not None:
+        earlier = session.scalar(
+            select(Application).where(
+                Application.created_by_id == actor.id,
+                Application.idempotency_key == idempotency_key,
+            )
+        )
+        if earlier is not None:
+            if earlier.call_id != call.id or earlier.organisation_id != organisation.id:
+                raise ValidationFailed.single(
+                    "idempotency_key",
+                    _("This Idempotency-Key was already used for another application."),
+                )
+            return earlier  # a retry: the first result, nothing written again
+    if channel not in {c.value for c in Channel}:
+        raise ValidationFailed.single("channel", _("Unknown intake channel."))
+    _check_accepting(call, now)
+    if channel != Channel.WEB and channel not in call.channels:
+        raise InvalidTransition(_("This call does not accept applications this way."))
+    check_eligible(call, organisation)
+    errors: dict[str, str] = {}
+    if requested.currency != call.currency:
+        errors["requested"] = _("Ask for an amount in %(currency)s.", currency=call.currency)
+    elif not (call.min_request <= requested <= call.max_request):
+        errors["requested"] = bounds_message(call.min_request, call.max_request, language)
+    cleaned, answer_errors = validate_answers(
+        call.questions, answers, currency=call.currency, locale=language
+    )
+    errors.update(answer_errors)
+    if errors:
+        raise ValidationFailed(errors)
+    if draft is not None:
+        if draft.call_id != call.id or draft.organisation_id != organisation.id:
+            raise ValueError("the draft belongs to another call or organisation")
+        check_application_transition(draft.state, ApplicationState.SUBMITTED.value)
+        application = draft
+    else:
+        application = Application(
+            call_id=call.id,
+            organisation_id=organisation.id,
+            created_by_id=actor.id if actor is not None else None,
+            state=ApplicationState.DRAFT.value,
+            created_at=now,
+            idempotency_key=(idempotency_key or None) if actor is not None else None,
+        )
+        session.add(application)
+    application.answers = cleaned
+    application.requested_minor = requested.amount_minor
+    application.currency = requested.currency
+    application.channel = channel
+    application.language = language
+    session.flush()  # the id makes the reference unique without a counter to contend on
+    application.reference = format_reference(now.year, application.id)
+    application.state = ApplicationState.SUBMITTED.value
+    application.submitted_at = now
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "application.submit",
+        application,
+        at=now,
+        after={
+            "reference": application.reference,
+            "call_id": call.id,
+            "organisation_id": organisation.id,
+            "channel": channel,
+            "requested_minor": requested.amount_minor,
+            "currency": requested.currency,
+        },
+    )
+    to = (
+        notify
+        if notify is not None
+        else (actor.email if actor is not None else None) or organisation.contact_email
+    )
+    if to:
+        queue_mail(
+            session,
+            to,
+            "application_received",
+            language,
+            reference=application.reference,
+            call_title=call.title_in(language),
+            organisation=organisation.name,
+            requested=format_money(requested, language),
+        )
+    return application
+
+
+def submit_draft(
+    session: Session,
+    actor: User,
+    application: Application,
+    *,
+    locale: str,
+    now: dt.datetime | None = None,
+) -> Application:
+    """The web form's submit: the draft's typed answers go through submit_application."""
+    call = application.call
+    answers = dict(application.answers)
+    typed_amount = answers.pop(REQUESTED_KEY, "")
+    try:
+        requested = requested_from_text(call, typed_amount, locale)
+    except ValidationFailed:
+        requested = None
+    if requested is None:
+        # List every problem at once, the missing amount among them.
+        _cleaned, errors = validate_answers(
+            call.questions, answers, currency=call.currency, locale=locale
+        )
+        errors[REQUESTED_KEY] = _("Enter the amount you are asking for.")
+        raise ValidationFailed(errors)
+    try:
+        return submit_application(
+            session,
+            actor,
+            call,
+            application.organisation,
+            answers,
+            requested,
+            Channel.WEB.value,
+            application.language,
+            now,
+            draft=application,
+        )
+    except ValidationFailed as failure:
+        if "requested" in failure.errors:
+            failure.errors[REQUESTED_KEY] = failure.errors.pop("requested")
+        raise
+
+
+def withdraw_application(
+    session: Session, actor: User, application: Application, now: dt.datetime | None = None
+) -> Application:
+    now = now or now_utc()
+    before = application.state
+    check_application_transition(application.state, ApplicationState.WITHDRAWN.value)
+    application.state = ApplicationState.WITHDRAWN.value
+    application.withdrawn_at = now
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "application.withdraw",
+        application,
+        before={"state": before},
+        after={"state": application.state},
+        at=now,
+    )
+    return application
+
+
+def applications_of(session: Session, user: User) -> list[Application]:
+    ids = user.organisation_ids()
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Application)
+            .where(Application.organisation_id.in_(ids))
+            .order_by(Application.created_at.desc())
+            .limit(200)
+        )
+    )
+
+
+def by_reference(session: Session, reference: str) -> Application | None:
+    return session.scalar(select(Application).where(Application.reference == reference))
+
+
+def register_applicant(
+    session: Session, actor: User | None, data: dict[str, Any], *, locale: str
+) -> tuple[User, Organisation]:
+    """Minimal registration: the organisation and, for someone not signed in, a
+    password-free account for its contact person, who comes back by sign-in link.
+    Every problem is reported at once, and nothing is written unless all is well."""
+    from ..accounts.services import create_user
+    from ..organisations.services import create_organisation
+
+    errors: dict[str, list[str]] = {}
+    organisation_data = {
+        "name": data.get("organisation_name"),
+        "org_type": data.get("org_type"),
+        "country": data.get("country"),
+        "area": data.get("area"),
+        "registered": bool((data.get("registration_number") or "").strip()),
+        "registration_number": data.get("registration_number"),
+        "contact_email": data.get("email") or (actor.email if actor else None),
+        "contact_phone": data.get("phone"),
+    }
+    with session.begin_nested():  # a savepoint: released only when both rows are good
+        user = actor
+        if user is None:
+            try:
+                user = create_user(
+                    session,
+                    None,
+                    email=data.get("email") or "",
+                    name=(data.get("contact_name") or "").strip(),
+                    locale=locale,
+                )
+            except ValidationFailed as failure:
+                for key, messages in failure.errors.items():
+                    errors["contact_name" if key == "name" else key] = messages
+        try:
+            organisation = create_organisation(session, user, organisation_data, add_member=user)
+        except ValidationFailed as failure:
+            for key, messages in failure.errors.items():
+                name = {"name": "organisation_name", "contact_email": "email"}.get(key, key)
+                errors[name] = messages
+        if errors:
+            raise ValidationFailed(errors)
+    assert user is not None
+    session.refresh(user, ["memberships"])
+    return user, organisation

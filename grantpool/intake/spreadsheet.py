@@ -1,0 +1,265 @@
+"""Spreadsheet intake (CSV): a template per call, and an all-or-nothing import that names
+every bad cell by row and column. Field officers type paper forms into it."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.models import User
+from ..calls.models import Call
+from ..calls.rules import Channel, QuestionKind, all_questions, validate_answers
+from ..organisations.models import Organisation
+from ..organisations.services import create_organisation
+from ..platform.errors import DomainError, ValidationFailed
+from ..platform.time import now_utc
+from . import services
+from .models import Application
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 10_000
+ORGANISATION_COLUMNS = [
+    "organisation_name",
+    "organisation_country",
+    "organisation_type",
+    "organisation_registered",
+    "contact_email",
+]
+FIXED_COLUMNS = [*ORGANISATION_COLUMNS, "requested_amount", "language"]
+_FORMULA_START = ("=", "+", "-", "@")
+_COLUMN_OF_FIELD = {
+    "name": "organisation_name",
+    "country": "organisation_country",
+    "org_type": "organisation_type",
+    "contact_email": "contact_email",
+    "requested": "requested_amount",
+}
+
+
+@dataclass(frozen=True)
+class CellError:
+    row: int  # as the spreadsheet numbers it: the header is row 1
+    column: str
+    message: str
+
+
+class BadSpreadsheet(DomainError):
+    status_code = 422
+    code = "bad_spreadsheet"
+
+
+def _question_columns(call: Call) -> list[str]:
+    columns: list[str] = []
+    for question in all_questions(call.questions):
+        if question["kind"] == QuestionKind.FILE:
+            continue  # files come by the web form, ODK or the API
+        if question["kind"] == QuestionKind.LOCATION:
+            columns += [f"{question['key']}.country", f"{question['key']}.area"]
+        else:
+            columns.append(question["key"])
+    return columns
+
+
+def template_csv(call: Call) -> str:
+    """The header row, then a row of hints: allowed values and formats."""
+    hints = {
+        "organisation_name": _("Name"),
+        "organisation_country": _("Two-letter code, e.g. KE"),
+        "organisation_type": _("e.g. community_based, local_ngo, informal_group"),
+        "organisation_registered": "yes / no",
+        "contact_email": _("optional"),
+        "requested_amount": f"{call.min_request.to_decimal()}–{call.max_request.to_decimal()} "
+        f"{call.currency}",
+        "language": ", ".join(call.languages),
+    }
+    for question in all_questions(call.questions):
+        key, kind = question["key"], question["kind"]
+        if kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
+            hints[key] = " | ".join(question["choices"]) + (
+                _(" (several: separate with ;)") if kind == QuestionKind.MULTIPLE_CHOICE else ""
+            )
+        elif kind == QuestionKind.YES_NO:
+            hints[key] = "yes / no"
+        elif kind == QuestionKind.DATE:
+            hints[key] = "YYYY-MM-DD"
+        elif kind == QuestionKind.BUDGET_TABLE:
+            hints[key] = _("line | amount; line | amount")
+        elif kind == QuestionKind.LOCATION:
+            hints[f"{key}.country"] = _("Two-letter code")
+            hints[f"{key}.area"] = _("ISO 3166-2 code, optional")
+        if question.get("required"):
+            hints[key] = hints.get(key, "") + _(" (required)")
+    columns = FIXED_COLUMNS + _question_columns(call)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerow(["# " + hints.get(columns[0], "")] + [hints.get(c, "") for c in columns[1:]])
+    return out.getvalue()
+
+
+def read_csv(call: Call, data: bytes) -> list[dict[str, str]]:
+    """The rows of an uploaded file, or BadSpreadsheet saying plainly what is wrong."""
+    if not data.strip():
+        raise BadSpreadsheet(_("The file is empty."))
+    if len(data) > MAX_BYTES:
+        raise BadSpreadsheet(_("The file is larger than 5 MB. Split it into smaller files."))
+    if data[:4] == b"PK\x03\x04" or b"\x00" in data[:4096]:
+        raise BadSpreadsheet(_("This is not a CSV file. Save the spreadsheet as CSV (UTF-8)."))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadSpreadsheet(
+            _("The file is not in UTF-8. Save it as “CSV UTF-8” and upload it again.")
+        ) from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    expected = FIXED_COLUMNS + _question_columns(call)
+    missing = [c for c in expected if c not in header]
+    unknown = [c for c in header if c not in expected]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(_("missing columns: %(cols)s", cols=", ".join(missing)))
+        if unknown:
+            parts.append(_("unknown columns: %(cols)s", cols=", ".join(unknown)))
+        raise BadSpreadsheet(
+            _(
+                "The columns do not match this call's template (%(details)s). Download the "
+                "template again.",
+                details="; ".join(parts),
+            )
+        )
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        if len(rows) >= MAX_ROWS:
+            raise BadSpreadsheet(_("A file may have at most %(n)s rows.", n=MAX_ROWS))
+        values = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        if values.get("organisation_name", "").startswith("#") or not any(values.values()):
+            continue  # the hints row, or an empty line
+        rows.append(values)
+    if not rows:
+        raise BadSpreadsheet(_("The file has no rows to import."))
+    return rows
+
+
+def _answers(call: Call, row: dict[str, str]) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for question in all_questions(call.questions):
+        key, kind = question["key"], question["kind"]
+        if kind == QuestionKind.LOCATION:
+            answers[key] = {
+                "country": row.get(f"{key}.country", ""),
+                "area": row.get(f"{key}.area", ""),
+            }
+        elif kind == QuestionKind.MULTIPLE_CHOICE:
+            answers[key] = [v.strip() for v in row.get(key, "").split(";") if v.strip()]
+        elif kind == QuestionKind.BUDGET_TABLE:
+            answers[key] = "\n".join(p for p in row.get(key, "").split(";") if p.strip())
+        elif kind != QuestionKind.FILE:
+            answers[key] = row.get(key, "")
+    return answers
+
+
+def _organisation(session: Session, actor: User, row: dict[str, str]) -> Organisation:
+    """Matched by name and country (case-insensitive), or created."""
+    name, country = row["organisation_name"], row["organisation_country"].upper()
+    found = session.scalar(
+        select(Organisation)
+        .where(func.lower(Organisation.name) == name.lower(), Organisation.country == country)
+        .limit(1)
+    )
+    if found is not None:
+        return found
+    return create_organisation(
+        session,
+        actor,
+        {
+            "name": name,
+            "country": country,
+            "org_type": row["organisation_type"],
+            "registered": row.get("organisation_registered", "").lower() in ("yes", "y", "1"),
+            "contact_email": row.get("contact_email"),
+        },
+    )
+
+
+def import_rows(
+    session: Session,
+    actor: User,
+    call: Call,
+    rows: list[dict[str, str]],
+    *,
+    locale: str,
+    now: dt.datetime | None = None,
+) -> list[Application] | list[CellError]:
+    """Create one application per row through submit_application, all in one savepoint:
+    either every row is written, or none is and every problem is returned."""
+    now = now or now_utc()
+    problems: list[CellError] = []
+    created: list[Application] = []
+    savepoint = session.begin_nested()
+    for number, row in enumerate(rows, start=2):
+        for column, value in row.items():
+            if value.startswith(_FORMULA_START) and not _is_number(value):
+                problems.append(
+                    CellError(number, column, _("Formulas are not accepted; type the value."))
+                )
+        if any(p.row == number for p in problems):
+            continue
+        try:
+            with session.begin_nested():
+                try:
+                    organisation = _organisation(session, actor, row)
+                except ValidationFailed as failure:
+                    # Still check the rest of the row, so every problem is listed at once.
+                    _cleaned, answer_errors = validate_answers(
+                        call.questions,
+                        _answers(call, row),
+                        currency=call.currency,
+                        locale=locale,
+                    )
+                    raise ValidationFailed({**failure.errors, **answer_errors}) from None
+                language = row.get("language") or call.languages[0]
+                requested = services.requested_from_text(call, row["requested_amount"], locale)
+                created.append(
+                    services.submit_application(
+                        session,
+                        actor,
+                        call,
+                        organisation,
+                        _answers(call, row),
+                        requested,
+                        Channel.SPREADSHEET.value,
+                        language,
+                        now,
+                        notify=organisation.contact_email or "",
+                    )
+                )
+        except ValidationFailed as failure:
+            for field, messages in failure.errors.items():
+                column = _COLUMN_OF_FIELD.get(field, field) or _("(row)")
+                problems.extend(CellError(number, column, str(m)) for m in messages)
+        except DomainError as error:
+            problems.append(CellError(number, _("(row)"), str(error.message)))
+            break  # the call itself refuses (closed, channel off): no point going on
+    if problems:
+        savepoint.rollback()
+        return problems
+    savepoint.commit()
+    return created
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value.replace(",", ""))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,420 @@
+"""The applicant's pages: open calls, registration, the form one section per page,
+check your answers, confirmation, and my applications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+
+from ..accounts import services as accounts
+from ..calls import services as calls
+from ..calls.models import Call
+from ..calls.rules import QuestionKind, is_shown, sections, text_in
+from ..extensions import db, limiter
+from ..organisations.models import Organisation
+from ..organisations.rules import area_name, country_choices
+from ..platform.errors import NotFound, ValidationFailed
+from ..platform.permissions import require
+from ..platform.storage import get_storage
+from ..platform.time import now_utc
+from . import services
+from .forms import EmailOnlyForm, RegistrationForm
+from .models import Application
+from .rules import can_withdraw, state_label
+
+bp = Blueprint("intake", __name__)
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _call(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    require(current_user, "call.view", call)
+    return call
+
+
+def _application(application_id: int, action: str = "application.view") -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None:
+        raise NotFound()
+    require(current_user, action, application)
+    return application
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {"text_in": text_in, "state_label": state_label, "area_name": area_name}
+
+
+# Public pages ---------------------------------------------------------------------------
+
+
+@bp.get("/calls")
+def open_calls() -> Any:
+    now = now_utc()
+    return render_template("intake/calls.html", calls=calls.public_calls(db.session, now), now=now)
+
+
+@bp.get("/calls/<int:call_id>")
+def call_page(call_id: int) -> Any:
+    call = _call(call_id)
+    return render_template("intake/call.html", call=call, accepting=call.is_accepting(now_utc()))
+
+
+# Registration and sign-in without a password ----------------------------------------------
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def register() -> Any:
+    signed_in = current_user.is_authenticated
+    form = RegistrationForm(signed_in=signed_in)
+    next_url = request.values.get("next") or ""
+    if request.method == "POST":
+        try:
+            user, _organisation = services.register_applicant(
+                db.session, current_user if signed_in else None, form.values(), locale=_locale()
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("intake/register.html", form=form, next=next_url), 422
+        if not signed_in:
+            session.clear()
+            accounts.start_login_session(db.session, user, request.headers.get("User-Agent"))
+            login_user(user)
+        flash(
+            _(
+                "Your organisation is registered. To come back later, ask for a sign-in link "
+                "sent to your email."
+            ),
+            "success",
+        )
+        return redirect(
+            next_url
+            if next_url.startswith("/") and not next_url.startswith("//")
+            else url_for("intake.my_applications")
+        )
+    return render_template("intake/register.html", form=form, next=next_url)
+
+
+@bp.route("/sign-in-link", methods=["GET", "POST"])
+@limiter.limit("5 per 15 minutes", methods=["POST"])
+def request_sign_in_link() -> Any:
+    form = EmailOnlyForm()
+    if request.method == "POST":
+        accounts.request_sign_in_link(
+            db.session,
+            form.email.data or "",
+            base_url=current_app.config["BASE_URL"],
+            locale=_locale(),
+        )
+        return render_template("intake/sign_in_sent.html")
+    return render_template("intake/sign_in_request.html", form=form)
+
+
+@bp.route("/sign-in/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def sign_in(token: str) -> Any:
+    # Opening the link only shows a button: mail scanners that follow links must not use it.
+    if request.method == "GET":
+        return render_template("intake/sign_in.html", token=token)
+    user, _token = accounts.sign_in_with_link(db.session, token, request.headers.get("User-Agent"))
+    session.clear()
+    login_user(user)
+    return redirect(url_for("intake.my_applications"))
+
+
+# The application form -------------------------------------------------------------------
+
+
+@bp.route("/calls/<int:call_id>/apply", methods=["GET", "POST"])
+def apply(call_id: int) -> Any:
+    call = _call(call_id)
+    if not current_user.is_authenticated:
+        return redirect(url_for("intake.register", next=request.path))
+    organisations = [m.organisation for m in current_user.memberships]
+    if not organisations:
+        return redirect(url_for("intake.register", next=request.path))
+    if not call.is_accepting(now_utc()):
+        return render_template("intake/call.html", call=call, accepting=False), 409
+    chosen: Organisation | None = organisations[0] if len(organisations) == 1 else None
+    if request.method == "POST" and request.form.get("organisation_id"):
+        chosen = next(
+            (o for o in organisations if str(o.id) == request.form.get("organisation_id")), None
+        )
+    if request.method == "GET" or chosen is None:
+        # The short eligibility check comes first, in plain words.
+        return render_template(
+            "intake/start.html",
+            call=call,
+            organisations=organisations,
+            chosen=chosen,
+            reasons=_reasons(call, chosen) if chosen is not None else [],
+        )
+    require(current_user, "organisation.apply", chosen)
+    try:
+        application = services.start_application(
+            db.session, current_user, call, chosen, language=_locale()
+        )
+    except ValidationFailed as failure:
+        return render_template(
+            "intake/start.html",
+            call=call,
+            organisations=organisations,
+            chosen=chosen,
+            reasons=failure.errors.get("", []),
+        ), 422
+    return redirect(url_for("intake.page", application_id=application.id, number=0))
+
+
+def _reasons(call: Call, organisation: Organisation) -> list[str]:
+    try:
+        services.check_eligible(call, organisation)
+    except ValidationFailed as failure:
+        return failure.errors.get("", [])
+    return []
+
+
+def _pages(application: Application) -> list[list[dict[str, Any]]]:
+    return sections(application.call.questions)
+
+
+def _typed_from_request(
+    page_questions: list[dict[str, Any]], application: Application
+) -> tuple[dict[str, Any], dict[str, str]]:
+    typed: dict[str, Any] = {}
+    upload_errors: dict[str, str] = {}
+    for question in page_questions:
+        key = question["key"]
+        kind = question["kind"]
+        if kind == QuestionKind.MULTIPLE_CHOICE:
+            typed[key] = request.form.getlist(key)
+        elif kind == QuestionKind.LOCATION:
+            typed[key] = {
+                "country": request.form.get(f"{key}.country", ""),
+                "area": request.form.get(f"{key}.area", ""),
+            }
+        elif kind == QuestionKind.FILE:
+            upload = request.files.get(key)
+            if upload is not None and upload.filename:
+                try:
+                    stored = get_storage().save(upload.stream, max_bytes=question.get("max_bytes"))
+                except ValidationFailed as failure:
+                    upload_errors[key] = failure.errors.get("file", [str(failure.message)])[0]
+                else:
+                    typed[key] = {
+                        "key": stored.key,
+                        "size": stored.size,
+                        "content_type": stored.content_type,
+                        "name": upload.filename[:200],
+                    }
+        else:
+            typed[key] = request.form.get(key, "")
+    return typed, upload_errors
+
+
+@bp.route("/applications/<int:application_id>/page/<int:number>", methods=["GET", "POST"])
+@login_required
+def page(application_id: int, number: int) -> Any:
+    application = _application(application_id, "application.edit")
+    if application.state != "draft":
+        return redirect(url_for("intake.show", application_id=application.id))
+    pages = _pages(application)
+    if not 0 <= number <= len(pages):
+        raise NotFound()
+    questions = pages[number - 1] if number else []
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if number == 0:
+            typed = {services.REQUESTED_KEY: request.form.get(services.REQUESTED_KEY, "")}
+            upload_errors: dict[str, str] = {}
+        else:
+            # Only the questions the applicant was shown; a follow-up revealed by an answer
+            # on this page is asked next, not judged unseen.
+            shown = [q for q in questions if is_shown(q, application.answers)]
+            typed, upload_errors = _typed_from_request(shown, application)
+        errors = services.save_draft(db.session, current_user, application, typed, locale=_locale())
+        errors.update(upload_errors)
+        if request.form.get("later"):
+            flash(_("Your answers are saved. Come back at any time to finish."), "success")
+            return redirect(url_for("intake.my_applications"))
+        newly_shown = [
+            q for q in questions if q["key"] not in typed and is_shown(q, application.answers)
+        ]
+        if not errors and newly_shown and number:
+            # An answer on this page revealed a follow-up question here: ask it now.
+            return redirect(url_for("intake.page", application_id=application.id, number=number))
+        if not errors:
+            following = _next_page(pages, number, application.answers)
+            if following is None:
+                return redirect(url_for("intake.check", application_id=application.id))
+            return redirect(url_for("intake.page", application_id=application.id, number=following))
+        # The draft is kept (commit), though the page is shown again with its messages.
+    visible = [q for q in questions if is_shown(q, application.answers)]
+    return render_template(
+        "intake/page.html",
+        application=application,
+        call=application.call,
+        number=number,
+        total=len(pages),
+        questions=visible,
+        answers=application.answers,
+        errors=errors,
+        requested_key=services.REQUESTED_KEY,
+        countries=country_choices(),
+        lang=application.language,
+    )
+
+
+def _next_page(
+    pages: list[list[dict[str, Any]]], number: int, answers: dict[str, Any]
+) -> int | None:
+    """The next page with at least one question to show, or None for the check page."""
+    for following in range(number + 1, len(pages) + 1):
+        if any(is_shown(q, answers) for q in pages[following - 1]):
+            return following
+    return None
+
+
+@bp.route("/applications/<int:application_id>/check", methods=["GET", "POST"])
+@login_required
+def check(application_id: int) -> Any:
+    application = _application(application_id, "application.edit")
+    if application.state != "draft":
+        return redirect(url_for("intake.show", application_id=application.id))
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            services.submit_draft(db.session, current_user, application, locale=_locale())
+        except ValidationFailed as failure:
+            errors = failure.errors
+        else:
+            return redirect(url_for("intake.show", application_id=application.id))
+    pages = _pages(application)
+    rows = [
+        (number, q)
+        for number, page_questions in enumerate(pages, start=1)
+        for q in page_questions
+        if is_shown(q, application.answers)
+    ]
+    return render_template(
+        "intake/check.html",
+        application=application,
+        call=application.call,
+        rows=rows,
+        answers=application.answers,
+        errors=errors,
+        requested_key=services.REQUESTED_KEY,
+        lang=application.language,
+    ), (422 if errors else 200)
+
+
+@bp.get("/applications/<int:application_id>")
+@login_required
+def show(application_id: int) -> Any:
+    application = _application(application_id)
+    return render_template(
+        "intake/show.html",
+        application=application,
+        call=application.call,
+        can_withdraw=can_withdraw(application.state)
+        and current_user.belongs_to(application.organisation_id),
+        lang=application.language,
+    )
+
+
+@bp.get("/applications/<int:application_id>/receipt.pdf")
+@login_required
+def receipt(application_id: int) -> Any:
+    application = _application(application_id)
+    if application.reference is None:
+        raise NotFound()
+    from .receipt import receipt_pdf
+
+    response = make_response(receipt_pdf(application))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{application.reference}.pdf"'
+    return response
+
+
+@bp.post("/applications/<int:application_id>/withdraw")
+@login_required
+def withdraw(application_id: int) -> Any:
+    application = _application(application_id, "application.edit")
+    services.withdraw_application(db.session, current_user, application)
+    flash(_("Your application has been withdrawn."), "success")
+    return redirect(url_for("intake.my_applications"))
+
+
+@bp.get("/my-applications")
+@login_required
+def my_applications() -> Any:
+    return render_template(
+        "intake/mine.html", applications=services.applications_of(db.session, current_user)
+    )
+
+
+# Spreadsheet intake (fund managers and field officers) -----------------------------------
+
+
+def _managed_call(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    require(current_user, "call.manage", call)
+    return call
+
+
+@bp.get("/manage/calls/<int:call_id>/spreadsheet/template.csv")
+@login_required
+def spreadsheet_template(call_id: int) -> Any:
+    from .spreadsheet import template_csv
+
+    call = _managed_call(call_id)
+    response = make_response(template_csv(call))
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="call-{call.id}.csv"'
+    return response
+
+
+@bp.route("/manage/calls/<int:call_id>/spreadsheet", methods=["GET", "POST"])
+@login_required
+def spreadsheet(call_id: int) -> Any:
+    from . import spreadsheet as sheet
+
+    call = _managed_call(call_id)
+    if request.method == "GET":
+        return render_template("intake/spreadsheet.html", call=call, problems=[], error=None)
+    upload = request.files.get("file")
+    data = upload.stream.read(sheet.MAX_BYTES + 1) if upload is not None else b""
+    try:
+        rows = sheet.read_csv(call, data)
+    except sheet.BadSpreadsheet as bad:
+        return render_template(
+            "intake/spreadsheet.html", call=call, problems=[], error=str(bad.message)
+        ), 422
+    result = sheet.import_rows(db.session, current_user, call, rows, locale=_locale())
+    if result and isinstance(result[0], sheet.CellError):
+        return render_template(
+            "intake/spreadsheet.html", call=call, problems=result, error=None
+        ), 422
+    flash(_("%(n)s applications were imported.", n=len(result)), "success")
+    return redirect(url_for("intake.spreadsheet", call_id=call.id))

@@ -1,0 +1,166 @@
+"""The JSON API for calls and applications."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from grantpool.accounts.services import create_api_token
+from tests.factories import make_call, make_organisation, make_user
+
+ANSWERS = {"summary": "Plant trees", "has_partner": "no"}
+
+
+def soon() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
+
+
+def bearer(session: Session, user: object) -> dict[str, str]:
+    # The `app` fixture keeps one app context (and so one `g`) for the whole test, and
+    # flask-login caches the request's user in `g`: forget it so the token decides.
+    from flask import g
+
+    g.pop("_login_user", None)
+    _token, secret = create_api_token(session, user, "tests")  # type: ignore[arg-type]
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_calls_are_listed_with_their_questions(session: Session, client: FlaskClient) -> None:
+    call = make_call(session, open_until=soon())
+    draft = make_call(session)
+    listing = client.get("/api/v1/calls").get_json()
+    assert [c["id"] for c in listing] == [call.id]
+    detail = client.get(f"/api/v1/calls/{call.id}").get_json()
+    assert [q["key"] for q in detail["questions"]] == [
+        "summary",
+        "has_partner",
+        "partner_name",
+        "capacity_strengthening",
+    ]
+    assert detail["min_request_minor"] == 100000
+    assert client.get(f"/api/v1/calls/{draft.id}").status_code == 404
+
+
+def test_submit_and_fetch_by_reference(session: Session, client: FlaskClient) -> None:
+    call = make_call(session, open_until=soon())
+    organisation = make_organisation(session)
+    user = make_user(session, organisations=[organisation])
+    headers = bearer(session, user)
+    body = {
+        "organisation_id": organisation.id,
+        "answers": ANSWERS,
+        "requested_minor": 250000,
+        "currency": "USD",
+    }
+    response = client.post(f"/api/v1/calls/{call.id}/applications", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    created = response.get_json()
+    assert created["channel"] == "api" and created["state"] == "submitted"
+    fetched = client.get(f"/api/v1/applications/{created['reference']}", headers=headers)
+    assert fetched.status_code == 200 and fetched.get_json()["requested_minor"] == 250000
+
+    outsider = bearer(session, make_user(session, organisations=[make_organisation(session)]))
+    session.commit()  # refused requests roll back to the last commit; keep the set-up
+
+    assert (
+        client.get(f"/api/v1/applications/{created['reference']}", headers=outsider).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/api/v1/calls/{call.id}/applications", json=body, headers=outsider
+        ).status_code
+        == 404
+    )
+
+
+def test_bad_input_is_explained(session: Session, client: FlaskClient) -> None:
+    call = make_call(session, open_until=soon())
+    organisation = make_organisation(session)
+    headers = bearer(session, make_user(session, organisations=[organisation]))
+    # A refused request rolls back to the last commit; keep the set-up (the outer test
+    # transaction still undoes it).
+    session.commit()
+    url = f"/api/v1/calls/{call.id}/applications"
+    too_much = client.post(
+        url,
+        headers=headers,
+        json={
+            "organisation_id": organisation.id,
+            "answers": ANSWERS,
+            "requested_minor": 900000,
+            "currency": "USD",
+        },
+    )
+    assert too_much.status_code == 422
+    assert too_much.get_json()["errors"]["requested"] == [
+        "Ask for between $1,000.00 and $5,000.00."
+    ]
+    missing = client.post(
+        url,
+        headers=headers,
+        json={
+            "organisation_id": organisation.id,
+            "answers": {"has_partner": "yes"},
+            "requested_minor": 200000,
+            "currency": "USD",
+        },
+    )
+    assert set(missing.get_json()["errors"]) == {"summary", "partner_name"}
+    malformed = client.post(url, headers=headers, json={"organisation_id": "x", "currency": "usd"})
+    assert malformed.status_code == 422
+    assert {"organisation_id", "currency", "answers", "requested_minor"} <= set(
+        malformed.get_json()["errors"]
+    )
+    from flask import g
+
+    g.pop("_login_user", None)
+    assert client.get("/api/v1/applications/GP-2026-00001").status_code == 401
+
+
+def test_a_retried_post_with_the_same_idempotency_key_returns_the_first_result(
+    session: Session, client: FlaskClient
+) -> None:
+    from sqlalchemy import func, select
+
+    from grantpool.intake.models import Application
+
+    call = make_call(session, open_until=soon())
+    organisation = make_organisation(session)
+    headers = bearer(session, make_user(session, organisations=[organisation]))
+    headers["Idempotency-Key"] = "retry-42"
+    body = {
+        "organisation_id": organisation.id,
+        "answers": ANSWERS,
+        "requested_minor": 250000,
+        "currency": "USD",
+    }
+    url = f"/api/v1/calls/{call.id}/applications"
+    first = client.post(url, json=body, headers=headers).get_json()
+    again = client.post(url, json=body, headers=headers).get_json()
+    assert again["reference"] == first["reference"]
+    count = session.scalar(select(func.count()).select_from(Application))
+    assert count == 1
+    fresh = client.post(url, json=body, headers={**headers, "Idempotency-Key": "other"})
+    assert fresh.get_json()["reference"] != first["reference"]
+
+
+def test_file_answers_cannot_name_stored_objects(session: Session, client: FlaskClient) -> None:
+    questions = [{"key": "photo", "kind": "file", "label": {"en": "Photo"}}]
+    call = make_call(session, open_until=soon(), questions=questions)
+    organisation = make_organisation(session)
+    headers = bearer(session, make_user(session, organisations=[organisation]))
+    session.commit()  # the refusal rolls back to the last commit
+    response = client.post(
+        f"/api/v1/calls/{call.id}/applications",
+        headers=headers,
+        json={
+            "organisation_id": organisation.id,
+            "answers": {"photo": {"key": "ab/cd"}},
+            "requested_minor": 200000,
+            "currency": "USD",
+        },
+    )
+    assert response.status_code == 422 and "photo" in response.get_json()["errors"]
