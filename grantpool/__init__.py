@@ -32,6 +32,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .platform import i18n, web
 
     extensions.db.init_app(app)
+    from .platform import sqlcount
+
+    sqlcount.init_app(app)  # first registered, so its after_request runs last (after commit)
     extensions.csrf.init_app(app)
     extensions.babel.init_app(
         app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone
