@@ -34,7 +34,7 @@ class Weigher:
             return
         try:
             size = len(response.body())
-        except Exception:  # noqa: BLE001 - a response replaced by the next navigation
+        except Exception:
             return
         self.current += size
         if self.current > self.heaviest[0]:
