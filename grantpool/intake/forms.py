@@ -40,3 +40,9 @@ class RegistrationForm(Form):
 
 class EmailOnlyForm(Form):
     email = EmailField(_l("Email address"))
+
+
+class SignInCodeForm(Form):
+    email = EmailField(_l("Email address"))
+    code = StringField(_l("Code from the email"),
+                       description=_l("Six digits. It works once, for two hours."))

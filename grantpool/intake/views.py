@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -32,7 +33,7 @@ from ..platform.permissions import require
 from ..platform.storage import get_storage
 from ..platform.time import now_utc
 from . import services
-from .forms import EmailOnlyForm, RegistrationForm
+from .forms import EmailOnlyForm, RegistrationForm, SignInCodeForm
 from .models import Application
 from .rules import can_withdraw, state_label
 
@@ -126,8 +127,29 @@ def request_sign_in_link() -> Any:
             base_url=current_app.config["BASE_URL"],
             locale=_locale(),
         )
-        return render_template("intake/sign_in_sent.html")
+        code_form = SignInCodeForm()
+        code_form.email.data = form.email.data
+        return render_template("intake/sign_in_sent.html", form=code_form)
     return render_template("intake/sign_in_request.html", form=form)
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"])
+def sign_in_with_code() -> Any:
+    form = SignInCodeForm()
+    if request.method == "GET":
+        return render_template("intake/sign_in_sent.html", form=form)
+    result = accounts.sign_in_with_code(db.session, form.email.data or "", form.code.data or "",
+                                        request.headers.get("User-Agent"))
+    if result is None:
+        g.keep_changes = True  # the wrong attempt counts
+        form.code.errors = [_("That code is not right, or it has expired. Check the newest "
+                              "email, or ask for a new one.")]
+        return render_template("intake/sign_in_sent.html", form=form), 401
+    user, _token = result
+    session.clear()
+    login_user(user)
+    return redirect(url_for("intake.my_applications"))
 
 
 @bp.route("/sign-in/<token>", methods=["GET", "POST"])

@@ -138,7 +138,9 @@ def _protect_against_csrf() -> None:
 
 def _finish_transaction(response: Response) -> Response:
     """Commit after a successful handler; anything else rolls back."""
-    if response.status_code < 400 and not g.get("rollback_only"):
+    # A view may keep what it wrote although it answers with an error (e.g. counting a
+    # wrong sign-in code): it sets g.keep_changes.
+    if (response.status_code < 400 or g.get("keep_changes")) and not g.get("rollback_only"):
         try:
             db.session.commit()
         except Exception:
