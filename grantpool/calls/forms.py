@@ -167,6 +167,11 @@ class _QuestionForm(Form):
     choices = TextAreaField(_l("Choices (one per line)"))
     word_limit = StringField(_l("Word limit (long text)"), render_kw={"inputmode": "numeric"})
     max_bytes = StringField(_l("Largest file in bytes (file)"), render_kw={"inputmode": "numeric"})
+    file_kinds = SelectMultipleField(
+        _l("Accepted files (file)"),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
     show_if = SelectField(_l("Ask only when this earlier question is answered yes"))
     section = StringField(
         _l("Section (optional)"),
@@ -183,6 +188,7 @@ class _QuestionForm(Form):
             "choices": (self.choices.data or "").splitlines(),
             "word_limit": self.word_limit.data,
             "max_bytes": self.max_bytes.data,
+            "file_kinds": self.file_kinds.data or None,
             "show_if": {self.show_if.data: "yes"} if self.show_if.data else None,
             "section": self.section.data,
         }
@@ -196,6 +202,11 @@ def question_form(
     _per_language(form_class, "help", TextAreaField, _l("Help text"))
     form: _QuestionForm = form_class(**kwargs)
     form.kind.choices = [(k.value, str(v)) for k, v in KIND_LABELS.items()]
+    form.file_kinds.choices = [
+        ("document", str(_l("Documents (PDF, Word, spreadsheets)"))),
+        ("photo", str(_l("Photos"))),
+        ("audio", str(_l("Voice recordings"))),
+    ]
     form.show_if.choices = [("", "—")] + [
         (q["key"], q["key"]) for q in earlier if q["kind"] == QuestionKind.YES_NO
     ]
@@ -206,6 +217,7 @@ def question_form(
         form.choices.data = "\n".join(question.get("choices") or [])
         form.word_limit.data = str(question.get("word_limit") or "")
         form.max_bytes.data = str(question.get("max_bytes") or "")
+        form.file_kinds.data = list(question.get("file_kinds") or [])
         form.show_if.data = next(iter(question.get("show_if") or {}), "")
         form.section.data = question.get("section") or ""
         for lang in offered_languages():

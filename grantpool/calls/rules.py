@@ -180,6 +180,9 @@ def clean_question(raw: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]])
         except (TypeError, ValueError):
             errors["max_bytes"] = _("Enter a size in bytes.")
             max_bytes = None
+    file_kinds = [k for k in (raw.get("file_kinds") or FILE_KINDS) if k]
+    if any(k not in FILE_KINDS for k in file_kinds):
+        errors["file_kinds"] = _("Choose documents, photos or voice recordings.")
     if errors:
         raise ValidationFailed(errors)
     question: dict[str, Any] = {
@@ -196,7 +199,27 @@ def clean_question(raw: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]])
         question["word_limit"] = word_limit
     if kind == QuestionKind.FILE:
         question["max_bytes"] = max_bytes
+        question["file_kinds"] = [k for k in FILE_KINDS if k in file_kinds]
     return question
+
+
+FILE_KINDS = ("document", "photo", "audio")
+
+
+def allowed_content_types(question: Mapping[str, Any]) -> frozenset[str]:
+    """What a file question accepts, judged by content: its kinds' types."""
+    from ..platform.storage import AUDIO_TYPES, DOCUMENT_TYPES, IMAGE_TYPES
+
+    by_kind = {"document": DOCUMENT_TYPES, "photo": IMAGE_TYPES, "audio": AUDIO_TYPES}
+    kinds = question.get("file_kinds") or FILE_KINDS
+    return frozenset().union(*(by_kind[k] for k in kinds if k in by_kind))
+
+
+def accept_attribute(question: Mapping[str, Any]) -> str:
+    """The browser's file picker hint (the server still checks the content)."""
+    hints = {"document": ".pdf,.doc,.docx,.odt,.xlsx,.ods,.csv,.txt", "photo": "image/*",
+             "audio": "audio/*"}
+    return ",".join(hints[k] for k in (question.get("file_kinds") or FILE_KINDS) if k in hints)
 
 
 def clean_questions(raw_questions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

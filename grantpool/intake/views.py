@@ -24,7 +24,14 @@ from flask_login import current_user, login_required, login_user
 from ..accounts import services as accounts
 from ..calls import services as calls
 from ..calls.models import Call
-from ..calls.rules import QuestionKind, is_shown, sections, text_in
+from ..calls.rules import (
+    QuestionKind,
+    accept_attribute,
+    allowed_content_types,
+    is_shown,
+    sections,
+    text_in,
+)
 from ..extensions import db, limiter
 from ..organisations.models import Organisation
 from ..organisations.rules import area_name, country_choices
@@ -38,6 +45,11 @@ from .models import Application
 from .rules import can_withdraw, state_label
 
 bp = Blueprint("intake", __name__)
+
+
+@bp.app_context_processor
+def _file_helpers() -> dict[str, Any]:
+    return {"file_accept": accept_attribute}
 
 
 def _locale() -> str:
@@ -238,7 +250,11 @@ def _typed_from_request(
             upload = request.files.get(key)
             if upload is not None and upload.filename:
                 try:
-                    stored = get_storage().save(upload.stream, max_bytes=question.get("max_bytes"))
+                    stored = get_storage().save(
+                        upload.stream,
+                        max_bytes=question.get("max_bytes"),
+                        allowed_types=allowed_content_types(question),
+                    )
                 except ValidationFailed as failure:
                     upload_errors[key] = failure.errors.get("file", [str(failure.message)])[0]
                 else:
