@@ -2,22 +2,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..calls.models import Call
-from ..calls.rules import Channel, QuestionKind
+from ..calls.rules import Channel, QuestionKind, allowed_content_types
 from ..extensions import db
 from ..organisations.models import Organisation
 from ..platform.api import authenticated
 from ..platform.errors import NotFound, ValidationFailed
 from ..platform.money import Money
 from ..platform.permissions import require
+from ..platform.storage import get_storage
 from . import services
-from .schemas import ApplicationInSchema, ApplicationSchema
+from .schemas import ApplicationInSchema, ApplicationSchema, UploadSchema
 
 blp = Blueprint("intake_api", __name__, description="Applications")
 
@@ -41,23 +43,81 @@ class CallApplications(MethodView):
         if organisation is None:
             raise NotFound()
         require(current_user, "organisation.apply", organisation)
-        file_keys = {q["key"] for q in call.questions if q["kind"] == QuestionKind.FILE}
-        if file_keys & set(data["answers"]):
-            # A file answer names a stored object; only our own upload paths may create one.
-            raise ValidationFailed(
-                {k: [_("Send files through the web form for now.")] for k in file_keys}
-            )
+        answers = _attach_uploads(call, dict(data["answers"]))
         return services.submit_application(
             db.session,
             current_user,
             call,
             organisation,
-            data["answers"],
+            answers,
             Money(data["requested_minor"], data["currency"].upper()),
             Channel.API.value,
             data["language"],
             idempotency_key=(request.headers.get("Idempotency-Key") or "").strip()[:100] or None,
         )
+
+
+UPLOAD_MAX_AGE = 24 * 60 * 60
+
+
+def _upload_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="grantpool.upload")
+
+
+@blp.route("/uploads")
+class Uploads(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(201, UploadSchema)
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+    def post(self) -> Any:
+        """Upload a file first (multipart, field `file`); then answer a file question with
+        `{"upload": "<the returned upload>"}` within 24 hours. The type is judged by the
+        content, not the name; the question's own kinds and size limit apply on submit."""
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationFailed.single("file", _("Send the file in a multipart field "
+                                                    "named file."))
+        stored = get_storage().save(upload.stream)
+        token = _upload_signer().dumps({
+            "key": stored.key, "size": stored.size, "content_type": stored.content_type,
+            "name": upload.filename[:200], "user": current_user.id})
+        return {"upload": token, "size": stored.size, "content_type": stored.content_type}
+
+
+def _attach_uploads(call: Call, answers: dict[str, Any]) -> dict[str, Any]:
+    """Turn `{"upload": token}` answers into stored-file answers, checking that the upload
+    is this user's, recent, and of a kind and size the question accepts."""
+    errors: dict[str, list[str]] = {}
+    for question in call.questions:
+        key = question["key"]
+        if question["kind"] != QuestionKind.FILE or key not in answers:
+            continue
+        value = answers[key]
+        token = value.get("upload") if isinstance(value, dict) else None
+        if not isinstance(token, str):
+            errors[key] = [_("Answer a file question with {\"upload\": …} from /api/v1/uploads.")]
+            continue
+        try:
+            stored = _upload_signer().loads(token, max_age=UPLOAD_MAX_AGE)
+        except SignatureExpired:
+            errors[key] = [_("This upload is too old; upload the file again.")]
+            continue
+        except BadSignature:
+            errors[key] = [_("This upload is not known.")]
+            continue
+        if stored.get("user") != current_user.id:
+            errors[key] = [_("This upload is not known.")]
+        elif stored["content_type"] not in allowed_content_types(question):
+            errors[key] = [_("This kind of file is not accepted here. Check the allowed types.")]
+        elif question.get("max_bytes") and stored["size"] > int(question["max_bytes"]):
+            errors[key] = [_("The file is too large for this question.")]
+        else:
+            answers[key] = {k: stored[k] for k in ("key", "size", "content_type", "name")}
+    if errors:
+        raise ValidationFailed(errors)
+    return answers
 
 
 @blp.route("/applications/<reference>")

@@ -38,3 +38,9 @@ class ApplicationSchema(Schema):
     language = fields.String()
     answers = fields.Dict()
     submitted_at = fields.AwareDateTime(allow_none=True)
+
+
+class UploadSchema(Schema):
+    upload = fields.String(metadata={"description": "Use as {\"upload\": …} in a file answer."})
+    size = fields.Integer()
+    content_type = fields.String()
