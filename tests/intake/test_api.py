@@ -147,7 +147,9 @@ def test_a_retried_post_with_the_same_idempotency_key_returns_the_first_result(
     assert fresh.get_json()["reference"] != first["reference"]
 
 
-def test_file_answers_cannot_name_stored_objects_directly(session: Session, client: FlaskClient) -> None:
+def test_file_answers_cannot_name_stored_objects_directly(
+    session: Session, client: FlaskClient
+) -> None:
     questions = [{"key": "photo", "kind": "file", "label": {"en": "Photo"}}]
     call = make_call(session, open_until=soon(), questions=questions)
     organisation = make_organisation(session)
