@@ -65,6 +65,12 @@ class _CallForm(Form):
     currency = StringField(
         _l("Currency"), description=_l("ISO 4217 code; leave empty for the fund's currency.")
     )
+    exchange_rate = StringField(
+        _l("Exchange rate (only for another currency)"),
+        description=_l("How much of the fund's currency one unit of the call's currency is "
+                       "worth. Awards are counted against the fund at this rate."),
+        render_kw={"inputmode": "decimal"},
+    )
     budget = StringField(_l("Budget envelope"), render_kw={"inputmode": "decimal"})
     min_request = StringField(_l("Smallest request"), render_kw={"inputmode": "decimal"})
     max_request = StringField(_l("Largest request"), render_kw={"inputmode": "decimal"})
@@ -103,6 +109,7 @@ class _CallForm(Form):
             "title": _texts(self, "title"),
             "description": _texts(self, "description"),
             "currency": self.currency.data,
+            "exchange_rate": self.exchange_rate.data,
             "budget": self.budget.data,
             "min_request": self.min_request.data,
             "max_request": self.max_request.data,
@@ -145,6 +152,7 @@ def _fill_from_call(form: _CallForm, call: Call) -> None:
         form[f"title_{lang}"].data = call.title.get(lang, "")
         form[f"description_{lang}"].data = call.description.get(lang, "")
     form.currency.data = call.currency
+    form.exchange_rate.data = call.exchange_rate or ""
     form.budget.data = _decimal_text(call.budget_minor, call.currency)
     form.min_request.data = _decimal_text(call.min_request_minor, call.currency)
     form.max_request.data = _decimal_text(call.max_request_minor, call.currency)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, String
@@ -27,6 +28,9 @@ class Call(Base):
     title: Mapped[dict[str, Any]] = mapped_column(JSON)
     description: Mapped[dict[str, Any]] = mapped_column(JSON)
     currency: Mapped[str] = mapped_column(String(3))
+    # Units of the fund's base currency per unit of the call's currency, stated when the
+    # call is in another currency (exact decimal text; None when they are the same).
+    exchange_rate: Mapped[str | None] = mapped_column(String(40))
     budget_minor: Mapped[MinorUnits]
     min_request_minor: Mapped[MinorUnits]
     max_request_minor: Mapped[MinorUnits]
@@ -69,6 +73,16 @@ class Call(Base):
     @property
     def budget(self) -> Money:
         return Money(self.budget_minor, self.currency)
+
+    @property
+    def rate_to_base(self) -> Decimal:
+        return Decimal(self.exchange_rate) if self.exchange_rate else Decimal(1)
+
+    def in_base_currency(self, amount: Money) -> Money:
+        """An amount of this call expressed in the fund's currency at the stated rate."""
+        if amount.currency == self.fund.base_currency:
+            return amount
+        return amount.convert(self.rate_to_base, self.fund.base_currency)
 
     @property
     def min_request(self) -> Money:

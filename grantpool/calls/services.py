@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ FIELDS = [
     "title",
     "description",
     "currency",
+    "exchange_rate",
     "budget_minor",
     "min_request_minor",
     "max_request_minor",
@@ -73,6 +75,18 @@ def _clean_call(fund: Fund, data: dict[str, Any], locale: str) -> dict[str, Any]
     if not is_currency(currency):
         errors["currency"] = _("Enter a currency code such as USD, EUR or KES.")
         currency = fund.base_currency
+    exchange_rate: str | None = None
+    if currency != fund.base_currency:
+        raw_rate = str(data.get("exchange_rate") or "").strip().replace(",", ".")
+        try:
+            rate = Decimal(raw_rate)
+            if not rate.is_finite() or rate <= 0:
+                raise InvalidOperation
+            exchange_rate = str(rate)
+        except InvalidOperation:
+            errors["exchange_rate"] = _(
+                "State the rate: how many %(base)s one %(currency)s is worth, such as 0.0017.",
+                base=fund.base_currency, currency=currency)
     amounts: dict[str, Money] = {}
     for name, message in (
         ("budget", _("Enter the total budget of the call, such as 50000.")),
@@ -112,6 +126,7 @@ def _clean_call(fund: Fund, data: dict[str, Any], locale: str) -> dict[str, Any]
         "title": title,
         "description": description,
         "currency": currency,
+        "exchange_rate": exchange_rate,
         "budget_minor": amounts["budget"].amount_minor,
         "min_request_minor": amounts["min_request"].amount_minor,
         "max_request_minor": amounts["max_request"].amount_minor,
@@ -148,6 +163,10 @@ def update_call(
     if call.state != CallState.DRAFT and clean["currency"] != call.currency:
         raise ValidationFailed.single(
             "currency", _("The currency cannot change once the call has opened.")
+        )
+    if call.state != CallState.DRAFT and clean["exchange_rate"] != call.exchange_rate:
+        raise ValidationFailed.single(
+            "exchange_rate", _("The exchange rate cannot change once the call has opened.")
         )
     closes_at = clean["closes_at"]
     if call.state == CallState.OPEN and (closes_at is None or closes_at <= now_utc()):

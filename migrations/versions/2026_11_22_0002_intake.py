@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("title", sa.JSON(), nullable=False),
         sa.Column("description", sa.JSON(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("exchange_rate", sa.String(length=40), nullable=True),
         sa.Column("budget_minor", sa.BigInteger(), nullable=False),
         sa.Column("min_request_minor", sa.BigInteger(), nullable=False),
         sa.Column("max_request_minor", sa.BigInteger(), nullable=False),
