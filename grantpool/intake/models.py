@@ -52,6 +52,7 @@ class Application(Base):
     withdrawn_at: Mapped[dt.datetime | None]
     # A client's Idempotency-Key: a retried submission returns the first result.
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     call: Mapped[Call] = relationship(lazy="joined")
     organisation: Mapped[Organisation] = relationship(lazy="joined")

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
@@ -21,6 +22,7 @@ from ..calls.rules import (
 from ..organisations.models import Organisation
 from ..platform.audit import record_event
 from ..platform.errors import InvalidTransition, ValidationFailed
+from ..platform.idempotency import request_fingerprint
 from ..platform.mail import queue_mail
 from ..platform.money import Money, format_money
 from ..platform.time import now_utc
@@ -142,6 +144,23 @@ def requested_from_text(call: Call, text: Any, locale: str) -> Money:
         ) from None
 
 
+def _replayed(
+    session: Session, actor: User, idempotency_key: str, fingerprint: str
+) -> Application | None:
+    earlier = session.scalar(
+        select(Application).where(
+            Application.created_by_id == actor.id,
+            Application.idempotency_key == idempotency_key,
+        )
+    )
+    if earlier is not None and earlier.request_fingerprint != fingerprint:
+        raise ValidationFailed.single(
+            "idempotency_key",
+            _("This Idempotency-Key was already used for a different request."),
+        )
+    return earlier
+
+
 def submit_application(
     session: Session,
     actor: User | None,
@@ -162,19 +181,14 @@ def submit_application(
     eligible, the amount is outside the call's bounds, or the answers do not fit the form.
     """
     now = now or now_utc()
+    fingerprint = request_fingerprint({
+        "call": call.id, "organisation": organisation.id, "answers": answers,
+        "requested": [requested.amount_minor, requested.currency], "channel": channel,
+        "language": language,
+    })
     if idempotency_key and actor is not None:
-        earlier = session.scalar(
-            select(Application).where(
-                Application.created_by_id == actor.id,
-                Application.idempotency_key == idempotency_key,
-            )
-        )
+        earlier = _replayed(session, actor, idempotency_key, fingerprint)
         if earlier is not None:
-            if earlier.call_id != call.id or earlier.organisation_id != organisation.id:
-                raise ValidationFailed.single(
-                    "idempotency_key",
-                    _("This Idempotency-Key was already used for another application."),
-                )
             return earlier  # a retry: the first result, nothing written again
     if channel not in {c.value for c in Channel}:
         raise ValidationFailed.single("channel", _("Unknown intake channel."))
@@ -206,14 +220,29 @@ def submit_application(
             state=ApplicationState.DRAFT.value,
             created_at=now,
             idempotency_key=(idempotency_key or None) if actor is not None else None,
+            request_fingerprint=fingerprint if idempotency_key else None,
         )
-        session.add(application)
     application.answers = cleaned
     application.requested_minor = requested.amount_minor
     application.currency = requested.currency
     application.channel = channel
     application.language = language
-    session.flush()  # the id makes the reference unique without a counter to contend on
+    if draft is None:
+        # Two retries racing with one key: the unique key lets one insert win; the other
+        # waits for it, fails, and returns the winner's application.
+        try:
+            with session.begin_nested():
+                session.add(application)
+                session.flush()  # the id makes the reference unique without a counter
+        except IntegrityError:
+            if not (idempotency_key and actor is not None):
+                raise
+            earlier = _replayed(session, actor, idempotency_key, fingerprint)
+            if earlier is None:
+                raise
+            return earlier
+    else:
+        session.flush()
     application.reference = format_reference(now.year, application.id)
     application.state = ApplicationState.SUBMITTED.value
     application.submitted_at = now

@@ -10,8 +10,6 @@ guard: an UPDATE that did not see the latest version fails instead of overwritin
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -26,6 +24,7 @@ from ..funds.models import Donor, Fund
 from ..organisations.rules import is_valid_country
 from ..platform.audit import record_event
 from ..platform.errors import InsufficientFunds, ValidationFailed
+from ..platform.idempotency import request_fingerprint
 from ..platform.money import Money, is_currency, parse_money
 from ..platform.permissions import require
 from . import rules
@@ -40,12 +39,6 @@ from .models import (
 )
 
 Line = tuple[str, int]
-
-
-def request_fingerprint(payload: Any) -> str:
-    """A stable digest of a request body, to tell a retry from a different request."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 # --- the core: balanced, locked postings -------------------------------------------------

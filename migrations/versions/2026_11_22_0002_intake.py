@@ -91,6 +91,7 @@ def upgrade() -> None:
         sa.Column("submitted_at", grantpool.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("withdrawn_at", grantpool.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("idempotency_key", sa.String(length=100), nullable=True),
+        sa.Column("request_fingerprint", sa.String(length=64), nullable=True),
         sa.CheckConstraint(
             "(state = 'withdrawn') = (withdrawn_at IS NOT NULL)",
             name=op.f("ck_applications_withdrawn_iff_withdrawn_at"),

@@ -145,6 +145,50 @@ def test_a_retried_post_with_the_same_idempotency_key_returns_the_first_result(
     assert count == 1
     fresh = client.post(url, json=body, headers={**headers, "Idempotency-Key": "other"})
     assert fresh.get_json()["reference"] != first["reference"]
+    changed = client.post(url, json={**body, "requested_minor": 300000}, headers=headers)
+    assert changed.status_code == 422
+    assert "idempotency_key" in changed.get_json()["errors"]
+
+
+def test_racing_retries_with_one_key_create_one_application(real_database) -> None:
+    import threading
+
+    from sqlalchemy import func, select
+
+    from grantpool.extensions import db
+    from grantpool.intake.models import Application
+
+    app = real_database
+    with app.app_context():
+        call = make_call(db.session, open_until=soon())
+        organisation = make_organisation(db.session)
+        user = make_user(db.session, organisations=[organisation])
+        _token, secret = create_api_token(db.session, user, "phone")
+        db.session.commit()
+        url = f"/api/v1/calls/{call.id}/applications"
+        body = {"organisation_id": organisation.id, "answers": ANSWERS,
+                "requested_minor": 250000, "currency": "USD"}
+        db.session.remove()
+    headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "flaky-network-7"}
+    results: list[tuple[int, str]] = []
+    barrier = threading.Barrier(6)
+
+    def retry() -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(url, json=body, headers=headers)
+        results.append((response.status_code, (response.get_json() or {}).get("reference")))
+
+    threads = [threading.Thread(target=retry) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {status for status, _ in results} == {201}
+    assert len({reference for _, reference in results}) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Application)) == 1
+        db.session.remove()
 
 
 def test_file_answers_cannot_name_stored_objects_directly(
