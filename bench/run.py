@@ -1,0 +1,297 @@
+"""`make bench`: generate realistic data, serve grantpool with gunicorn on loopback, load
+each page with wrk, and print requests per second, latency percentiles, each page's ratio
+to a minimal route of the same app, and its SQL statements per request.
+
+    python -m bench.run [--database postgresql|sqlite] [--scale full|small] [--seconds 10]
+
+Only loopback is ever targeted; every load run stops by itself after --seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from bench.generate import Generated, Scale, generate  # noqa: E402
+from grantpool.platform import migrations  # noqa: E402
+from grantpool.platform.db import create_db_engine, normalise_url  # noqa: E402
+
+SECRET = "bench-secret-key-not-for-production-use-0123456789"
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: str
+    method: str = "GET"
+    body: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    target: float | None = None  # required ratio to the minimal route
+    max_statements: int | None = None
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    rps: float
+    p50: str
+    p90: str
+    p99: str
+    statements: int | None
+    errors: str = ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare_database(kind: str, workdir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'bench.sqlite3'}"
+    admin_url = os.environ.get("GRANTPOOL_BENCH_PG_ADMIN_URL",
+                               "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"grantpool_bench_{os.getpid()}"
+    engine = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(kind: str, url: str) -> None:
+    if kind != "postgresql":
+        return
+    admin_url = os.environ.get("GRANTPOOL_BENCH_PG_ADMIN_URL",
+                               "postgresql://postgres@127.0.0.1:5432/postgres")
+    engine = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def app_environment(url: str, workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "GRANTPOOL_ENV": "production",
+        "GRANTPOOL_SECRET_KEY": SECRET,
+        "GRANTPOOL_DATABASE_URL": url,
+        "GRANTPOOL_STORAGE_URL": (workdir / "uploads").as_uri(),
+        "GRANTPOOL_SQL_COUNT_HEADER": "true",
+        "GRANTPOOL_RATELIMIT_ENABLED": "false",
+        "GRANTPOOL_SESSION_COOKIE_SECURE": "false",
+        "GRANTPOOL_INSTANCE_PATH": str(workdir),
+    })
+    return env
+
+
+def session_cookie(url: str, workdir: Path, generated: Generated) -> tuple[str, int]:
+    """Sign the bench applicant in and start a draft, through the real services."""
+    os.environ.update(app_environment(url, workdir))
+    from grantpool import create_app
+    from grantpool.accounts.models import User
+    from grantpool.accounts.services import start_login_session
+    from grantpool.calls.models import Call
+    from grantpool.extensions import db
+    from grantpool.intake.services import start_application
+    from grantpool.organisations.models import Organisation
+
+    app = create_app()
+    with app.app_context():
+        organisation = db.session.get(Organisation, generated.applicant_organisation_id)
+        from sqlalchemy import select
+
+        user = db.session.scalar(select(User).where(User.email == "applicant0@bench.example.org"))
+        call = db.session.get(Call, generated.open_call_id)
+        draft = start_application(db.session, user, call, organisation, language="en")
+        token = start_login_session(db.session, user, "bench")
+        db.session.commit()
+        serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        cookie = serializer.dumps({"_user_id": token, "_fresh": True})
+        draft_id = draft.id
+    app.extensions["grantpool.db"].dispose()
+    return cookie, draft_id
+
+
+def scenarios(generated: Generated, cookie: str, draft_id: int) -> list[Scenario]:
+    body = json.dumps({"organisation_id": generated.applicant_organisation_id,
+                       "answers": {"summary": "We will repair two wells.", "people": "120",
+                                   "theme": "water"},
+                       "requested_minor": 250_000, "currency": "USD", "language": "en"})
+    return [
+        Scenario("minimal route (/healthz)", "/healthz"),
+        Scenario("public call page", f"/calls/{generated.open_call_id}"),
+        Scenario("application form page", f"/applications/{draft_id}/page/1",
+                 headers={"Cookie": f"session={cookie}"}, target=0.40, max_statements=8),
+        Scenario("application submission (API)",
+                 f"/api/v1/calls/{generated.open_call_id}/applications", method="POST",
+                 body=body, headers={"Authorization": f"Bearer {generated.applicant_token}",
+                                     "Content-Type": "application/json"},
+                 target=0.25, max_statements=12),
+        *EXTRA_SCENARIOS_FACTORY(generated),
+    ]
+
+
+# Later capabilities (reviewer queue, dashboard, open-data export) add their pages here.
+EXTRA_SCENARIOS: list[Callable[[Generated], list[Scenario]]] = []
+
+
+def EXTRA_SCENARIOS_FACTORY(generated: Generated) -> list[Scenario]:
+    found: list[Scenario] = []
+    for factory in EXTRA_SCENARIOS:
+        found.extend(factory(generated))
+    return found
+
+
+def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited while starting")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("gunicorn did not answer in time")
+
+
+def count_statements(base: str, scenario: Scenario) -> tuple[int | None, int]:
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        base + scenario.path, method=scenario.method,
+        data=scenario.body.encode() if scenario.body else None, headers=scenario.headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            header = response.headers.get("X-SQL-Statements")
+            return (int(header) if header else None), response.status
+    except urllib.error.HTTPError as error:
+        header = error.headers.get("X-SQL-Statements")
+        return (int(header) if header else None), error.code
+
+
+LATENCY = re.compile(r"^\s+(50|90|99)%\s+(\S+)", re.M)
+
+
+def load(base: str, scenario: Scenario, seconds: int, connections: int,
+         workdir: Path) -> Result:
+    statements, status = count_statements(base, scenario)
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+               "--timeout", "10s"]
+    script = workdir / f"{abs(hash(scenario.name))}.lua"
+    lines = [f'wrk.method = "{scenario.method}"']
+    if scenario.body:
+        lines.append(f"wrk.body = {json.dumps(scenario.body)}")
+    for name, value in scenario.headers.items():
+        lines.append(f'wrk.headers["{name}"] = {json.dumps(value)}')
+    script.write_text("\n".join(lines) + "\n")
+    command += ["-s", str(script), base + scenario.path]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps_match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    latencies = dict(LATENCY.findall(output))
+    errors = ""
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non2xx:
+        errors = f"{non2xx.group(1)} non-2xx"
+    if status >= 400:
+        errors = f"status {status}"
+    return Result(scenario, float(rps_match.group(1)) if rps_match else 0.0,
+                  latencies.get("50", "?"), latencies.get("90", "?"), latencies.get("99", "?"),
+                  statements, errors)
+
+
+def print_table(results: list[Result], database: str, scale: Scale) -> bool:
+    ceiling = results[0].rps or 1.0
+    print(f"\ngrantpool benchmark on {database}, {scale.organisations:,} organisations, "
+          f"{scale.applications:,} applications\n")
+    header = ("| page | req/s | ratio to minimal | p50 | p90 | p99 | SQL statements | target |"
+              "\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print(header)
+    ok = True
+    for r in results:
+        ratio = r.rps / ceiling
+        verdict = ""
+        if r.scenario.target is not None:
+            met = ratio >= r.scenario.target and (
+                r.scenario.max_statements is None or (r.statements or 0) <= r.scenario.max_statements)
+            ok = ok and met
+            verdict = (f"≥ {r.scenario.target:.0%}"
+                       + (f", ≤ {r.scenario.max_statements} stmts" if r.scenario.max_statements
+                          else "") + (" ✓" if met else " ✗"))
+        if r.errors:
+            verdict += f" ({r.errors})"
+            ok = False
+        print(f"| {r.scenario.name} | {r.rps:,.0f} | {ratio:.1%} | {r.p50} | {r.p90} | "
+              f"{r.p99} | {r.statements if r.statements is not None else '–'} | {verdict} |")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--scale", choices=["full", "small"], default="full")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("make bench needs wrk (apt-get install wrk)", file=sys.stderr)
+        return 2
+    scale = Scale() if args.scale == "full" else Scale.small()
+    workdir = Path(tempfile.mkdtemp(prefix="grantpool-bench-"))
+    url = prepare_database(args.database, workdir)
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        started = time.monotonic()
+        migrations.upgrade(url)
+        engine = create_db_engine(url)
+        generated = generate(engine, scale)
+        engine.dispose()
+        print(f"generated {json.dumps(generated.counts)} in "
+              f"{time.monotonic() - started:.0f} s", flush=True)
+        cookie, draft_id = session_cookie(url, workdir, generated)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(args.workers),
+             "--worker-class", "gthread", "--threads", "4", "--bind", f"127.0.0.1:{port}",
+             "--log-level", "warning", "wsgi:app"],
+            cwd=ROOT, env=app_environment(url, workdir))
+        wait_until_up(base, process)
+        results = []
+        for scenario in scenarios(generated, cookie, draft_id):
+            load(base, scenario, 2, args.connections, workdir)  # warm up
+            results.append(load(base, scenario, args.seconds, args.connections, workdir))
+            print(f"  {scenario.name}: {results[-1].rps:,.0f} req/s", flush=True)
+        ok = print_table(results, args.database, scale)
+        print(f"\ntotal time {time.monotonic() - started:.0f} s")
+        return 0 if ok else 1
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+        drop_database(args.database, url)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
