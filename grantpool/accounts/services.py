@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..platform.audit import record_event
 from ..platform.errors import NotFound, ValidationFailed
@@ -202,7 +202,9 @@ def load_login_session(session: Session, token: str) -> User | None:
             LoginSession.revoked_at.is_(None),
             User.active.is_(True),
         )
-    ).scalar_one_or_none()
+        # One statement per request: roles and memberships come joined in.
+        .options(joinedload(User.roles), joinedload(User.memberships))
+    ).unique().scalar_one_or_none()
     if row is not None:
         row.login_token = token
     return row
