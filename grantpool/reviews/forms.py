@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, StringField, TextAreaField
 
 from ..platform.forms import Form
 
@@ -32,10 +32,8 @@ class SettingsForm(Form):
 
 
 class ConflictForm(Form):
-    has_conflict = RadioField(
-        _l("Do you have a conflict of interest with this application?"),
-        choices=[("no", _l("No conflict")), ("yes", _l("Yes, I have a conflict"))],
-    )
+    # Radios drawn by the template (choices: no, yes).
+    has_conflict = StringField(_l("Do you have a conflict of interest with this application?"))
     nature = TextAreaField(
         _l("If yes, what is the conflict?"),
         description=_l("For example a family tie, a job or money shared with the organisation."),
@@ -43,7 +41,7 @@ class ConflictForm(Form):
 
 
 class ProposeForm(Form):
-    kind = RadioField(_l("Decision"), choices=[("award", _l("Award")), ("decline", _l("Decline"))])
+    kind = StringField(_l("Decision"))  # radios drawn by the template: award, decline
     amount = StringField(_l("Amount to award"))
     reason = TextAreaField(_l("Reasons (for the fund manager who confirms)"))
     feedback_text = TextAreaField(
