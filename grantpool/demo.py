@@ -215,6 +215,9 @@ def seed(session: Session) -> list[tuple[str, str]]:
         for membership in user.memberships
     ]
     seed_calls(session, manager, fund, applicants)
+    from .reviews.demo import seed_reviews
+
+    seed_reviews(session, fund, organisations, DEMO_DOMAIN, DEMO_PASSWORD)
     return demo_logins(session)
 
 

@@ -18,6 +18,7 @@ from .organisations.models import Organisation
 from .platform.audit import AuditEvent
 from .platform.db import Base
 from .platform.mail import OutboxMessage
+from .reviews.models import Decision, InfoRequest, Review, ReviewAssignment, ReviewSettings
 
 metadata = Base.metadata
 
@@ -27,8 +28,10 @@ __all__ = [
     "AuditEvent",
     "Call",
     "Contribution",
+    "Decision",
     "Donor",
     "Fund",
+    "InfoRequest",
     "LedgerAccount",
     "LedgerBalance",
     "LedgerEntry",
@@ -39,6 +42,9 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Pledge",
+    "Review",
+    "ReviewAssignment",
+    "ReviewSettings",
     "RoleAssignment",
     "User",
     "metadata",

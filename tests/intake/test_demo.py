@@ -11,10 +11,10 @@ from grantpool.intake.models import Application
 def test_demo_data_shows_open_and_closed_calls_and_applications(session: Session) -> None:
     seed(session)
     states = {c.title["en"]: c.state for c in session.scalars(select(Call))}
-    assert sorted(states.values()) == ["closed", "open"]
+    assert set(states.values()) == {"closed", "open"}  # the reviews demo adds a closed call
     open_call = session.scalar(select(Call).where(Call.state == "open"))
     assert open_call is not None and set(open_call.channels) == {"web", "spreadsheet", "odk", "api"}
     assert set(open_call.title) == {"en", "fr"}
     applications = list(session.scalars(select(Application)))
-    assert {a.state for a in applications} == {"draft", "submitted", "withdrawn"}
+    assert {"draft", "submitted", "withdrawn"} <= {a.state for a in applications}
     assert {a.channel for a in applications} == {"web", "api"}

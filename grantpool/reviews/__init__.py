@@ -1,0 +1,1 @@
+"""Reviews and decisions: rubric, conflicts, community panels, four-eyes awards."""

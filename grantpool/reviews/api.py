@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from ..calls.models import Call
+from ..extensions import db
+from ..intake.models import Application
+from ..platform.api import authenticated
+from ..platform.errors import NotFound
+from ..platform.money import Money
+from ..platform.permissions import require
+from . import queries, services
+from .models import Decision, ReviewAssignment
+from .schemas import (
+    AssignmentSchema,
+    ConflictInSchema,
+    DecisionInSchema,
+    DecisionSchema,
+    RankingQuerySchema,
+    RankingSchema,
+    RejectInSchema,
+    ReviewerViewSchema,
+    ReviewInSchema,
+)
+
+blp = Blueprint("reviews_api", __name__, description="Reviews and decisions")
+
+
+def _get(model: type, object_id: int) -> Any:
+    found = db.session.get(model, object_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def _reviewer_view(assignment: ReviewAssignment) -> dict[str, Any]:
+    settings = services.settings_of(db.session, assignment.application.call)
+    view = services.reviewer_view(db.session, assignment, settings, str(get_locale() or "en"))
+    requested = view.pop("requested")
+    others = []
+    if services.others_visible(settings, assignment):
+        others = [
+            {
+                "kind": a.kind,
+                "score_bp": a.review.score_bp,
+                "recommendation": a.review.recommendation,
+                "comment": a.review.comment,
+            }
+            for a in queries.submitted_reviews(db.session, assignment.application)
+            if a.id != assignment.id and a.review is not None
+        ]
+    return {
+        **view,
+        "state": assignment.state,
+        "requested_minor": requested.amount_minor if requested else None,
+        "currency": assignment.application.currency,
+        "criteria": settings.criteria,
+        "review": assignment.review,
+        "other_reviews": others,
+    }
+
+
+@blp.route("/reviews")
+class MyReviews(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, AssignmentSchema(many=True))
+    def get(self) -> Any:
+        """What is assigned to you (conflicted assignments are gone)."""
+        require(current_user, "reviews.queue")
+        return [item.assignment for item in queries.reviewer_queue(db.session, current_user)]
+
+
+@blp.route("/reviews/<int:assignment_id>")
+class ReviewById(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, ReviewerViewSchema)
+    def get(self, assignment_id: int) -> Any:
+        """The application with the rubric, once you have declared no conflict."""
+        assignment = _get(ReviewAssignment, assignment_id)
+        require(current_user, "assignment.review", assignment)
+        return _reviewer_view(assignment)
+
+    @blp.arguments(ReviewInSchema)
+    @blp.response(200, ReviewerViewSchema)
+    def put(self, data: dict[str, Any], assignment_id: int) -> Any:
+        """Save your scores as a draft, or send them with `submit: true`."""
+        assignment = _get(ReviewAssignment, assignment_id)
+        require(current_user, "assignment.review", assignment)
+        services.save_review(
+            db.session,
+            current_user,
+            assignment,
+            data["scores"],
+            data["recommendation"],
+            data["comment"],
+            submit=data["submit"],
+        )
+        return _reviewer_view(assignment)
+
+
+@blp.route("/reviews/<int:assignment_id>/conflict")
+class ConflictDeclaration(MethodView):
+    decorators = [authenticated]
+
+    @blp.arguments(ConflictInSchema)
+    @blp.response(200, AssignmentSchema)
+    def post(self, data: dict[str, Any], assignment_id: int) -> Any:
+        """Declare no conflict (the review opens) or a conflict with its nature."""
+        assignment = _get(ReviewAssignment, assignment_id)
+        require(current_user, "assignment.declare", assignment)
+        return services.declare_conflict(
+            db.session,
+            current_user,
+            assignment,
+            has_conflict=data["has_conflict"],
+            nature=data["nature"],
+        )
+
+
+@blp.route("/calls/<int:call_id>/ranking")
+class CallRanking(MethodView):
+    decorators = [authenticated]
+
+    @blp.arguments(RankingQuerySchema, location="query")
+    @blp.response(200, RankingSchema(many=True))
+    def get(self, args: dict[str, Any], call_id: int) -> Any:
+        """Applications ranked by weighted score (fund managers of the call's fund)."""
+        call = _get(Call, call_id)
+        require(current_user, "call.manage", call)
+        return queries.ranking(
+            db.session,
+            call,
+            services.settings_of(db.session, call),
+            country=(args["country"] or "").upper() or None,
+            org_type=args["org_type"],
+            leadership=args["leadership"],
+        )
+
+
+@blp.route("/applications/<int:application_id>/decisions")
+class ApplicationDecisions(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, DecisionSchema(many=True))
+    def get(self, application_id: int) -> Any:
+        application = _get(Application, application_id)
+        require(current_user, "application.decide", application)
+        from sqlalchemy import select
+
+        return db.session.scalars(
+            select(Decision).where(Decision.application_id == application.id).order_by(Decision.id)
+        ).all()
+
+    @blp.arguments(DecisionInSchema)
+    @blp.response(201, DecisionSchema)
+    def post(self, data: dict[str, Any], application_id: int) -> Any:
+        """Propose to award (amount_minor in the call's currency) or to decline."""
+        application = _get(Application, application_id)
+        require(current_user, "application.decide", application)
+        amount = (
+            Money(data["amount_minor"], application.currency)
+            if data["amount_minor"] is not None
+            else None
+        )
+        return services.propose_decision(
+            db.session,
+            current_user,
+            application,
+            kind=data["kind"],
+            amount=amount,
+            reason=data["reason"],
+            reason_keys=data["reason_keys"],
+            feedback_text=data["feedback_text"],
+        )
+
+
+@blp.route("/decisions/<int:decision_id>")
+class DecisionById(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, DecisionSchema)
+    def get(self, decision_id: int) -> Any:
+        decision = _get(Decision, decision_id)
+        require(current_user, "decision.view", decision)
+        return decision
+
+
+@blp.route("/decisions/<int:decision_id>/confirm")
+class DecisionConfirm(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, DecisionSchema)
+    def post(self, decision_id: int) -> Any:
+        """Confirm a decision another fund manager proposed."""
+        decision = _get(Decision, decision_id)
+        require(current_user, "decision.confirm", decision)
+        return services.confirm_decision(db.session, current_user, decision)
+
+
+@blp.route("/decisions/<int:decision_id>/reject")
+class DecisionReject(MethodView):
+    decorators = [authenticated]
+
+    @blp.arguments(RejectInSchema)
+    @blp.response(200, DecisionSchema)
+    def post(self, data: dict[str, Any], decision_id: int) -> Any:
+        decision = _get(Decision, decision_id)
+        require(current_user, "decision.confirm", decision)
+        return services.reject_decision(db.session, current_user, decision, data["note"])

@@ -1,0 +1,250 @@
+"""Read side: the reviewer's queue and the fund manager's ranking, each one SQL query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.models import User
+from ..calls.models import Call
+from ..intake.models import Application
+from ..organisations.models import Organisation
+from ..organisations.rules import Leadership
+from ..platform.money import Money
+from .models import Decision, Review, ReviewAssignment, ReviewSettings
+from .rules import AssignmentState, DecisionState, ReviewerKind
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    assignment: ReviewAssignment
+    call: Call
+    in_progress: bool
+
+
+def reviewer_queue(session: Session, user: User) -> list[QueueItem]:
+    """What is assigned to this reviewer, due first; conflicted ones are gone for good."""
+    rows = session.execute(
+        select(ReviewAssignment, Call, Review.id)
+        .join(Application, Application.id == ReviewAssignment.application_id)
+        .join(Call, Call.id == Application.call_id)
+        .outerjoin(Review, Review.assignment_id == ReviewAssignment.id)
+        .where(
+            ReviewAssignment.reviewer_id == user.id,
+            ReviewAssignment.state != AssignmentState.CONFLICTED.value,
+        )
+        .order_by(
+            ReviewAssignment.state == AssignmentState.SUBMITTED.value,
+            ReviewAssignment.due_at.is_(None),
+            ReviewAssignment.due_at,
+            ReviewAssignment.id,
+        )
+        .limit(500)
+    ).all()
+    return [
+        QueueItem(assignment, call, review_id is not None)
+        for assignment, call, review_id in rows
+        if not user.belongs_to(assignment.application.organisation_id)
+    ]
+
+
+def assignments_of_call(session: Session, call: Call) -> list[ReviewAssignment]:
+    return list(
+        session.scalars(
+            select(ReviewAssignment)
+            .join(Application, Application.id == ReviewAssignment.application_id)
+            .where(Application.call_id == call.id)
+            .order_by(Application.id, ReviewAssignment.id)
+        )
+    )
+
+
+def submitted_reviews(session: Session, application: Application) -> list[ReviewAssignment]:
+    return list(
+        session.scalars(
+            select(ReviewAssignment)
+            .join(Review, Review.assignment_id == ReviewAssignment.id)
+            .where(
+                ReviewAssignment.application_id == application.id,
+                Review.submitted_at.is_not(None),
+            )
+            .order_by(Review.submitted_at, ReviewAssignment.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RankedApplication:
+    application_id: int
+    reference: str
+    state: str
+    organisation: str
+    country: str
+    org_type: str
+    leadership: list[str]
+    requested: Money
+    reviews: int
+    score: float | None  # weighted, 0–100
+    staff_score: float | None
+    panel_score: float | None
+    spread: float  # 0–100
+    disputed: bool
+    running_total: Money
+    within_envelope: bool
+    decision_kind: str | None
+    decision_state: str | None
+    decision_amount: Money | None
+
+
+LEADERSHIP_COLUMNS = {
+    Leadership.WOMEN: Organisation.women_led,
+    Leadership.YOUTH: Organisation.youth_led,
+    Leadership.REFUGEE_MIGRANT: Organisation.refugee_migrant_led,
+    Leadership.DISABILITY: Organisation.disability_led,
+}
+
+
+def ranking(
+    session: Session,
+    call: Call,
+    settings: ReviewSettings,
+    *,
+    country: str | None = None,
+    org_type: str | None = None,
+    leadership: str | None = None,
+) -> list[RankedApplication]:
+    """Applications ranked by weighted score, computed in SQL: the mean score of each kind
+    of reviewer weighted by the call's weights (kinds without reviews left out), then the
+    running total of requested amounts against the envelope."""
+    A, R = ReviewAssignment, Review
+    submitted = R.submitted_at.is_not(None)
+    staff_avg = func.avg(case((A.kind == ReviewerKind.STAFF.value, cast(R.score_bp, Float))))
+    panel_avg = func.avg(case((A.kind == ReviewerKind.PANEL.value, cast(R.score_bp, Float))))
+    scores = (
+        select(
+            A.application_id.label("application_id"),
+            staff_avg.label("staff_avg"),
+            panel_avg.label("panel_avg"),
+            func.avg(cast(R.score_bp, Float)).label("mean"),
+            func.count(R.id).label("n"),
+            (func.max(R.score_bp) - func.min(R.score_bp)).label("spread"),
+        )
+        .join(R, and_(R.assignment_id == A.id, submitted))
+        .group_by(A.application_id)
+        .subquery()
+    )
+    ws, wp = settings.staff_weight, settings.panel_weight
+    numerator = func.coalesce(scores.c.staff_avg * ws, 0.0) + func.coalesce(
+        scores.c.panel_avg * wp, 0.0
+    )
+    denominator = case((scores.c.staff_avg.is_not(None), ws), else_=0) + case(
+        (scores.c.panel_avg.is_not(None), wp), else_=0
+    )
+    weighted = case((denominator > 0, numerator / denominator), else_=scores.c.mean).label(
+        "weighted"
+    )
+    open_decision = (
+        select(Decision)
+        .where(Decision.state.in_([DecisionState.PROPOSED.value, DecisionState.CONFIRMED.value]))
+        .subquery()
+    )
+    query = (
+        select(
+            Application.id,
+            Application.reference,
+            Application.state,
+            Application.requested_minor,
+            Application.currency,
+            Organisation.name,
+            Organisation.country,
+            Organisation.org_type,
+            Organisation.women_led,
+            Organisation.youth_led,
+            Organisation.refugee_migrant_led,
+            Organisation.disability_led,
+            func.coalesce(scores.c.n, 0),
+            weighted,
+            scores.c.staff_avg,
+            scores.c.panel_avg,
+            func.coalesce(scores.c.spread, 0),
+            open_decision.c.kind,
+            open_decision.c.state,
+            open_decision.c.amount_minor,
+        )
+        .join(Organisation, Organisation.id == Application.organisation_id)
+        .outerjoin(scores, scores.c.application_id == Application.id)
+        .outerjoin(open_decision, open_decision.c.application_id == Application.id)
+        .where(
+            Application.call_id == call.id,
+            Application.state.not_in(["draft", "withdrawn"]),
+        )
+        .order_by(weighted.is_(None), weighted.desc(), Application.requested_minor, Application.id)
+    )
+    if country:
+        query = query.where(Organisation.country == country)
+    if org_type:
+        query = query.where(Organisation.org_type == org_type)
+    if leadership in {lead.value for lead in Leadership}:
+        query = query.where(LEADERSHIP_COLUMNS[Leadership(leadership)].is_(True))
+    ranked: list[RankedApplication] = []
+    running = 0
+    for row in session.execute(query).all():
+        (
+            app_id,
+            reference,
+            state,
+            requested,
+            currency,
+            name,
+            org_country,
+            kind,
+            women,
+            youth,
+            refugee,
+            disability,
+            n,
+            score,
+            staff,
+            panel,
+            spread_bp,
+            d_kind,
+            d_state,
+            d_amount,
+        ) = row
+        running += int(requested or 0)
+        leads = [
+            lead.value
+            for lead, flag in zip(Leadership, (women, youth, refugee, disability), strict=True)
+            if flag
+        ]
+        ranked.append(
+            RankedApplication(
+                application_id=app_id,
+                reference=reference or "",
+                state=state,
+                organisation=name,
+                country=org_country,
+                org_type=kind,
+                leadership=leads,
+                requested=Money(int(requested or 0), currency),
+                reviews=int(n),
+                score=_percent(score),
+                staff_score=_percent(staff),
+                panel_score=_percent(panel),
+                spread=float(spread_bp) / 100,
+                disputed=int(n) > 1 and int(spread_bp) >= settings.spread_threshold,
+                running_total=Money(running, call.currency),
+                within_envelope=running <= call.budget_minor,
+                decision_kind=d_kind,
+                decision_state=d_state,
+                decision_amount=Money(int(d_amount), call.currency) if d_amount else None,
+            )
+        )
+    return ranked
+
+
+def _percent(basis_points: Any) -> float | None:
+    return None if basis_points is None else round(float(basis_points) / 100, 2)

@@ -1,0 +1,520 @@
+"""Pages for reviewers (queue, conflict declaration, review), fund managers (settings,
+assignments, ranking, decisions) and applicants (answering a request for information)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import send_file as flask_send_file
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..calls.models import Call
+from ..extensions import db
+from ..intake.models import Application
+from ..intake.rules import state_label
+from ..platform.errors import NotFound, ValidationFailed
+from ..platform.money import parse_money
+from ..platform.permissions import require
+from ..platform.storage import get_storage
+from . import export, queries, services
+from .forms import (
+    ConflictForm,
+    InfoAnswerForm,
+    InfoRequestForm,
+    ProposeForm,
+    RejectForm,
+    SettingsForm,
+)
+from .models import Decision, InfoRequest, ReviewAssignment
+from .rules import (
+    ASSIGNMENT_LABELS,
+    DECISION_KIND_LABELS,
+    RECOMMENDATION_LABELS,
+    REVIEWER_KIND_LABELS,
+    DecisionState,
+    clean_decline_reasons,
+    criteria_as_lines,
+    decline_reasons_as_lines,
+    parse_criteria_lines,
+)
+
+bp = Blueprint("reviews", __name__)
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "review_outcome": _review_outcome,
+        "assignment_labels": ASSIGNMENT_LABELS,
+        "recommendation_labels": RECOMMENDATION_LABELS,
+        "reviewer_kind_labels": REVIEWER_KIND_LABELS,
+        "decision_kind_labels": DECISION_KIND_LABELS,
+    }
+
+
+def _review_outcome(application: Application) -> dict[str, Any]:
+    """What the applicant's own page shows: feedback of a confirmed decision and any
+    request for more information."""
+    decision = services.open_decision(db.session, application)
+    return {
+        "decision": decision if decision and decision.state == DecisionState.CONFIRMED else None,
+        "info_request": services.open_info_request(db.session, application),
+    }
+
+
+def _get(model: type, object_id: int) -> Any:
+    found = db.session.get(model, object_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+# Reviewers ---------------------------------------------------------------------------------
+
+
+@bp.get("/reviews")
+@login_required
+def queue() -> Any:
+    require(current_user, "reviews.queue")
+    return render_template(
+        "reviews/queue.html", items=queries.reviewer_queue(db.session, current_user)
+    )
+
+
+def _assignment(assignment_id: int, action: str) -> ReviewAssignment:
+    assignment = _get(ReviewAssignment, assignment_id)
+    require(current_user, action, assignment)
+    return assignment
+
+
+@bp.get("/reviews/<int:assignment_id>")
+@login_required
+def review(assignment_id: int) -> Any:
+    assignment = _assignment(assignment_id, "assignment.view")
+    if assignment.state == "assigned":
+        return _declare_page(assignment, ConflictForm(formdata=None))
+    require(current_user, "assignment.review", assignment)
+    return _review_page(assignment)
+
+
+def _review_page(
+    assignment: ReviewAssignment, errors: dict[str, list[str]] | None = None, status: int = 200
+) -> Any:
+    call = assignment.application.call
+    settings = services.settings_of(db.session, call)
+    others = []
+    if services.others_visible(settings, assignment):
+        others = [
+            a
+            for a in queries.submitted_reviews(db.session, assignment.application)
+            if a.id != assignment.id
+        ]
+    return render_template(
+        "reviews/review.html",
+        assignment=assignment,
+        view=services.reviewer_view(db.session, assignment, settings, _locale()),
+        criteria=settings.criteria,
+        review=assignment.review,
+        others=others,
+        errors=errors or {},
+    ), status
+
+
+def _declare_page(assignment: ReviewAssignment, form: ConflictForm, status: int = 200) -> Any:
+    settings = services.settings_of(db.session, assignment.application.call)
+    return render_template(
+        "reviews/declare.html",
+        assignment=assignment,
+        form=form,
+        organisation_name=None if settings.blind else assignment.application.organisation.name,
+    ), status
+
+
+@bp.post("/reviews/<int:assignment_id>/declare")
+@login_required
+def declare(assignment_id: int) -> Any:
+    assignment = _assignment(assignment_id, "assignment.declare")
+    form = ConflictForm()
+    if form.has_conflict.data not in ("yes", "no"):
+        form.has_conflict.errors = [_("Choose whether you have a conflict.")]
+        return _declare_page(assignment, form, 422)
+    try:
+        services.declare_conflict(
+            db.session,
+            current_user,
+            assignment,
+            has_conflict=form.has_conflict.data == "yes",
+            nature=form.nature.data or "",
+        )
+    except ValidationFailed as failure:
+        form.add_errors(failure)
+        return _declare_page(assignment, form, 422)
+    if assignment.state == "conflicted":
+        flash(_("Thank you. The application has been taken off your list."), "success")
+        return redirect(url_for("reviews.queue"))
+    return redirect(url_for("reviews.review", assignment_id=assignment.id))
+
+
+@bp.post("/reviews/<int:assignment_id>")
+@login_required
+def save_review(assignment_id: int) -> Any:
+    assignment = _assignment(assignment_id, "assignment.review")
+    settings = services.settings_of(db.session, assignment.application.call)
+    scores = {c["key"]: request.form.get(f"score_{c['key']}", "") for c in settings.criteria}
+    submit = bool(request.form.get("submit"))
+    try:
+        services.save_review(
+            db.session,
+            current_user,
+            assignment,
+            scores,
+            request.form.get("recommendation"),
+            request.form.get("comment", ""),
+            submit=submit,
+        )
+    except ValidationFailed as failure:
+        # A draft keeps what fits (200: committed); a refused submission changes nothing.
+        return _review_page(assignment, failure.errors, 422 if submit else 200)
+    flash(
+        _("Your review has been sent. Thank you.") if submit else _("Your review is saved."),
+        "success",
+    )
+    if submit:
+        return redirect(url_for("reviews.queue"))
+    return redirect(url_for("reviews.review", assignment_id=assignment.id))
+
+
+@bp.get("/reviews/<int:assignment_id>/attachments/<int:number>")
+@login_required
+def attachment(assignment_id: int, number: int) -> Any:
+    assignment = _assignment(assignment_id, "assignment.review")
+    stored = services.attachment_of(assignment, number)
+    if stored is None:
+        raise NotFound()
+    settings = services.settings_of(db.session, assignment.application.call)
+    name = f"attachment-{number}" if settings.blind else (stored.get("name") or "attachment")
+    return flask_send_file(
+        get_storage().open(stored["key"]),
+        mimetype=stored.get("content_type") or "application/octet-stream",
+        as_attachment=True,
+        download_name=name,
+    )
+
+
+# Fund managers: settings, assignments, ranking ---------------------------------------------
+
+
+def _managed_call(call_id: int) -> Call:
+    call = _get(Call, call_id)
+    require(current_user, "call.manage", call)
+    return call
+
+
+@bp.route("/manage/calls/<int:call_id>/reviews/settings", methods=["GET", "POST"])
+@login_required
+def settings(call_id: int) -> Any:
+    call = _managed_call(call_id)
+    current = services.settings_of(db.session, call)
+    form = SettingsForm()
+    if request.method == "POST":
+        try:
+            data: dict[str, Any] = {
+                "criteria": parse_criteria_lines(form.criteria.data or ""),
+                "staff_weight": form.staff_weight.data,
+                "panel_weight": form.panel_weight.data,
+                "blind": form.blind.data,
+                "hide_other_reviews": form.hide_other_reviews.data,
+                "decline_reasons": clean_decline_reasons(form.decline_reasons.data or ""),
+                "due_at": _due(form.due_at.data, call),
+            }
+            if (form.spread_threshold.data or "").strip():
+                data["spread_threshold"] = _points_to_bp(form.spread_threshold.data)
+            services.save_settings(db.session, current_user, call, data)
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("reviews/settings.html", call=call, form=form), 422
+        flash(_("The review settings are saved."), "success")
+        return redirect(url_for("reviews.assignments", call_id=call.id))
+    form.criteria.data = criteria_as_lines(current.criteria)
+    form.staff_weight.data = str(current.staff_weight)
+    form.panel_weight.data = str(current.panel_weight)
+    form.blind.data = current.blind
+    form.hide_other_reviews.data = current.hide_other_reviews
+    form.spread_threshold.data = f"{current.spread_threshold / 100:g}"
+    form.decline_reasons.data = decline_reasons_as_lines(current.decline_reasons)
+    form.due_at.data = current.due_at.date().isoformat() if current.due_at else ""
+    return render_template("reviews/settings.html", call=call, form=form)
+
+
+def _points_to_bp(text: Any) -> Any:
+    try:
+        return round(float(str(text).replace(",", ".")) * 100)
+    except ValueError:
+        return text  # the service reports it
+
+
+def _due(text: str | None, call: Call) -> dt.datetime | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    from zoneinfo import ZoneInfo
+
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed.single("due_at", _("Enter a date such as 2026-03-31.")) from None
+    # The end of that day where the fund works.
+    local = dt.datetime.combine(day, dt.time(23, 59), tzinfo=ZoneInfo(call.fund.timezone))
+    return local.astimezone(dt.UTC)
+
+
+@bp.get("/manage/calls/<int:call_id>/reviews")
+@login_required
+def assignments(call_id: int) -> Any:
+    call = _managed_call(call_id)
+    rows = queries.ranking(db.session, call, services.settings_of(db.session, call))
+    by_application: dict[int, list[ReviewAssignment]] = {}
+    for assignment in queries.assignments_of_call(db.session, call):
+        by_application.setdefault(assignment.application_id, []).append(assignment)
+    return render_template(
+        "reviews/assignments.html",
+        call=call,
+        rows=rows,
+        by_application=by_application,
+        reviewers=services.reviewers_of_fund(db.session, call.fund_id),
+    )
+
+
+@bp.post("/manage/calls/<int:call_id>/reviews/assign")
+@login_required
+def assign(call_id: int) -> Any:
+    call = _managed_call(call_id)
+    application = _get(Application, request.form.get("application_id", type=int) or 0)
+    if application.call_id != call.id:
+        raise NotFound()
+    reviewer = _get(User, request.form.get("reviewer_id", type=int) or 0)
+    services.assign_reviewer(db.session, current_user, application, reviewer)
+    flash(_("%(name)s has been asked to review.", name=reviewer.name), "success")
+    return redirect(url_for("reviews.assignments", call_id=call.id))
+
+
+@bp.post("/manage/calls/<int:call_id>/reviews/auto-assign")
+@login_required
+def auto_assign(call_id: int) -> Any:
+    call = _managed_call(call_id)
+    made = services.auto_assign(
+        db.session, current_user, call, request.form.get("per_application", type=int) or 0
+    )
+    flash(_("%(n)s assignments were made.", n=len(made)), "success")
+    return redirect(url_for("reviews.assignments", call_id=call.id))
+
+
+def _ranking_rows(call: Call) -> tuple[list[queries.RankedApplication], dict[str, str]]:
+    filters = {
+        k: (request.args.get(k) or "").strip() for k in ("country", "org_type", "leadership")
+    }
+    rows = queries.ranking(
+        db.session,
+        call,
+        services.settings_of(db.session, call),
+        country=filters["country"].upper() or None,
+        org_type=filters["org_type"] or None,
+        leadership=filters["leadership"] or None,
+    )
+    return rows, filters
+
+
+@bp.get("/manage/calls/<int:call_id>/ranking")
+@login_required
+def ranking(call_id: int) -> Any:
+    call = _managed_call(call_id)
+    rows, filters = _ranking_rows(call)
+    return render_template(
+        "reviews/ranking.html",
+        call=call,
+        rows=rows,
+        filters=filters,
+        awarded=services.awarded_total(db.session, call),
+        settings=services.settings_of(db.session, call),
+    )
+
+
+@bp.get("/manage/calls/<int:call_id>/ranking.<any(csv, xlsx):fmt>")
+@login_required
+def ranking_export(call_id: int, fmt: str) -> Any:
+    call = _managed_call(call_id)
+    rows, _filters = _ranking_rows(call)
+    if fmt == "csv":
+        response = make_response(export.ranking_csv(rows))
+        response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    else:
+        response = make_response(export.ranking_xlsx(rows, call))
+        response.headers["Content-Type"] = (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    response.headers["Content-Disposition"] = f'attachment; filename="call-{call.id}-ranking.{fmt}"'
+    return response
+
+
+# Fund managers: deciding -----------------------------------------------------------------
+
+
+def _decided_application(application_id: int) -> Application:
+    application = _get(Application, application_id)
+    require(current_user, "application.decide", application)
+    return application
+
+
+def _decision_page(
+    application: Application,
+    form: ProposeForm | None = None,
+    reject_form: RejectForm | None = None,
+    info_form: InfoRequestForm | None = None,
+    status: int = 200,
+) -> Any:
+    settings = services.settings_of(db.session, application.call)
+    return render_template(
+        "reviews/decision.html",
+        application=application,
+        call=application.call,
+        reviews=queries.submitted_reviews(db.session, application),
+        decision=services.open_decision(db.session, application),
+        history=db.session.scalars(
+            select(Decision).where(Decision.application_id == application.id).order_by(Decision.id)
+        ).all(),
+        info_requests=db.session.scalars(
+            select(InfoRequest)
+            .where(InfoRequest.application_id == application.id)
+            .order_by(InfoRequest.id)
+        ).all(),
+        reasons=settings.decline_reasons,
+        form=form or ProposeForm(formdata=None),
+        reject_form=reject_form or RejectForm(formdata=None),
+        info_form=info_form or InfoRequestForm(formdata=None),
+        awarded=services.awarded_total(db.session, application.call),
+        state_label=state_label,
+    ), status
+
+
+@bp.get("/manage/applications/<int:application_id>/decision")
+@login_required
+def decision(application_id: int) -> Any:
+    return _decision_page(_decided_application(application_id))
+
+
+@bp.post("/manage/applications/<int:application_id>/decision")
+@login_required
+def propose(application_id: int) -> Any:
+    application = _decided_application(application_id)
+    form = ProposeForm()
+    try:
+        amount = None
+        if form.kind.data == "award":
+            try:
+                amount = parse_money(form.amount.data or "", application.currency, _locale())
+            except ValueError:
+                raise ValidationFailed.single(
+                    "amount", _("Enter the amount to award, such as 2500.")
+                ) from None
+        services.propose_decision(
+            db.session,
+            current_user,
+            application,
+            kind=form.kind.data or "",
+            amount=amount,
+            reason=form.reason.data or "",
+            reason_keys=request.form.getlist("reason_keys"),
+            feedback_text=form.feedback_text.data or "",
+        )
+    except ValidationFailed as failure:
+        form.add_errors(failure)
+        return _decision_page(application, form=form, status=422)
+    flash(_("The decision is proposed. Another fund manager must confirm it."), "success")
+    return redirect(url_for("reviews.decision", application_id=application.id))
+
+
+def _decision(decision_id: int) -> Decision:
+    found = _get(Decision, decision_id)
+    require(current_user, "decision.confirm", found)
+    return found
+
+
+@bp.post("/manage/decisions/<int:decision_id>/confirm")
+@login_required
+def confirm(decision_id: int) -> Any:
+    found = _decision(decision_id)
+    services.confirm_decision(db.session, current_user, found)
+    flash(_("The decision is confirmed and the applicant will be told."), "success")
+    return redirect(url_for("reviews.decision", application_id=found.application_id))
+
+
+@bp.post("/manage/decisions/<int:decision_id>/reject")
+@login_required
+def reject(decision_id: int) -> Any:
+    found = _decision(decision_id)
+    form = RejectForm()
+    try:
+        services.reject_decision(db.session, current_user, found, form.note.data or "")
+    except ValidationFailed as failure:
+        form.add_errors(failure)
+        return _decision_page(found.application, reject_form=form, status=422)
+    flash(_("The proposal is rejected."), "success")
+    return redirect(url_for("reviews.decision", application_id=found.application_id))
+
+
+@bp.post("/manage/applications/<int:application_id>/more-info")
+@login_required
+def ask_more_info(application_id: int) -> Any:
+    application = _decided_application(application_id)
+    form = InfoRequestForm()
+    try:
+        services.request_more_info(db.session, current_user, application, form.question.data or "")
+    except ValidationFailed as failure:
+        form.add_errors(failure)
+        return _decision_page(application, info_form=form, status=422)
+    flash(_("The question has been sent to the applicant."), "success")
+    return redirect(url_for("reviews.decision", application_id=application.id))
+
+
+# Applicants: answering a request for more information -----------------------------------
+
+
+@bp.route("/applications/<int:application_id>/more-info", methods=["GET", "POST"])
+@login_required
+def answer_more_info(application_id: int) -> Any:
+    application = _get(Application, application_id)
+    require(current_user, "application.edit", application)
+    info = services.open_info_request(db.session, application)
+    if info is None:
+        return redirect(url_for("intake.show", application_id=application.id))
+    form = InfoAnswerForm()
+    if request.method == "POST":
+        send = bool(request.form.get("send"))
+        try:
+            services.answer_info_request(
+                db.session, current_user, info, form.answer.data or "", send=send
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template(
+                "reviews/answer.html", application=application, info=info, form=form
+            ), 422
+        if send:
+            flash(
+                _("Your answer has been sent. Your application is being reviewed again."), "success"
+            )
+            return redirect(url_for("intake.show", application_id=application.id))
+        flash(_("Your answer is saved. Come back at any time to send it."), "success")
+        return redirect(url_for("reviews.answer_more_info", application_id=application.id))
+    form.answer.data = info.answer_draft
+    return render_template("reviews/answer.html", application=application, info=info, form=form)
