@@ -5,6 +5,17 @@ from __future__ import annotations
 from .accounts.models import ApiToken, LoginSession, Membership, OneTimeLink, RoleAssignment, User
 from .calls.models import Call
 from .funds.models import Donor, Fund
+from .grants.models import (
+    AgreementVersion,
+    Amendment,
+    ConditionWaiver,
+    Disbursement,
+    Grant,
+    GrantEvidence,
+    Report,
+    Tranche,
+    TrancheTemplate,
+)
 from .intake.models import Application
 from .ledger.models import (
     Contribution,
@@ -22,13 +33,19 @@ from .platform.mail import OutboxMessage
 metadata = Base.metadata
 
 __all__ = [
+    "AgreementVersion",
+    "Amendment",
     "ApiToken",
     "Application",
     "AuditEvent",
     "Call",
+    "ConditionWaiver",
     "Contribution",
+    "Disbursement",
     "Donor",
     "Fund",
+    "Grant",
+    "GrantEvidence",
     "LedgerAccount",
     "LedgerBalance",
     "LedgerEntry",
@@ -39,7 +56,10 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Pledge",
+    "Report",
     "RoleAssignment",
+    "Tranche",
+    "TrancheTemplate",
     "User",
     "metadata",
 ]
