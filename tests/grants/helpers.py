@@ -21,6 +21,7 @@ from tests.factories import make_call, make_donor, make_fund, make_organisation,
 from tests.ledger.helpers import contribute
 
 AWARDED_AT = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+PAYMENT_DAY = {"method": "bank_transfer", "paid_on": dt.date(2026, 1, 9)}
 ANSWERS = {"summary": "Seed banks and a water committee.", "has_partner": "no"}
 
 

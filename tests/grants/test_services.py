@@ -392,3 +392,36 @@ def test_grantees_see_only_their_own_grants(session: Session) -> None:
         services.request_release(
             session, other_fund.officer, services.tranches_of(session, grant)[0]
         )
+
+
+def test_the_database_allows_one_live_disbursement_per_tranche(session: Session) -> None:
+    world = make_world(session)
+    grant = make_grant(session, world)
+    first = services.tranches_of(session, grant)[0]
+    one = services.request_release(session, world.officer, first, now=AWARDED_AT)
+    with pytest.raises(IntegrityError), session.begin_nested():
+        session.add(
+            Disbursement(
+                grant_id=grant.id,
+                tranche_id=first.id,
+                amount_minor=one.amount_minor,
+                currency="USD",
+                requested_by_id=world.officer2.id,
+                requested_at=AWARDED_AT,
+            )
+        )
+        session.flush()
+
+
+def test_a_stale_tranche_write_loses(session: Session) -> None:
+    from sqlalchemy.orm.exc import StaleDataError
+
+    world = make_world(session)
+    grant = make_grant(session, world)
+    first = services.tranches_of(session, grant)[0]
+    session.execute(
+        text("UPDATE tranches SET version = version + 1 WHERE id = :id"), {"id": first.id}
+    )
+    first.due_on = dt.date(2026, 2, 1)
+    with pytest.raises(StaleDataError), session.begin_nested():
+        session.flush()
