@@ -215,9 +215,13 @@ class Report(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     reviewed_at: Mapped[dt.datetime | None]
     review_comment: Mapped[str | None] = mapped_column(Text)
+    # A client's Idempotency-Key: a retried submission returns the first report.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         CheckConstraint(f"state IN ({_in(ReportState)})", name="state_known"),
+        UniqueConstraint("submitted_by_id", "idempotency_key"),
         CheckConstraint(f"kind IN ({_in(ReportKind)})", name="kind_known"),
         CheckConstraint("kind = 'narrative' OR spent_minor >= 0", name="financial_has_spent"),
         CheckConstraint(

@@ -29,7 +29,7 @@ from ..intake.models import Application
 from ..intake.rules import ApplicationState
 from ..ledger import rules as ledger_rules
 from ..ledger import services as ledger
-from ..ledger.models import TransactionKind
+from ..ledger.models import LedgerTransaction, TransactionKind
 from ..platform.audit import record_event
 from ..platform.errors import InsufficientFunds, InvalidTransition, NotPermitted, ValidationFailed
 from ..platform.money import Money, is_currency, parse_money
@@ -687,10 +687,24 @@ def submit_report(
     *,
     locale: str = "en",
     now: dt.datetime | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
 ) -> Report:
     """The grantee sends a narrative or financial report: text, photos, a voice note, an
     expenses spreadsheet or a simple table of amounts spent."""
     require(actor, "grant.report", grant)
+    if idempotency_key:
+        earlier = session.scalar(
+            select(Report).where(
+                Report.submitted_by_id == actor.id, Report.idempotency_key == idempotency_key
+            )
+        )
+        if earlier is not None:
+            if earlier.grant_id != grant.id or earlier.request_fingerprint != fingerprint:
+                raise ValidationFailed(
+                    {"": [_("This Idempotency-Key was already used for a different request.")]}
+                )
+            return earlier
     _require_open(grant)
     clean = _clean_report(grant, data, uploads, locale)
     if clean["tranche_number"] > len(tranches_of(session, grant)) + 1:
@@ -703,6 +717,8 @@ def submit_report(
         files=_save_uploads(uploads),
         submitted_by_id=actor.id,
         submitted_at=now or now_utc(),
+        idempotency_key=idempotency_key or None,
+        request_fingerprint=fingerprint if idempotency_key else None,
         **clean,
     )
     session.add(report)
@@ -1011,6 +1027,8 @@ def record_payment(
     *,
     locale: str = "en",
     now: dt.datetime | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
 ) -> Disbursement:
     """Record the payment of an approved release and post it: debit grant:G:paid, credit
     grant:G:committed. Recording the same payment again (a double click) changes nothing.
@@ -1023,6 +1041,30 @@ def record_payment(
     require(actor, "grant.record_payment", grant)
     tranche = _lock_tranche(session, disbursement.tranche_id)
     disbursement = _refresh_disbursement(session, disbursement.id)
+    # A client's key is kept on the ledger transaction the payment posts (one per fund):
+    # the same key with another body is refused, with the same body it is a replay.
+    ledger_key = (
+        f"payment-{actor.id}-{idempotency_key}"
+        if idempotency_key
+        else f"disbursement-{disbursement.id}"
+    )
+    if idempotency_key:
+        fingerprint = fingerprint or request_fingerprint(["payment", disbursement.id, data])
+        earlier = session.scalar(
+            select(LedgerTransaction).where(
+                LedgerTransaction.fund_id == grant.fund_id,
+                LedgerTransaction.idempotency_key == ledger_key,
+            )
+        )
+        if earlier is not None:
+            if (
+                earlier.request_fingerprint != fingerprint
+                or disbursement.transaction_id != earlier.id
+            ):
+                raise ValidationFailed(
+                    {"": [_("This Idempotency-Key was already used for a different request.")]}
+                )
+            return disbursement
     payment = _parse_payment(grant, tranche, data, locale)
     if (
         disbursement.state == DisbursementState.PAID
@@ -1042,8 +1084,10 @@ def record_payment(
         ],
         actor,
         description=f"grant {grant.id} tranche {tranche.number}: {payment['reference']}",
-        idempotency_key=f"disbursement-{disbursement.id}",
-        fingerprint=request_fingerprint(["payment", disbursement.id, tranche.amount_minor]),
+        idempotency_key=ledger_key,
+        fingerprint=fingerprint
+        if idempotency_key
+        else request_fingerprint(["payment", disbursement.id, tranche.amount_minor]),
     )
     paid_on: dt.date = payment["paid_on"]
     disbursement.state = DisbursementState.PAID.value

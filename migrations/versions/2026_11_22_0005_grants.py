@@ -151,6 +151,8 @@ def upgrade() -> None:
         sa.Column("reviewed_by_id", sa.BigInteger(), nullable=True),
         sa.Column("reviewed_at", grantpool.platform.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("review_comment", sa.Text(), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=200), nullable=True),
+        sa.Column("request_fingerprint", sa.String(length=64), nullable=True),
         sa.CheckConstraint(
             "(state = 'submitted') = (reviewed_at IS NULL)",
             name=op.f("ck_grant_reports_reviewed_unless_submitted"),
@@ -183,6 +185,11 @@ def upgrade() -> None:
             ["submitted_by_id"], ["users.id"], name=op.f("fk_grant_reports_submitted_by_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_grant_reports")),
+        sa.UniqueConstraint(
+            "submitted_by_id",
+            "idempotency_key",
+            name=op.f("uq_grant_reports_submitted_by_id_idempotency_key"),
+        ),
     )
     with op.batch_alter_table("grant_reports", schema=None) as batch_op:
         batch_op.create_index("ix_grant_reports_grant_id", ["grant_id"], unique=False)
