@@ -118,7 +118,16 @@ def _configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 # Each capability is a package with views (HTML) and api (JSON) modules and a
 # permissions module whose rules register on import.
-CAPABILITIES = ["accounts", "organisations", "funds", "ledger", "calls", "intake", "grants", "admin"]
+CAPABILITIES = [
+    "accounts",
+    "organisations",
+    "funds",
+    "ledger",
+    "calls",
+    "intake",
+    "grants",
+    "admin",
+]
 
 
 def _register_capabilities(app: Flask) -> None:
