@@ -215,6 +215,9 @@ def seed(session: Session) -> list[tuple[str, str]]:
         for membership in user.memberships
     ]
     seed_calls(session, manager, fund, applicants)
+    from .grants.demo import seed_grants
+
+    seed_grants(session, manager, fund, organisations)
     return demo_logins(session)
 
 
