@@ -707,7 +707,7 @@ def submit_report(
             return earlier
     _require_open(grant)
     clean = _clean_report(grant, data, uploads, locale)
-    if clean["tranche_number"] > len(tranches_of(session, grant)) + 1:
+    if clean["tranche_number"] > len(tranches_of(session, grant)):
         raise ValidationFailed.single(
             "tranche_number", _("Choose the tranche this report is about.")
         )
