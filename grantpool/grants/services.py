@@ -1382,10 +1382,10 @@ def change_state(
     ):
         raise InvalidTransition(_("A release is waiting: approve, pay or refuse it first."))
     before = grant.state
-    grant.state = target
     if target == GrantState.TERMINATED:
         _release_remaining(session, actor, grant, reason)
         grant.closed_at = now
+    grant.state = target
     _flush_guarded(session)
     record_event(
         session,
@@ -1463,8 +1463,8 @@ def close_grant(
             description=f"grant {grant.id}: unspent balance returned",
         )
     _release_remaining(session, actor, grant, "closure")
-    grant.state = GrantState.CLOSED.value
     grant.closed_at = now
+    grant.state = GrantState.CLOSED.value
     _flush_guarded(session)
     record_event(
         session,

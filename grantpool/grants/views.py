@@ -11,12 +11,14 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from ..extensions import db
 from ..funds.models import Fund
 from ..platform.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationFailed
 from ..platform.money import Money, parse_money
 from ..platform.permissions import can, require
+from ..platform.time import now_utc
 from . import rules, services
 from .forms import (
     AmendmentForm,
@@ -94,8 +96,11 @@ def _date(text: Any) -> dt.date | None:
 @bp.get("/")
 @login_required
 def list_grants() -> Any:
+    funds = db.session.scalars(select(Fund).order_by(Fund.name)).all()
     return render_template(
-        "grants/list.html", grants=services.grants_visible_to(db.session, current_user)
+        "grants/list.html",
+        grants=services.grants_visible_to(db.session, current_user),
+        template_funds=[f for f in funds if can(current_user, "fund.edit_tranche_templates", f)],
     )
 
 
@@ -383,7 +388,7 @@ def record_payment(disbursement_id: int) -> Any:
         return _back(grant.id)
     form.idempotency_key.data = uuid.uuid4().hex
     form.currency.data = grant.currency
-    form.paid_on.data = dt.date.today().isoformat()  # noqa: DTZ011 - a default to edit
+    form.paid_on.data = services.local_date(grant.fund, now_utc()).isoformat()
     return render_template(
         "grants/payment_form.html", form=form, grant=grant, disbursement=disbursement
     )

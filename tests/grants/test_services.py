@@ -425,3 +425,30 @@ def test_a_stale_tranche_write_loses(session: Session) -> None:
     first.due_on = dt.date(2026, 2, 1)
     with pytest.raises(StaleDataError), session.begin_nested():
         session.flush()
+
+
+def test_termination_gives_the_unpaid_commitment_back(session: Session) -> None:
+    world = make_world(session)
+    grant = make_grant(session, world, 1_000_000, risk_level="low")
+    release_and_pay(session, world, services.tranches_of(session, grant)[0])
+    with pytest.raises(ValidationFailed):
+        services.change_state(session, world.manager, grant, "suspended", "")
+    services.change_state(session, world.manager, grant, "suspended", "Audit questions")
+    with pytest.raises(InvalidTransition):  # a suspended grant releases nothing
+        services.request_release(session, world.officer, services.tranches_of(session, grant)[1])
+    services.change_state(session, world.manager, grant, "terminated", "Funds misused")
+    assert grant.state == "terminated" and grant.closed_at is not None
+    committed = ledger_rules.grant_committed_account(grant.id)
+    assert balance_of(session, world.fund, committed) == usd(0)
+    assert balance_of(session, world.fund, ledger_rules.FUND_AVAILABLE) == usd(10_000_000 - 600_000)
+    assert_ledger_sound(session)
+
+
+def test_the_agreement_is_written_in_the_grants_language(session: Session) -> None:
+    world = make_world(session)
+    grant = make_grant(session, world, 1_234_500, language="fr", end_on=dt.date(2027, 3, 31))
+    agreement = services.agreements_of(session, grant)[-1]
+    reader = PdfReader(io.BytesIO(services.agreement_bytes(agreement)))
+    flat = " ".join("".join(page.extract_text() for page in reader.pages).split())
+    assert "31 mars 2027" in flat
+    assert "12 345,00" in flat
