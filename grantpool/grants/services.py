@@ -899,6 +899,11 @@ def approve_release(
         raise NotPermitted(_("A release must be approved by someone other than its requester."))
     tranche = _lock_tranche(session, disbursement.tranche_id)
     disbursement = _refresh_disbursement(session, disbursement.id)
+    if disbursement.approved_by_id == actor.id and disbursement.state in (
+        DisbursementState.APPROVED,
+        DisbursementState.PAID,
+    ):
+        return disbursement  # the same approval sent again
     rules.check_disbursement_transition(disbursement.state, DisbursementState.APPROVED)
     rules.check_tranche_transition(tranche.state, TrancheState.APPROVED)
     disbursement.state = DisbursementState.APPROVED.value

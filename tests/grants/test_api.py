@@ -60,6 +60,15 @@ def test_release_approve_pay_with_idempotency_keys(client: FlaskClient, session:
         headers=auth(session, world.officer2),
     )
     assert approved.status_code == 200 and approved.get_json()["state"] == "approved"
+    retried = client.post(
+        f"/api/v1/disbursements/{disbursement_id}/approve",
+        headers=auth(session, world.officer2),
+    )
+    assert retried.status_code == 200 and retried.get_json()["approved_at"]
+    too_late = client.post(
+        f"/api/v1/disbursements/{disbursement_id}/approve", headers=auth(session, world.manager)
+    )
+    assert too_late.status_code == 409
 
     pay = {"reference": "MP-778", "paid_on": "2026-01-10", "method": "mobile_money"}
     payer = {**auth(session, world.officer2), "Idempotency-Key": "pay-1"}
