@@ -129,6 +129,7 @@ CAPABILITIES = [
     "calls",
     "intake",
     "reviews",
+    "grants",
     "admin",
 ]
 

@@ -218,6 +218,9 @@ def seed(session: Session) -> list[tuple[str, str]]:
     from .reviews.demo import seed_reviews
 
     seed_reviews(session, fund, organisations, DEMO_DOMAIN, DEMO_PASSWORD)
+    from .grants.demo import seed_grants
+
+    seed_grants(session, manager, fund, organisations)
     return demo_logins(session)
 
 

@@ -5,6 +5,17 @@ from __future__ import annotations
 from .accounts.models import ApiToken, LoginSession, Membership, OneTimeLink, RoleAssignment, User
 from .calls.models import Call
 from .funds.models import Donor, Fund
+from .grants.models import (
+    AgreementVersion,
+    Amendment,
+    ConditionWaiver,
+    Disbursement,
+    Grant,
+    GrantEvidence,
+    Report,
+    Tranche,
+    TrancheTemplate,
+)
 from .intake.models import Application
 from .ledger.models import (
     Contribution,
@@ -23,14 +34,20 @@ from .reviews.models import Decision, InfoRequest, Review, ReviewAssignment, Rev
 metadata = Base.metadata
 
 __all__ = [
+    "AgreementVersion",
+    "Amendment",
     "ApiToken",
     "Application",
     "AuditEvent",
     "Call",
+    "ConditionWaiver",
     "Contribution",
     "Decision",
+    "Disbursement",
     "Donor",
     "Fund",
+    "Grant",
+    "GrantEvidence",
     "InfoRequest",
     "LedgerAccount",
     "LedgerBalance",
@@ -42,10 +59,13 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Pledge",
+    "Report",
     "Review",
     "ReviewAssignment",
     "ReviewSettings",
     "RoleAssignment",
+    "Tranche",
+    "TrancheTemplate",
     "User",
     "metadata",
 ]

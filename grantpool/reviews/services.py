@@ -599,15 +599,17 @@ def propose_decision(
 
 
 def commit_award(session: Session, actor: User, application: Application, amount: Money) -> Any:
-    """Put money behind a confirmed award. For now a ledger commitment; the grants
-    capability will make this create the grant. Raises InsufficientFunds, having written
-    nothing, when the fund cannot cover it."""
-    from ..ledger.services import commit_to_grant
+    """Put money behind a confirmed award: the grant is created and its amount committed
+    in the ledger, in the fund's currency at the call's stated rate. Raises
+    InsufficientFunds, having written nothing, when the fund cannot cover it."""
+    from ..grants.rules import RiskLevel
+    from ..grants.services import create_grant
 
-    assert application.reference is not None
-    return commit_to_grant(
-        session, application.call.fund, grant_ref=application.reference, amount=amount, actor=actor
-    )
+    call = application.call
+    template = (call.tranche_template or "").strip().lower()
+    risk = template if template in {r.value for r in RiskLevel} else RiskLevel.MEDIUM.value
+    return create_grant(session, actor, application, call.in_base_currency(amount),
+                        risk_level=risk, language=application.language)
 
 
 def confirm_decision(

@@ -1,0 +1,1 @@
+"""Grants: tranches with conditions, reports, two-person disbursement, amendments."""

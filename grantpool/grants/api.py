@@ -1,0 +1,205 @@
+"""Grants through /api/v1, with the same permissions as the pages: a grantee's members see
+their own grants only; anyone else gets 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from ..extensions import db
+from ..platform.api import authenticated
+from ..platform.errors import NotFound, ValidationFailed
+from ..platform.permissions import require
+from . import services
+from .models import Disbursement, Grant, Tranche
+from .schemas import (
+    DisbursementSchema,
+    GrantSchema,
+    PaymentInSchema,
+    ReportInSchema,
+    ReportSchema,
+    TrancheSchema,
+    disbursement_out,
+    grant_out,
+    report_out,
+    tranche_out,
+)
+
+blp = Blueprint("grants_api", __name__, description="Grants, tranches, reports, disbursements")
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_DOC = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": IDEMPOTENCY_HEADER,
+            "schema": {"type": "string", "maxLength": 150},
+            "description": "Retrying with the same key and body returns the first result; "
+            "the same key with another body is refused (422).",
+        }
+    ]
+}
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
+    if key is not None and len(key) > 150:
+        raise ValidationFailed.single("", _("An Idempotency-Key has at most 150 characters."))
+    return key
+
+
+def _fingerprint(*extra: Any) -> str:
+    return services.request_fingerprint([*extra, request.get_json(silent=True)])
+
+
+def _grant(grant_id: int) -> Grant:
+    grant = db.session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound()
+    require(current_user, "grant.view", grant)
+    return grant
+
+
+def _tranche(tranche_id: int) -> Tranche:
+    tranche = db.session.get(Tranche, tranche_id)
+    if tranche is None:
+        raise NotFound()
+    require(current_user, "grant.view", tranche.grant)
+    return tranche
+
+
+def _disbursement(disbursement_id: int) -> Disbursement:
+    disbursement = db.session.get(Disbursement, disbursement_id)
+    if disbursement is None:
+        raise NotFound()
+    require(current_user, "grant.view", disbursement.tranche.grant)
+    return disbursement
+
+
+@blp.route("/grants")
+class Grants(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, GrantSchema(many=True))
+    def get(self) -> Any:
+        """The grants you may see, newest first."""
+        return [grant_out(g) for g in services.grants_visible_to(db.session, current_user)]
+
+
+@blp.route("/grants/<int:grant_id>")
+class GrantDetail(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, GrantSchema)
+    def get(self, grant_id: int) -> Any:
+        """One grant with its tranches and whether each one's conditions hold now."""
+        grant = _grant(grant_id)
+        loaded = services.load_facts(db.session, grant)
+        evaluations = services.evaluate_tranches(db.session, grant, loaded=loaded)
+        return grant_out(grant, loaded.tranches, evaluations)
+
+
+@blp.route("/grants/<int:grant_id>/tranches")
+class GrantTranches(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, TrancheSchema(many=True))
+    def get(self, grant_id: int) -> Any:
+        """Tranches with their conditions explained in plain words."""
+        grant = _grant(grant_id)
+        loaded = services.load_facts(db.session, grant)
+        evaluations = services.evaluate_tranches(db.session, grant, loaded=loaded)
+        return [tranche_out(t, evaluations[t.id]) for t in loaded.tranches]
+
+
+@blp.route("/grants/<int:grant_id>/reports")
+class GrantReports(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, ReportSchema(many=True))
+    def get(self, grant_id: int) -> Any:
+        """Reports sent on the grant."""
+        return [report_out(r) for r in services.reports_of(db.session, _grant(grant_id))]
+
+    @blp.arguments(ReportInSchema)
+    @blp.response(201, ReportSchema)
+    @blp.doc(**IDEMPOTENCY_DOC)
+    def post(self, data: dict[str, Any], grant_id: int) -> Any:
+        """Send a report (the grantee's members). Files are sent through the web page."""
+        grant = _grant(grant_id)
+        report = services.submit_report(
+            db.session,
+            current_user,
+            grant,
+            data,
+            idempotency_key=_idempotency_key(),
+            fingerprint=_fingerprint("report", grant.id),
+        )
+        return report_out(report)
+
+
+@blp.route("/grants/<int:grant_id>/disbursements")
+class GrantDisbursements(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, DisbursementSchema(many=True))
+    def get(self, grant_id: int) -> Any:
+        """Requests, approvals and payments of the grant's tranches."""
+        grant = _grant(grant_id)
+        return [disbursement_out(d) for d in services.disbursements_of(db.session, grant)]
+
+
+@blp.route("/tranches/<int:tranche_id>/release")
+class TrancheRelease(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(201, DisbursementSchema)
+    @blp.doc(**IDEMPOTENCY_DOC)
+    def post(self, tranche_id: int) -> Any:
+        """Request release of a tranche whose conditions hold (finance officers)."""
+        tranche = _tranche(tranche_id)
+        disbursement = services.request_release(
+            db.session,
+            current_user,
+            tranche,
+            idempotency_key=_idempotency_key(),
+            fingerprint=_fingerprint("release", tranche.id),
+        )
+        return disbursement_out(disbursement)
+
+
+@blp.route("/disbursements/<int:disbursement_id>/approve")
+class DisbursementApproval(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, DisbursementSchema)
+    def post(self, disbursement_id: int) -> Any:
+        """Approve a requested release (someone other than the requester)."""
+        disbursement = _disbursement(disbursement_id)
+        return disbursement_out(services.approve_release(db.session, current_user, disbursement))
+
+
+@blp.route("/disbursements/<int:disbursement_id>/payment")
+class DisbursementPayment(MethodView):
+    decorators = [authenticated]
+
+    @blp.arguments(PaymentInSchema)
+    @blp.response(200, DisbursementSchema)
+    @blp.doc(**IDEMPOTENCY_DOC)
+    def post(self, data: dict[str, Any], disbursement_id: int) -> Any:
+        """Record the payment of an approved release; posts it to the ledger."""
+        disbursement = _disbursement(disbursement_id)
+        paid = services.record_payment(
+            db.session,
+            current_user,
+            disbursement,
+            data,
+            idempotency_key=_idempotency_key(),
+            fingerprint=_fingerprint("payment", disbursement.id),
+        )
+        return disbursement_out(paid)

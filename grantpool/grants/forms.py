@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    FieldList,
+    FileField,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Optional
+
+from ..platform.forms import Form
+from .rules import PAYMENT_METHOD_LABELS
+
+try:  # WTForms 3.3 deprecates (value, label) tuples
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None
+
+
+def choice(value: str, label: object) -> Any:
+    return SelectChoice(value, label) if SelectChoice is not None else (value, label)
+
+
+class _KeyedForm(Form):
+    # Generated when the form is shown: a second press of the button does nothing twice.
+    idempotency_key = HiddenField()
+
+
+class SpentLineForm(Form):
+    line = StringField(_l("What was bought"), validators=[Optional()])
+    amount = StringField(_l("Amount"), validators=[Optional()], render_kw={"inputmode": "decimal"})
+
+
+class ReportForm(_KeyedForm):
+    kind = SelectField(
+        _l("Kind of report"),
+        choices=[
+            choice("narrative", _l("Narrative: what happened")),
+            choice("financial", _l("Financial: what was spent")),
+        ],
+    )
+    tranche_number = SelectField(_l("Which tranche is it about?"))
+    final = BooleanField(_l("This is the final report of the grant"))
+    text = TextAreaField(
+        _l("Your report"),
+        description=_l("A few sentences are enough. You can add photos or a voice note instead."),
+    )
+    spent_lines = FieldList(FormField(SpentLineForm), min_entries=5, max_entries=20)
+    spent = StringField(
+        _l("Total spent (if you do not fill in the table)"), render_kw={"inputmode": "decimal"}
+    )
+    photo = FileField(_l("Photo (optional)"))
+    voice = FileField(_l("Voice note (optional)"))
+    spreadsheet = FileField(_l("Expenses spreadsheet (optional)"))
+
+
+class ReviewForm(Form):
+    comment = TextAreaField(_l("Comments for the partner"))
+
+
+class ReasonForm(Form):
+    reason = TextAreaField(_l("Reason"))
+
+
+class WaiverForm(Form):
+    condition_id = HiddenField()
+    reason = TextAreaField(_l("Why is this condition waived?"))
+
+
+class EvidenceForm(Form):
+    kind = SelectField(
+        _l("What is recorded"),
+        choices=[
+            choice("milestone", _l("A milestone verified")),
+            choice("document", _l("A document provided")),
+            choice("manual_approval", _l("Approval of a tranche")),
+        ],
+    )
+    label = StringField(_l("Milestone or document"), validators=[Optional()])
+    tranche_id = SelectField(_l("Tranche (for an approval)"), validators=[Optional()])
+    note = TextAreaField(_l("Note (optional)"))
+    file = FileField(_l("File (optional)"))
+
+
+class PaymentForm(_KeyedForm):
+    reference = StringField(_l("Payment reference"))
+    paid_on = StringField(_l("Date paid"), render_kw={"type": "date"})
+    method = SelectField(
+        _l("How it was paid"),
+        choices=[choice(k.value, v) for k, v in PAYMENT_METHOD_LABELS.items()],
+    )
+    currency = StringField(_l("Currency paid in"))
+    amount = StringField(
+        _l("Amount paid"),
+        description=_l("In the currency paid in. Leave empty when paid in the fund's currency."),
+    )
+    exchange_rate = StringField(
+        _l("Exchange rate"),
+        description=_l("How many units of the fund's currency one unit of the payment bought."),
+    )
+
+
+class TrancheRowForm(Form):
+    number = HiddenField()
+    amount = StringField(_l("Amount"))
+    due_on = StringField(_l("Not before"), render_kw={"type": "date"})
+    conditions = TextAreaField(_l("Conditions (as data)"))
+
+
+class AmendmentForm(Form):
+    reason = TextAreaField(_l("Why is the grant amended?"))
+    end_on = StringField(_l("End date"), render_kw={"type": "date"})
+    amount = StringField(_l("Grant amount"))
+    edit_schedule = BooleanField(_l("Change the tranches as below"))
+    tranches = FieldList(FormField(TrancheRowForm), min_entries=0, max_entries=12)
+
+
+class CloseForm(Form):
+    returned = StringField(
+        _l("Unspent money the partner has returned (optional)"),
+        description=_l("Whatever is still committed and unpaid goes back to the fund."),
+    )
+
+
+class TemplateForm(Form):
+    risk_level = SelectField(
+        _l("Risk level"),
+        choices=[
+            choice("low", _l("Low")),
+            choice("medium", _l("Medium")),
+            choice("high", _l("High")),
+        ],
+    )
+    tranches = TextAreaField(
+        _l("Tranches (as data)"),
+        description=_l(
+            'A list such as [{"percent": 60, "offset_days": 0, "conditions": {"all": []}}, …]'
+        ),
+        render_kw={"rows": 16},
+    )

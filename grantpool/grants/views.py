@@ -1,0 +1,578 @@
+"""Grant pages: thin handlers that parse, check permission on the object, call one service."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..extensions import db
+from ..funds.models import Fund
+from ..platform.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationFailed
+from ..platform.money import Money, parse_money
+from ..platform.permissions import can, require
+from ..platform.time import now_utc
+from . import rules, services
+from .forms import (
+    AmendmentForm,
+    CloseForm,
+    EvidenceForm,
+    PaymentForm,
+    ReasonForm,
+    ReportForm,
+    ReviewForm,
+    TemplateForm,
+    WaiverForm,
+    choice,
+)
+from .models import AgreementVersion, Disbursement, Grant, Report, Tranche
+
+bp = Blueprint("grants", __name__, url_prefix="/grants")
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _grant(grant_id: int) -> Grant:
+    grant = db.session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound()
+    require(current_user, "grant.view", grant)
+    return grant
+
+
+def _tranche(tranche_id: int) -> Tranche:
+    tranche = db.session.get(Tranche, tranche_id)
+    if tranche is None:
+        raise NotFound()
+    require(current_user, "grant.view", tranche.grant)
+    return tranche
+
+
+def _disbursement(disbursement_id: int) -> Disbursement:
+    disbursement = db.session.get(Disbursement, disbursement_id)
+    if disbursement is None:
+        raise NotFound()
+    require(current_user, "grant.view", disbursement.tranche.grant)
+    return disbursement
+
+
+def _report(grant: Grant, report_id: int) -> Report:
+    report = db.session.get(Report, report_id)
+    if report is None or report.grant_id != grant.id:
+        raise NotFound()
+    return report
+
+
+def _back(grant_id: int) -> Any:
+    return redirect(url_for("grants.show_grant", grant_id=grant_id))
+
+
+def _refused(grant_id: int, error: Exception) -> Any:
+    if isinstance(error, ValidationFailed):
+        for messages in error.errors.values():
+            for message in messages:
+                flash(message, "error")
+    else:
+        flash(str(getattr(error, "message", error)), "error")
+    return _back(grant_id)
+
+
+def _date(text: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(text or "").strip())
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@login_required
+def list_grants() -> Any:
+    funds = db.session.scalars(select(Fund).order_by(Fund.name)).all()
+    return render_template(
+        "grants/list.html",
+        grants=services.grants_visible_to(db.session, current_user),
+        template_funds=[f for f in funds if can(current_user, "fund.edit_tranche_templates", f)],
+    )
+
+
+@bp.get("/<int:grant_id>")
+@login_required
+def show_grant(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    loaded = services.load_facts(db.session, grant)
+    return render_template(
+        "grants/show.html",
+        grant=grant,
+        tranches=loaded.tranches,
+        reports=loaded.reports,
+        evidence=loaded.evidence,
+        waivers=loaded.waivers,
+        evaluations=services.evaluate_tranches(db.session, grant, loaded=loaded, locale=_locale()),
+        disbursements=services.disbursements_of(db.session, grant),
+        amendments=services.amendments_of(db.session, grant),
+        agreements=services.agreements_of(db.session, grant),
+        may={
+            action: can(current_user, f"grant.{action}", grant)
+            for action in (
+                "manage",
+                "report",
+                "request_release",
+                "approve_release",
+                "record_payment",
+            )
+        },
+        waiver_form=WaiverForm(),
+        evidence_form=_evidence_form(loaded.tranches),
+        release_key=uuid.uuid4().hex,
+        rules=rules,
+        Money=Money,
+    )
+
+
+def _evidence_form(tranches: list[Tranche]) -> EvidenceForm:
+    form = EvidenceForm()
+    form.tranche_id.choices = [choice("", "")] + [
+        choice(str(t.id), _("Tranche %(n)s", n=t.number)) for t in tranches
+    ]
+    return form
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+def _report_form(grant: Grant) -> ReportForm:
+    form = ReportForm()
+    count = len(services.tranches_of(db.session, grant))
+    form.tranche_number.choices = [
+        choice(str(n), _("Tranche %(n)s", n=n)) for n in range(1, count + 1)
+    ]
+    return form
+
+
+def _uploads() -> list[services.Upload]:
+    uploads = []
+    for role in ("photo", "voice", "spreadsheet"):
+        file = request.files.get(role)
+        if file is not None and file.filename:
+            uploads.append(services.Upload(file.stream, role))
+    return uploads
+
+
+def _report_values(form: ReportForm) -> dict[str, Any]:
+    return {
+        "kind": form.kind.data,
+        "tranche_number": form.tranche_number.data,
+        "final": form.final.data,
+        "text": form.text.data,
+        "spent_lines": [
+            {"line": row.form.line.data, "amount": row.form.amount.data} for row in form.spent_lines
+        ],
+        "spent": form.spent.data,
+    }
+
+
+@bp.route("/<int:grant_id>/reports/new", methods=["GET", "POST"])
+@login_required
+def new_report(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    require(current_user, "grant.report", grant)
+    form = _report_form(grant)
+    if request.method == "POST":
+        try:
+            services.submit_report(
+                db.session,
+                current_user,
+                grant,
+                _report_values(form),
+                _uploads(),
+                locale=_locale(),
+                idempotency_key=form.idempotency_key.data or None,
+                fingerprint=services.request_fingerprint(_report_values(form)),
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("grants/report_form.html", form=form, grant=grant), 422
+        flash(_("Thank you. Your report has been sent."), "success")
+        return _back(grant.id)
+    form.idempotency_key.data = uuid.uuid4().hex
+    if request.args.get("tranche"):
+        form.tranche_number.data = request.args["tranche"]
+    return render_template("grants/report_form.html", form=form, grant=grant)
+
+
+@bp.route("/<int:grant_id>/reports/<int:report_id>/resubmit", methods=["GET", "POST"])
+@login_required
+def resubmit_report(grant_id: int, report_id: int) -> Any:
+    grant = _grant(grant_id)
+    require(current_user, "grant.report", grant)
+    report = _report(grant, report_id)
+    form = _report_form(grant)
+    if request.method == "POST":
+        try:
+            services.resubmit_report(
+                db.session,
+                current_user,
+                report,
+                _report_values(form),
+                _uploads(),
+                locale=_locale(),
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template(
+                "grants/report_form.html", form=form, grant=grant, report=report
+            ), 422
+        flash(_("Your report has been sent again."), "success")
+        return _back(grant.id)
+    form.kind.data = report.kind
+    form.tranche_number.data = str(report.tranche_number)
+    form.text.data = report.text
+    form.final.data = report.final
+    return render_template("grants/report_form.html", form=form, grant=grant, report=report)
+
+
+@bp.post("/<int:grant_id>/reports/<int:report_id>/review")
+@login_required
+def review_report(grant_id: int, report_id: int) -> Any:
+    grant = _grant(grant_id)
+    require(current_user, "grant.manage", grant)
+    report = _report(grant, report_id)
+    form = ReviewForm()
+    try:
+        services.review_report(
+            db.session,
+            current_user,
+            report,
+            accept=request.form.get("decision") == "accept",
+            comment=form.comment.data or "",
+        )
+    except (ValidationFailed, InvalidTransition) as error:
+        return _refused(grant.id, error)
+    flash(_("The report has been reviewed."), "success")
+    return _back(grant.id)
+
+
+# --- conditions -----------------------------------------------------------------------------
+
+
+@bp.post("/tranches/<int:tranche_id>/waive")
+@login_required
+def waive_condition(tranche_id: int) -> Any:
+    tranche = _tranche(tranche_id)
+    require(current_user, "grant.manage", tranche.grant)
+    form = WaiverForm()
+    try:
+        services.waive_condition(
+            db.session, current_user, tranche, form.condition_id.data or "", form.reason.data or ""
+        )
+    except (ValidationFailed, InvalidTransition) as error:
+        return _refused(tranche.grant_id, error)
+    flash(_("The condition has been waived."), "success")
+    return _back(tranche.grant_id)
+
+
+@bp.post("/<int:grant_id>/evidence")
+@login_required
+def record_evidence(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    require(current_user, "grant.manage", grant)
+    tranches = services.tranches_of(db.session, grant)
+    form = _evidence_form(tranches)
+    tranche = next((t for t in tranches if str(t.id) == form.tranche_id.data), None)
+    file = request.files.get("file")
+    try:
+        services.record_evidence(
+            db.session,
+            current_user,
+            grant,
+            form.kind.data or "",
+            form.label.data or "",
+            tranche=tranche,
+            note=form.note.data,
+            file=file.stream if file is not None and file.filename else None,
+        )
+    except (ValidationFailed, InvalidTransition) as error:
+        return _refused(grant.id, error)
+    flash(_("Recorded."), "success")
+    return _back(grant.id)
+
+
+# --- disbursement ---------------------------------------------------------------------------
+
+
+@bp.post("/tranches/<int:tranche_id>/release")
+@login_required
+def request_release(tranche_id: int) -> Any:
+    tranche = _tranche(tranche_id)
+    require(current_user, "grant.request_release", tranche.grant)
+    try:
+        services.request_release(
+            db.session,
+            current_user,
+            tranche,
+            idempotency_key=request.form.get("idempotency_key") or None,
+        )
+    except (ValidationFailed, InvalidTransition) as error:
+        return _refused(tranche.grant_id, error)
+    flash(_("Release requested. Someone else must now approve it."), "success")
+    return _back(tranche.grant_id)
+
+
+@bp.post("/disbursements/<int:disbursement_id>/approve")
+@login_required
+def approve_release(disbursement_id: int) -> Any:
+    disbursement = _disbursement(disbursement_id)
+    require(current_user, "grant.approve_release", disbursement.tranche.grant)
+    try:
+        services.approve_release(db.session, current_user, disbursement)
+    except InvalidTransition as error:
+        return _refused(disbursement.grant_id, error)
+    flash(_("Release approved."), "success")
+    return _back(disbursement.grant_id)
+
+
+@bp.post("/disbursements/<int:disbursement_id>/reject")
+@login_required
+def reject_release(disbursement_id: int) -> Any:
+    disbursement = _disbursement(disbursement_id)
+    require(current_user, "grant.approve_release", disbursement.tranche.grant)
+    try:
+        services.reject_release(
+            db.session, current_user, disbursement, ReasonForm().reason.data or ""
+        )
+    except (ValidationFailed, InvalidTransition) as error:
+        return _refused(disbursement.grant_id, error)
+    flash(_("Release refused."), "success")
+    return _back(disbursement.grant_id)
+
+
+@bp.route("/disbursements/<int:disbursement_id>/pay", methods=["GET", "POST"])
+@login_required
+def record_payment(disbursement_id: int) -> Any:
+    disbursement = _disbursement(disbursement_id)
+    grant = disbursement.tranche.grant
+    require(current_user, "grant.record_payment", grant)
+    form = PaymentForm()
+    if request.method == "POST":
+        values = {
+            name: field.data for name, field in form._fields.items() if name != "idempotency_key"
+        }
+        try:
+            services.record_payment(
+                db.session,
+                current_user,
+                disbursement,
+                values,
+                locale=_locale(),
+                idempotency_key=form.idempotency_key.data or None,
+                fingerprint=services.request_fingerprint(values),
+            )
+        except (ValidationFailed, InvalidTransition) as error:
+            if isinstance(error, ValidationFailed):
+                form.add_errors(error)
+            else:
+                form.form_errors.append(str(error.message))
+            return render_template(
+                "grants/payment_form.html", form=form, grant=grant, disbursement=disbursement
+            ), 422
+        flash(_("The payment has been recorded."), "success")
+        return _back(grant.id)
+    form.idempotency_key.data = uuid.uuid4().hex
+    form.currency.data = grant.currency
+    form.paid_on.data = services.local_date(grant.fund, now_utc()).isoformat()
+    return render_template(
+        "grants/payment_form.html", form=form, grant=grant, disbursement=disbursement
+    )
+
+
+# --- amendments, state, closure -------------------------------------------------------------
+
+
+@bp.route("/<int:grant_id>/amend", methods=["GET", "POST"])
+@login_required
+def amend_grant(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    require(current_user, "grant.manage", grant)
+    tranches = [t for t in services.tranches_of(db.session, grant) if t.state != "cancelled"]
+    form = AmendmentForm()
+    if request.method == "POST":
+        try:
+            errors: dict[str, str] = {}
+            end_on = _date(form.end_on.data) if form.end_on.data else None
+            if form.end_on.data and end_on is None:
+                errors["end_on"] = _("Enter a real date.")
+            amount = None
+            if (form.amount.data or "").strip():
+                try:
+                    amount = parse_money(form.amount.data or "", grant.currency, _locale())
+                except ValueError:
+                    errors["amount"] = _("Enter an amount such as 1250.50.")
+            schedule = None
+            if form.edit_schedule.data:
+                schedule = []
+                for row in form.tranches:
+                    try:
+                        schedule.append(
+                            {
+                                "number": int(row.form.number.data or 0),
+                                "amount": parse_money(
+                                    row.form.amount.data or "", grant.currency, _locale()
+                                ),
+                                "due_on": _date(row.form.due_on.data),
+                                "conditions": json.loads(row.form.conditions.data or "{}"),
+                            }
+                        )
+                    except (ValueError, TypeError):
+                        errors["tranches"] = _(
+                            "Each tranche needs an amount, a date and conditions written as data."
+                        )
+            if errors:
+                raise ValidationFailed(errors)
+            services.amend_grant(
+                db.session,
+                current_user,
+                grant,
+                reason=form.reason.data or "",
+                end_on=end_on,
+                amount=amount,
+                tranches=schedule,
+            )
+        except (ValidationFailed, InvalidTransition, InsufficientFunds) as error:
+            if isinstance(error, ValidationFailed):
+                form.add_errors(error)
+            else:
+                form.form_errors.append(str(error.message))
+            return render_template("grants/amend.html", form=form, grant=grant), 422
+        flash(_("The grant has been amended and a new agreement issued."), "success")
+        return _back(grant.id)
+    form.end_on.data = grant.end_on.isoformat()
+    form.amount.data = str(grant.amount.to_decimal())
+    for tranche in tranches:
+        form.tranches.append_entry(
+            {
+                "number": str(tranche.number),
+                "amount": str(tranche.amount.to_decimal()),
+                "due_on": tranche.due_on.isoformat(),
+                "conditions": json.dumps(tranche.conditions, ensure_ascii=False),
+            }
+        )
+    return render_template("grants/amend.html", form=form, grant=grant)
+
+
+@bp.post("/<int:grant_id>/state")
+@login_required
+def change_state(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    require(current_user, "grant.manage", grant)
+    try:
+        services.change_state(
+            db.session,
+            current_user,
+            grant,
+            request.form.get("target", ""),
+            ReasonForm().reason.data or "",
+        )
+    except (ValidationFailed, InvalidTransition, ValueError) as error:
+        return _refused(grant.id, error)
+    flash(_("The grant's state has changed."), "success")
+    return _back(grant.id)
+
+
+@bp.route("/<int:grant_id>/close", methods=["GET", "POST"])
+@login_required
+def close_grant(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    require(current_user, "grant.manage", grant)
+    form = CloseForm()
+    if request.method == "POST":
+        try:
+            returned = None
+            if (form.returned.data or "").strip():
+                try:
+                    returned = parse_money(form.returned.data or "", grant.currency, _locale())
+                except ValueError:
+                    raise ValidationFailed.single(
+                        "returned", _("Enter an amount such as 1250.50.")
+                    ) from None
+            services.close_grant(db.session, current_user, grant, returned=returned)
+        except (ValidationFailed, InvalidTransition) as error:
+            if isinstance(error, ValidationFailed):
+                form.add_errors(error)
+            else:
+                form.form_errors.append(str(error.message))
+            return render_template("grants/close.html", form=form, grant=grant), 422
+        flash(_("The grant is closed."), "success")
+        return _back(grant.id)
+    return render_template("grants/close.html", form=form, grant=grant)
+
+
+@bp.get("/<int:grant_id>/agreements/<int:version>.pdf")
+@login_required
+def agreement(grant_id: int, version: int) -> Any:
+    grant = _grant(grant_id)
+    found = next(
+        (a for a in services.agreements_of(db.session, grant) if a.version == version), None
+    )
+    if not isinstance(found, AgreementVersion):
+        raise NotFound()
+    return Response(
+        services.agreement_bytes(found),
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="agreement-{grant.reference}-v{version}.pdf"'
+        },
+    )
+
+
+# --- tranche templates ----------------------------------------------------------------------
+
+
+@bp.route("/funds/<int:fund_id>/tranche-templates", methods=["GET", "POST"])
+@login_required
+def tranche_templates(fund_id: int) -> Any:
+    fund = db.session.get(Fund, fund_id)
+    if fund is None:
+        raise NotFound()
+    require(current_user, "fund.edit_tranche_templates", fund)
+    form = TemplateForm()
+    if request.method == "POST":
+        try:
+            try:
+                tranches = json.loads(form.tranches.data or "")
+            except ValueError:
+                raise ValidationFailed.single(
+                    "tranches", _("Write the tranches as data (JSON).")
+                ) from None
+            services.save_template(
+                db.session, current_user, fund, form.risk_level.data or "", tranches
+            )
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template(
+                "grants/templates.html", form=form, fund=fund, templates=_templates(fund)
+            ), 422
+        flash(_("The template has been saved."), "success")
+        return redirect(url_for("grants.tranche_templates", fund_id=fund.id))
+    risk = request.args.get("risk", "medium")
+    if risk not in {r.value for r in rules.RiskLevel}:
+        risk = "medium"
+    form.risk_level.data = risk
+    form.tranches.data = json.dumps(
+        services.template_for(db.session, fund, risk), indent=2, ensure_ascii=False
+    )
+    return render_template(
+        "grants/templates.html", form=form, fund=fund, templates=_templates(fund)
+    )
+
+
+def _templates(fund: Fund) -> dict[str, list[dict[str, Any]]]:
+    return {r.value: services.template_for(db.session, fund, r.value) for r in rules.RiskLevel}

@@ -1,0 +1,168 @@
+"""The grant pages: the grantee's report, the finance officers' two-person release, the
+fund manager's review, amendment and templates; and who may open what."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from grantpool.grants import services
+from tests.conftest import login
+from tests.factories import PASSWORD, make_organisation, make_user
+
+from .helpers import make_grant, make_world
+
+
+def token(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+def test_grantee_sees_status_and_sends_a_report_with_a_photo(
+    client: FlaskClient, session: Session
+) -> None:
+    world = make_world(session)
+    grant = make_grant(session, world, 1_000_000, risk_level="low")
+    login(client, world.grantee.email, PASSWORD)
+    page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    assert "Waiting for: narrative report for tranche 1 accepted" in page
+    assert "Request release" not in page
+    form = client.get(f"/grants/{grant.id}/reports/new").get_data(as_text=True)
+    data = {
+        "csrf_token": token(form),
+        "idempotency_key": "form-1",
+        "kind": "narrative",
+        "tranche_number": "1",
+        "text": "Forty people trained in seed saving.",
+        "photo": (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64), "photo.png"),
+    }
+    sent = client.post(
+        f"/grants/{grant.id}/reports/new", data=data, content_type="multipart/form-data"
+    )
+    assert sent.status_code == 302
+    [report] = services.reports_of(session, grant)
+    assert report.files[0]["role"] == "photo"
+    # A second press of the button sends nothing twice.
+    data["photo"] = (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64), "photo.png")
+    client.post(f"/grants/{grant.id}/reports/new", data=data, content_type="multipart/form-data")
+    assert len(services.reports_of(session, grant)) == 1
+    empty = client.post(
+        f"/grants/{grant.id}/reports/new",
+        data={**data, "idempotency_key": "form-2", "kind": "financial", "photo": ""},
+    )
+    assert empty.status_code == 422
+    assert "Say how much was spent" in empty.get_data(as_text=True)
+
+
+def test_two_people_release_and_pay_through_the_pages(
+    client: FlaskClient, session: Session
+) -> None:
+    world = make_world(session)
+    grant = make_grant(session, world, 1_000_000, risk_level="low")
+    first = services.tranches_of(session, grant)[0]
+    login(client, world.officer.email, PASSWORD)
+    page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    assert "Request release" in page
+    data = {"csrf_token": token(page), "idempotency_key": "click-1"}
+    client.post(f"/grants/tranches/{first.id}/release", data=data)
+    client.post(f"/grants/tranches/{first.id}/release", data=data)  # double click
+    [disbursement] = services.disbursements_of(session, grant)
+    page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    assert f"/grants/disbursements/{disbursement.id}/approve" not in page  # not their own
+    refused = client.post(
+        f"/grants/disbursements/{disbursement.id}/approve", data={"csrf_token": token(page)}
+    )
+    assert refused.status_code == 403
+
+    login(client, world.officer2.email, PASSWORD)
+    page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    client.post(
+        f"/grants/disbursements/{disbursement.id}/approve", data={"csrf_token": token(page)}
+    )
+    form = client.get(f"/grants/disbursements/{disbursement.id}/pay").get_data(as_text=True)
+    paid = client.post(
+        f"/grants/disbursements/{disbursement.id}/pay",
+        data={
+            "csrf_token": token(form),
+            "idempotency_key": "pay-1",
+            "reference": "BT-99",
+            "paid_on": "2026-01-12",
+            "method": "bank_transfer",
+            "currency": "USD",
+        },
+    )
+    assert paid.status_code == 302, paid.get_data(as_text=True)
+    session.refresh(disbursement)
+    assert disbursement.state == "paid" and disbursement.days_award_to_payment == 7
+
+
+def test_manager_reviews_amends_and_edits_templates(client: FlaskClient, session: Session) -> None:
+    world = make_world(session)
+    grant = make_grant(session, world, 1_000_000, risk_level="low")
+    report = services.submit_report(
+        session, world.grantee, grant, {"kind": "narrative", "tranche_number": 1, "text": "Hi"}
+    )
+    login(client, world.manager.email, PASSWORD)
+    page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    returned = client.post(
+        f"/grants/{grant.id}/reports/{report.id}/review",
+        data={"csrf_token": token(page), "decision": "return", "comment": "Add numbers"},
+    )
+    assert returned.status_code == 302
+    session.refresh(report)
+    assert report.state == "returned" and report.review_comment == "Add numbers"
+
+    form = client.get(f"/grants/{grant.id}/amend").get_data(as_text=True)
+    amended = client.post(
+        f"/grants/{grant.id}/amend",
+        data={
+            "csrf_token": token(form),
+            "reason": "More families",
+            "amount": "12000",
+            "end_on": grant.end_on.isoformat(),
+        },
+    )
+    assert amended.status_code == 302, amended.get_data(as_text=True)
+    session.refresh(grant)
+    assert grant.amount_minor == 1_200_000
+    pdf = client.get(f"/grants/{grant.id}/agreements/2.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    missing_reason = client.post(
+        f"/grants/{grant.id}/amend", data={"csrf_token": token(form), "amount": "13000"}
+    )
+    assert missing_reason.status_code == 422
+
+    url = f"/grants/funds/{world.fund.id}/tranche-templates"
+    form = client.get(url).get_data(as_text=True)
+    saved = client.post(
+        url,
+        data={
+            "csrf_token": token(form),
+            "risk_level": "low",
+            "tranches": '[{"percent": 70}, {"percent": 30, "offset_days": 90}]',
+        },
+    )
+    assert saved.status_code == 302
+    bad = client.post(url, data={"csrf_token": token(form), "risk_level": "low", "tranches": "[{"})
+    assert bad.status_code == 422
+
+
+def test_pages_of_other_organisations_and_funds_are_not_found(
+    client: FlaskClient, session: Session
+) -> None:
+    world = make_world(session)
+    grant = make_grant(session, world)
+    stranger = make_user(session, organisations=[make_organisation(session)])
+    other = make_world(session)
+    for user in (stranger, other.manager, other.officer):
+        login(client, user.email, PASSWORD)
+        assert client.get(f"/grants/{grant.id}").status_code == 404
+        assert client.get(f"/grants/{grant.id}/amend").status_code == 404
+        assert client.get(f"/grants/{grant.id}/agreements/1.pdf").status_code == 404
+    login(client, world.grantee.email, PASSWORD)
+    assert client.get(f"/grants/{grant.id}/amend").status_code == 403
+    assert client.get(f"/grants/funds/{world.fund.id}/tranche-templates").status_code == 404
