@@ -286,3 +286,24 @@ def test_rubric_is_frozen_once_reviews_are_in(session: Session, world: World) ->
             {"criteria": [{"key": "need", "label": "Need", "weight": 1, "scale": "0-4"}]},
         )
     assert session.scalar(select(func.count()).select_from(ReviewAssignment)) == 1
+
+
+def test_a_confirmed_award_becomes_a_grant_with_its_money_committed(
+    session: Session, world: World
+) -> None:
+    from grantpool.grants.models import Grant, Tranche
+    from grantpool.ledger.services import balance_of, check_ledger
+
+    application = world.applications[0]
+    fund = world.call.fund
+    available_before = balance_of(session, fund, "fund:available")
+    decision = decided(session, world, application, kind="award",
+                       amount=Money(400000, "USD"), reason="Strong community plan")
+    services.confirm_decision(session, world.manager2, decision)
+    grant = session.scalar(select(Grant).where(Grant.application_id == application.id))
+    assert grant is not None and grant.amount_minor == 400000
+    tranches = session.scalars(select(Tranche).where(Tranche.grant_id == grant.id)).all()
+    assert len(tranches) >= 2 and sum(t.amount_minor for t in tranches) == 400000
+    assert balance_of(session, fund, f"grant:{grant.id}:committed") == Money(400000, "USD")
+    assert balance_of(session, fund, "fund:available") == available_before - Money(400000, "USD")
+    assert list(check_ledger(session)) == []
