@@ -58,3 +58,10 @@ def datetime_filter(value: dt.datetime | None, tz: str | None = None, fmt: str =
         local = value.astimezone(ZoneInfo(tz))
         return f"{babel_format_datetime(local.replace(tzinfo=None), fmt, rebase=False)} ({tz})"
     return str(babel_format_datetime(value, fmt))
+
+
+def current_locale() -> str:
+    """The locale of the request being served (or the default outside one)."""
+    from flask_babel import get_locale as babel_locale
+
+    return str(babel_locale() or current_app.config.get("DEFAULT_LOCALE", "en"))

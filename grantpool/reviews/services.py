@@ -17,6 +17,7 @@ from ..intake.models import Application
 from ..intake.rules import ApplicationState, check_application_transition, state_label
 from ..platform.audit import record_event
 from ..platform.errors import InvalidTransition, NotPermitted, ValidationFailed
+from ..platform.i18n import current_locale
 from ..platform.mail import queue_mail
 from ..platform.money import Money, format_money
 from ..platform.time import now_utc
@@ -492,9 +493,9 @@ def _check_envelope(session: Session, call: Call, amount: Money) -> None:
             _(
                 "This award would take the call past its budget envelope of %(budget)s: "
                 "%(awarded)s is already awarded, so at most %(left)s remains.",
-                budget=format_money(call.budget, "en"),
-                awarded=format_money(awarded, "en"),
-                left=format_money(left, "en"),
+                budget=format_money(call.budget, current_locale()),
+                awarded=format_money(awarded, current_locale()),
+                left=format_money(left, current_locale()),
             )
         )
 
@@ -544,8 +545,8 @@ def propose_decision(
         ):
             errors["amount"] = _(
                 "Award between %(min)s and %(max)s.",
-                min=format_money(call.min_request, "en"),
-                max=format_money(call.max_request, "en"),
+                min=format_money(call.min_request, current_locale()),
+                max=format_money(call.max_request, current_locale()),
             )
         if errors:
             raise ValidationFailed(errors)
