@@ -140,7 +140,7 @@ def _register_capabilities(app: Flask) -> None:
     from .extensions import api
 
     for name in CAPABILITIES:
-        for module_name in ("permissions", "views", "api"):
+        for module_name in ("permissions", "views", "api", "openrosa"):
             try:
                 module = importlib.import_module(f"{__name__}.{name}.{module_name}")
             except ModuleNotFoundError as exc:

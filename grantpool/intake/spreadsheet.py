@@ -69,6 +69,16 @@ def _question_columns(call: Call) -> list[str]:
 
 def template_csv(call: Call) -> str:
     """The header row, then a row of hints: allowed values and formats."""
+    columns, hints = _template(call)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerow(["# " + hints.get(columns[0], "")] + [hints.get(c, "") for c in columns[1:]])
+    return out.getvalue()
+
+
+def _template(call: Call) -> tuple[list[str], dict[str, str]]:
+    """The template's columns and a hint for each: allowed values and formats."""
     hints = {
         "organisation_name": _("Name"),
         "organisation_country": _("Two-letter code, e.g. KE"),
@@ -96,12 +106,7 @@ def template_csv(call: Call) -> str:
             hints[f"{key}.area"] = _("ISO 3166-2 code, optional")
         if question.get("required"):
             hints[key] = hints.get(key, "") + _(" (required)")
-    columns = FIXED_COLUMNS + _question_columns(call)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    writer.writerow(["# " + hints.get(columns[0], "")] + [hints.get(c, "") for c in columns[1:]])
-    return out.getvalue()
+    return FIXED_COLUMNS + _question_columns(call), hints
 
 
 def read_csv(call: Call, data: bytes) -> list[dict[str, str]]:
@@ -120,6 +125,22 @@ def read_csv(call: Call, data: bytes) -> list[dict[str, str]]:
         ) from None
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
+    _check_columns(call, header)
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        if len(rows) >= MAX_ROWS:
+            raise BadSpreadsheet(_("A file may have at most %(n)s rows.", n=MAX_ROWS))
+        values = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        if values.get("organisation_name", "").startswith("#") or not any(values.values()):
+            continue  # the hints row, or an empty line
+        rows.append(values)
+    if not rows:
+        raise BadSpreadsheet(_("The file has no rows to import."))
+    return rows
+
+
+def _check_columns(call: Call, header: list[str]) -> None:
     expected = FIXED_COLUMNS + _question_columns(call)
     missing = [c for c in expected if c not in header]
     unknown = [c for c in header if c not in expected]
@@ -136,18 +157,6 @@ def read_csv(call: Call, data: bytes) -> list[dict[str, str]]:
                 details="; ".join(parts),
             )
         )
-    reader.fieldnames = header
-    rows = []
-    for row in reader:
-        if len(rows) >= MAX_ROWS:
-            raise BadSpreadsheet(_("A file may have at most %(n)s rows.", n=MAX_ROWS))
-        values = {k: (v or "").strip() for k, v in row.items() if k is not None}
-        if values.get("organisation_name", "").startswith("#") or not any(values.values()):
-            continue  # the hints row, or an empty line
-        rows.append(values)
-    if not rows:
-        raise BadSpreadsheet(_("The file has no rows to import."))
-    return rows
 
 
 def _answers(call: Call, row: dict[str, str]) -> dict[str, Any]:

@@ -433,10 +433,23 @@ def spreadsheet_template(call_id: int) -> Any:
     return response
 
 
+@bp.get("/manage/calls/<int:call_id>/spreadsheet/template.xlsx")
+@login_required
+def spreadsheet_template_xlsx(call_id: int) -> Any:
+    from .xlsx import XLSX_TYPE, template_xlsx
+
+    call = _managed_call(call_id)
+    response = make_response(template_xlsx(call))
+    response.headers["Content-Type"] = XLSX_TYPE
+    response.headers["Content-Disposition"] = f'attachment; filename="call-{call.id}.xlsx"'
+    return response
+
+
 @bp.route("/manage/calls/<int:call_id>/spreadsheet", methods=["GET", "POST"])
 @login_required
 def spreadsheet(call_id: int) -> Any:
     from . import spreadsheet as sheet
+    from . import xlsx
 
     call = _managed_call(call_id)
     if request.method == "GET":
@@ -444,7 +457,10 @@ def spreadsheet(call_id: int) -> Any:
     upload = request.files.get("file")
     data = upload.stream.read(sheet.MAX_BYTES + 1) if upload is not None else b""
     try:
-        rows = sheet.read_csv(call, data)
+        if xlsx.is_xlsx(data):
+            rows = xlsx.read_xlsx(call, data, locale=_locale())
+        else:
+            rows = sheet.read_csv(call, data)
     except sheet.BadSpreadsheet as bad:
         return render_template(
             "intake/spreadsheet.html", call=call, problems=[], error=str(bad.message)
@@ -452,7 +468,7 @@ def spreadsheet(call_id: int) -> Any:
     result = sheet.import_rows(db.session, current_user, call, rows, locale=_locale())
     if result and isinstance(result[0], sheet.CellError):
         return render_template(
-            "intake/spreadsheet.html", call=call, problems=result, error=None
+            "intake/spreadsheet.html", call=call, problems=result, error=None, checked=len(rows)
         ), 422
     flash(_("%(n)s applications were imported.", n=len(result)), "success")
     return redirect(url_for("intake.spreadsheet", call_id=call.id))

@@ -1,0 +1,345 @@
+"""A call published as an ODK XForm, for ODK Collect, KoBoCollect and Enketo.
+
+The form is built as an XLSForm (survey, choices and settings sheets, one label column per
+language of the call: ``label::French (fr)``) and converted by pyxform, the converter ODK
+itself uses, so what devices receive is what ODK's tools would make of the same sheet.
+The form's version is a digest of the XLSForm, so any change to the call's questions (or
+wording) gives a new version; submissions name the version they were filled in, and only
+the current one is accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from ..calls.models import Call
+from ..calls.rules import SHORT_TEXT_MAX, QuestionKind, all_questions, text_in
+from ..organisations.rules import country_choices
+
+FORM_ID_PREFIX = "grantpool_call_"
+REQUESTED_FIELD = "requested_amount"
+# Names pyxform or this module use at the top of the instance; a question keyed so gets
+# a prefix in the form (and loses it again when a submission is read).
+_RESERVED = frozenset({REQUESTED_FIELD, "meta", "intro", "instanceID"})
+FILE_TYPES = {"photo": "image", "audio": "audio"}  # anything else is a generic file
+
+
+def form_id(call: Call) -> str:
+    return f"{FORM_ID_PREFIX}{call.id}"
+
+
+def call_id_of(form_id_text: str) -> int | None:
+    match = re.fullmatch(re.escape(FORM_ID_PREFIX) + r"(\d{1,18})", form_id_text or "")
+    return int(match.group(1)) if match else None
+
+
+def field_name(key: str) -> str:
+    """The element name of a question in the form."""
+    return f"q_{key}" if key in _RESERVED or key.startswith("q_") else key
+
+
+def choice_names(choices: Sequence[str]) -> dict[str, str]:
+    """XForm names for free-text choices, stable for a given list: a select_multiple
+    answer is a space-separated list of names, so names carry no spaces."""
+    names: dict[str, str] = {}
+    used: set[str] = set()
+    for position, choice in enumerate(choices, start=1):
+        ascii_text = unicodedata.normalize("NFKD", choice).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:40]
+        name = slug if slug and slug[0].isalpha() else f"choice_{position}"
+        if name in used:
+            name = f"{name}_{position}"
+        used.add(name)
+        names[choice] = name
+    return names
+
+
+def language_column(code: str) -> str:
+    """The XLSForm way of naming a language: ``English (en)``."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name("en") or code
+    except (UnknownLocaleError, ValueError):
+        name = code
+    return f"{name} ({code})"
+
+
+@dataclass(frozen=True)
+class XForm:
+    form_id: str
+    version: str
+    title: str
+    xml: str
+    xlsform: bytes
+
+    @property
+    def md5(self) -> str:
+        return "md5:" + hashlib.md5(self.xml.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _texts(languages: Sequence[str], make: Any) -> dict[str, str]:
+    """One text per language column, each made with that language's translations."""
+    texts = {}
+    for code in languages:
+        with force_locale(code):
+            texts[code] = str(make(code))
+    return texts
+
+
+def _money_hint(call: Call) -> Any:
+    return lambda _code: _("In %(currency)s.", currency=call.currency)
+
+
+def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
+    """The XLSForm of a call as rows of its survey, choices and settings sheets.
+    Label-like cells are {language: text} until `_flatten` spreads them into columns."""
+    languages = call.languages or ["en"]
+    survey: list[dict[str, Any]] = []
+    choices: list[dict[str, Any]] = []
+    lists: set[str] = set()
+
+    def add_list(name: str, items: Sequence[tuple[str, dict[str, str]]]) -> None:
+        if name in lists:
+            return
+        lists.add(name)
+        choices.extend({"list_name": name, "name": n, "label": label} for n, label in items)
+
+    survey.append(
+        {
+            "type": "note",
+            "name": "intro",
+            "label": {
+                code: f"{call.title_in(code)}\n\n{call.description_in(code)}".strip()
+                for code in languages
+            },
+        }
+    )
+    low, high = call.min_request.to_decimal(), call.max_request.to_decimal()
+    survey.append(
+        {
+            "type": "decimal",
+            "name": REQUESTED_FIELD,
+            "label": _texts(
+                languages,
+                lambda _code: _(
+                    "How much are you asking for (%(currency)s)?", currency=call.currency
+                ),
+            ),
+            "required": "yes",
+            "constraint": f". >= {low} and . <= {high}",
+            "constraint_message": _texts(
+                languages,
+                lambda _code: _(
+                    "Ask for between %(min)s and %(max)s %(currency)s.",
+                    min=low,
+                    max=high,
+                    currency=call.currency,
+                ),
+            ),
+        }
+    )
+    for question in all_questions(call.questions):
+        key, kind = question["key"], question["kind"]
+        label = {code: text_in(question.get("label"), code) for code in languages}
+        hint = {code: text_in(question.get("help"), code) for code in languages}
+        row: dict[str, Any] = {"name": field_name(key), "label": label, "hint": hint}
+        if question.get("required"):
+            row["required"] = "yes"
+        show_if = question.get("show_if") or {}
+        if show_if:
+            row["relevant"] = " and ".join(
+                f"${{{field_name(k)}}} = '{v}'" for k, v in show_if.items()
+            )
+        if kind == QuestionKind.SHORT_TEXT:
+            row.update(type="text", constraint=f"string-length(.) <= {SHORT_TEXT_MAX}")
+        elif kind == QuestionKind.LONG_TEXT:
+            row.update(type="text", appearance="multiline")
+            if question.get("word_limit"):
+                limit = int(question["word_limit"])
+                # count-selected() splits on spaces: a word count ODK clients understand.
+                row["constraint"] = f"count-selected(.) <= {limit}"
+                row["constraint_message"] = _texts(
+                    languages, lambda _code, n=limit: _("Use at most %(n)s words.", n=n)
+                )
+        elif kind == QuestionKind.NUMBER:
+            row["type"] = "decimal"
+        elif kind == QuestionKind.MONEY:
+            row.update(type="decimal", constraint=". >= 0")
+            row["hint"] = {
+                code: " ".join(filter(None, [hint[code], text]))
+                for code, text in _texts(languages, _money_hint(call)).items()
+            }
+        elif kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
+            list_name = f"list_{key}"
+            names = choice_names(question.get("choices") or [])
+            add_list(list_name, [(n, dict.fromkeys(languages, c)) for c, n in names.items()])
+            verb = "select_one" if kind == QuestionKind.SINGLE_CHOICE else "select_multiple"
+            row["type"] = f"{verb} {list_name}"
+        elif kind == QuestionKind.YES_NO:
+            add_list(
+                "yes_no",
+                [
+                    ("yes", _texts(languages, lambda _code: _("Yes"))),
+                    ("no", _texts(languages, lambda _code: _("No"))),
+                ],
+            )
+            row["type"] = "select_one yes_no"
+        elif kind == QuestionKind.DATE:
+            row["type"] = "date"
+        elif kind == QuestionKind.FILE:
+            row["type"] = FILE_TYPES.get(str(question.get("accept") or ""), "file")
+        elif kind == QuestionKind.LOCATION:
+            allowed = set(call.eligibility.get("countries") or [])
+            countries = [(c, n) for c, n in country_choices() if not allowed or c in allowed]
+            add_list("countries", [(c, dict.fromkeys(languages, n)) for c, n in countries])
+            survey.append({"type": "begin_group", **_without(row, "required")})
+            survey.append(
+                {
+                    "type": "select_one countries",
+                    "name": "country",
+                    "label": _texts(languages, lambda _code: _("Country")),
+                    "required": row.get("required", ""),
+                    "appearance": "minimal",
+                }
+            )
+            survey.append(
+                {
+                    "type": "text",
+                    "name": "area",
+                    "label": _texts(languages, lambda _code: _("Area (optional)")),
+                    "hint": _texts(languages, lambda _code: _("ISO 3166-2 code, e.g. KE-47")),
+                }
+            )
+            survey.append({"type": "end_group", "name": ""})
+            continue
+        elif kind == QuestionKind.BUDGET_TABLE:
+            survey.append({"type": "begin_repeat", **_without(row, "required")})
+            survey.append(
+                {
+                    "type": "text",
+                    "name": "line",
+                    "label": _texts(languages, lambda _code: _("What it is for")),
+                    "required": "yes",
+                }
+            )
+            survey.append(
+                {
+                    "type": "decimal",
+                    "name": "amount",
+                    "label": _texts(
+                        languages,
+                        lambda _code: _("Amount (%(currency)s)", currency=call.currency),
+                    ),
+                    "required": "yes",
+                    "constraint": ". >= 0",
+                }
+            )
+            survey.append({"type": "end_repeat", "name": ""})
+            continue
+        else:  # a kind this module does not know yet: leave it out rather than guess
+            continue
+        survey.append(row)
+    settings = [
+        {
+            "form_title": call.title_in(languages[0]),
+            "form_id": form_id(call),
+            "default_language": language_column(languages[0]),
+            "style": "pages",
+        }
+    ]
+    return {"survey": survey, "choices": choices, "settings": settings}
+
+
+def _without(row: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}
+
+
+def _flatten(
+    rows: list[dict[str, Any]], languages: Sequence[str]
+) -> tuple[list[str], list[list[str]]]:
+    """Rows with {language: text} cells as a header and plain rows, one column per
+    language for each translated cell (``label::English (en)``)."""
+    header: list[str] = []
+    for row in rows:
+        for name, value in row.items():
+            columns = (
+                [f"{name}::{language_column(c)}" for c in languages]
+                if isinstance(value, Mapping)
+                else [name]
+            )
+            header += [c for c in columns if c not in header]
+    table = []
+    for row in rows:
+        cells = dict.fromkeys(header, "")
+        for name, value in row.items():
+            if isinstance(value, Mapping):
+                for code in languages:
+                    cells[f"{name}::{language_column(code)}"] = str(value.get(code) or "")
+            else:
+                cells[name] = str(value)
+        table.append([cells[h] for h in header])
+    return header, table
+
+
+def _workbook_bytes(sheets: Mapping[str, tuple[list[str], list[list[str]]]]) -> bytes:
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    # Fixed document dates keep the bytes of an unchanged form identical.
+    book.properties.created = book.properties.modified = dt.datetime(2026, 1, 1)  # noqa: DTZ001
+    for title, (header, table) in sheets.items():
+        sheet = book.create_sheet(title)
+        sheet.append(header)
+        for row in table:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@lru_cache(maxsize=64)
+def _build(canonical: str) -> tuple[str, bytes]:
+    """XLSForm bytes and the XForm pyxform makes of them, for one canonical form."""
+    from pyxform.xls2xform import convert
+
+    spec = json.loads(canonical)
+    languages = spec["languages"]
+    sheets = {name: _flatten(rows, languages) for name, rows in spec["sheets"].items()}
+    xlsform = _workbook_bytes(sheets)
+    result = convert(xlsform=xlsform, file_type=".xlsx", form_name="data")
+    return result.xform, xlsform
+
+
+def xform_for(call: Call) -> XForm:
+    """The call's current form. Built once per version and kept in memory."""
+    languages = call.languages or ["en"]
+    sheets = xlsform_sheets(call)
+    canonical = json.dumps(
+        {"languages": languages, "sheets": sheets}, sort_keys=True, ensure_ascii=False
+    )
+    version = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+    sheets["settings"][0]["version"] = version
+    canonical = json.dumps(
+        {"languages": languages, "sheets": sheets}, sort_keys=True, ensure_ascii=False
+    )
+    xml, xlsform = _build(canonical)
+    return XForm(
+        form_id=form_id(call),
+        version=version,
+        title=sheets["settings"][0]["form_title"],
+        xml=xml,
+        xlsform=xlsform,
+    )
