@@ -63,6 +63,9 @@ class PublicRecord:
     # The partner as it chose to be credited: its name, or an anonymised description.
     partner: str
     partner_org_id: str | None
+    # The organisation's id only when it is named; anonymised records carry none.
+    organisation_id: int | None
+    state: str
     partner_iati_type: str
     country: str | None
     area: str | None
@@ -105,6 +108,7 @@ _COLUMNS = (
     Grant.start_on,
     Grant.end_on,
     Grant.language,
+    Grant.state,
     Fund.name.label("fund_name"),
     Organisation.name.label("org_name"),
     Organisation.org_type,
@@ -315,6 +319,8 @@ def _public(
         named=exposure.named,
         partner=partner,
         partner_org_id=row.org_id if exposure.named else None,
+        organisation_id=row.organisation_id if exposure.named else None,
+        state=row.state,
         partner_iati_type=IATI_ORGANISATION_TYPE[OrganisationType(row.org_type)],
         country=row.country if precision != LocationPrecision.HIDDEN else None,
         area=row.area if precision == LocationPrecision.AREA else None,
