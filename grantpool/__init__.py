@@ -130,6 +130,8 @@ CAPABILITIES = [
     "intake",
     "reviews",
     "grants",
+    "attribution",
+    "publishing",
     "admin",
 ]
 

@@ -220,7 +220,10 @@ def seed(session: Session) -> list[tuple[str, str]]:
     seed_reviews(session, fund, organisations, DEMO_DOMAIN, DEMO_PASSWORD)
     from .grants.demo import seed_grants
 
-    seed_grants(session, manager, fund, organisations)
+    grant_list = seed_grants(session, manager, fund, organisations)
+    from .attribution.demo import seed_attribution
+
+    seed_attribution(session, manager, fund, organisations, grant_list, DEMO_DOMAIN, DEMO_PASSWORD)
     return demo_logins(session)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .accounts.models import ApiToken, LoginSession, Membership, OneTimeLink, RoleAssignment, User
+from .attribution.models import AttributionRecord, AttributionSettings, ConsentEvent
 from .calls.models import Call
 from .funds.models import Donor, Fund
 from .grants.models import (
@@ -38,9 +39,12 @@ __all__ = [
     "Amendment",
     "ApiToken",
     "Application",
+    "AttributionRecord",
+    "AttributionSettings",
     "AuditEvent",
     "Call",
     "ConditionWaiver",
+    "ConsentEvent",
     "Contribution",
     "Decision",
     "Disbursement",

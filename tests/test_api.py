@@ -46,8 +46,15 @@ def test_token_is_stored_hashed_and_authenticates(client, session):
 def test_create_fund_through_the_api(client, session):
     user = make_user(session, Role.FUND_MANAGER.value)
     _token, secret = services.create_api_token(session, user, "script")
-    response = client.post("/api/v1/funds", headers=bearer(secret), json={
-        "name": "Coastal Resilience Fund", "base_currency": "KES", "timezone": "Africa/Nairobi"})
+    response = client.post(
+        "/api/v1/funds",
+        headers=bearer(secret),
+        json={
+            "name": "Coastal Resilience Fund",
+            "base_currency": "KES",
+            "timezone": "Africa/Nairobi",
+        },
+    )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["base_currency"] == "KES"
@@ -58,8 +65,11 @@ def test_bad_json_gets_field_messages_and_changes_nothing(client, session):
     user = make_user(session, Role.FUND_MANAGER.value)
     _token, secret = services.create_api_token(session, user, "script")
     before = len(session.scalars(select(Fund)).all())
-    response = client.post("/api/v1/funds", headers=bearer(secret), json={
-        "name": "Bad Fund", "base_currency": "XYZ", "timezone": "Mars/Olympus"})
+    response = client.post(
+        "/api/v1/funds",
+        headers=bearer(secret),
+        json={"name": "Bad Fund", "base_currency": "XYZ", "timezone": "Mars/Olympus"},
+    )
     assert response.status_code == 422
     errors = response.get_json()["errors"]
     assert set(errors) == {"base_currency", "timezone"}
@@ -82,10 +92,10 @@ def test_other_organisation_is_404_through_the_api(client, session):
     mine, theirs = make_organisation(session), make_organisation(session)
     user = make_user(session, Role.APPLICANT.value, organisations=[mine])
     _token, secret = services.create_api_token(session, user, "phone")
-    assert client.get(f"/api/v1/organisations/{mine.id}", headers=bearer(secret)
-                      ).status_code == 200
-    assert client.get(f"/api/v1/organisations/{theirs.id}", headers=bearer(secret)
-                      ).status_code == 404
+    assert client.get(f"/api/v1/organisations/{mine.id}", headers=bearer(secret)).status_code == 200
+    assert (
+        client.get(f"/api/v1/organisations/{theirs.id}", headers=bearer(secret)).status_code == 404
+    )
     assert client.get("/api/v1/organisations", headers=bearer(secret)).status_code == 403
 
 

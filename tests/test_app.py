@@ -22,8 +22,13 @@ def test_unknown_environment_is_refused(tmp_path):
 
 
 def test_environment_variables_override_defaults():
-    values = load_settings({"GRANTPOOL_UPLOAD_MAX_BYTES": "1234", "GRANTPOOL_SQL_ECHO": "true",
-                            "DATABASE_URL": "postgresql://h/db"})
+    values = load_settings(
+        {
+            "GRANTPOOL_UPLOAD_MAX_BYTES": "1234",
+            "GRANTPOOL_SQL_ECHO": "true",
+            "DATABASE_URL": "postgresql://h/db",
+        }
+    )
     assert values["UPLOAD_MAX_BYTES"] == 1234
     assert values["SQL_ECHO"] is True
     assert values["DATABASE_URL"] == "postgresql://h/db"
@@ -52,16 +57,20 @@ def test_request_body_is_capped_also_when_chunked(database_url, tmp_path):
     app = make_app(database_url, tmp_path, MAX_CONTENT_LENGTH=1024)
     client = app.test_client()
     big = b"x" * 4096
-    assert client.post("/login", data=big,
-                       content_type="application/octet-stream").status_code == 413
+    assert (
+        client.post("/login", data=big, content_type="application/octet-stream").status_code == 413
+    )
 
     import io
 
     # A chunked body has no Content-Length; the server must still stop reading at the cap.
-    with client.post("/login", input_stream=io.BytesIO(b"email=" + b"a" * 8000),
-                     headers={"Transfer-Encoding": "chunked"},
-                     environ_overrides={"wsgi.input_terminated": True},
-                     content_type="application/x-www-form-urlencoded") as response:
+    with client.post(
+        "/login",
+        input_stream=io.BytesIO(b"email=" + b"a" * 8000),
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+        content_type="application/x-www-form-urlencoded",
+    ) as response:
         assert response.status_code == 413
         assert "What you sent is too large." in response.get_data(as_text=True)
     app.extensions["grantpool.db"].dispose()
@@ -79,8 +88,11 @@ def test_forwarded_address_only_trusted_behind_configured_proxies(database_url, 
             seen.append(request.remote_addr)
             return "ok"
 
-        app.test_client().get("/_addr", headers={"X-Forwarded-For": "203.0.113.9"},
-                              environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        app.test_client().get(
+            "/_addr",
+            headers={"X-Forwarded-For": "203.0.113.9"},
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},
+        )
         app.extensions["grantpool.db"].dispose()
     assert seen == ["10.0.0.1", "203.0.113.9"]
 
@@ -103,9 +115,15 @@ def test_failed_request_changes_nothing(client, session):
     manager = make_user(session, "fund_manager")
     login(client, manager.email, PASSWORD)
     before = session.scalar(select(func.count()).select_from(Organisation))
-    response = client.post("/organisations/new", data={
-        "name": "Half Written Group", "org_type": "community_based", "country": "ZZ",
-        "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/organisations/new",
+        data={
+            "name": "Half Written Group",
+            "org_type": "community_based",
+            "country": "ZZ",
+            "csrf_token": csrf_token(client),
+        },
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'value="Half Written Group"' in page  # what was typed is kept

@@ -9,17 +9,36 @@ from grantpool.accounts.models import User
 
 def test_create_admin(app, session):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["grantpool", "create-admin", "--email", "Root@Example.org",
-                                 "--name", "Root", "--password", "a long admin passphrase"])
+    result = runner.invoke(
+        args=[
+            "grantpool",
+            "create-admin",
+            "--email",
+            "Root@Example.org",
+            "--name",
+            "Root",
+            "--password",
+            "a long admin passphrase",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = session.scalar(select(User).where(User.email == "root@example.org"))
     assert user.is_admin
 
 
 def test_create_admin_refuses_a_weak_password(app):
-    result = app.test_cli_runner().invoke(args=[
-        "grantpool", "create-admin", "--email", "r@example.org", "--name", "R",
-        "--password", "short"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "grantpool",
+            "create-admin",
+            "--email",
+            "r@example.org",
+            "--name",
+            "R",
+            "--password",
+            "short",
+        ]
+    )
     assert result.exit_code == 1
     assert "12 characters" in result.output
 
@@ -32,15 +51,24 @@ def test_seed_demo_once_and_print_logins(app, session):
     again = runner.invoke(args=["grantpool", "seed-demo", "--if-empty"])
     assert "already has data" in again.output
     logins = runner.invoke(args=["grantpool", "demo-logins"]).output
-    for role in ("admin", "fund_manager", "finance_officer", "reviewer", "community_panel",
-                 "donor_viewer", "applicant"):
+    for role in (
+        "admin",
+        "fund_manager",
+        "finance_officer",
+        "reviewer",
+        "community_panel",
+        "donor_viewer",
+        "applicant",
+    ):
         assert role in logins
     from grantpool.organisations.models import Organisation
 
     organisations = session.scalars(select(Organisation)).all()
     assert len({o.country for o in organisations}) >= 3
-    assert any(not o.registered and o.org_type in {"community_based", "informal_group"}
-               for o in organisations)
+    assert any(
+        not o.registered and o.org_type in {"community_based", "informal_group"}
+        for o in organisations
+    )
     verify = runner.invoke(args=["grantpool", "audit-verify"])
     assert verify.exit_code == 0 and "intact" in verify.output
     ledger = runner.invoke(args=["grantpool", "ledger-check"])

@@ -9,14 +9,19 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
-METHODS = [("grantpool/**.py", "python"), ("templates/**.html", "jinja2"),
-           ("templates/**.txt", "jinja2")]
+METHODS = [
+    ("grantpool/**.py", "python"),
+    ("templates/**.html", "jinja2"),
+    ("templates/**.txt", "jinja2"),
+]
 
 
 def _source_messages() -> set[str]:
     found = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map=METHODS, keywords=KEYWORDS,
+        str(ROOT),
+        method_map=METHODS,
+        keywords=KEYWORDS,
         options_map={"templates/**": {"extensions": "jinja2.ext.do"}},
     ):
         found.add(message if isinstance(message, str) else message[0])
@@ -30,7 +35,8 @@ def test_french_catalogue_covers_every_message():
     missing = sorted(_source_messages() - translated)
     assert not missing, (
         "untranslated texts (run `make messages`, then translate in "
-        f"translations/fr/LC_MESSAGES/messages.po): {missing[:20]}")
+        f"translations/fr/LC_MESSAGES/messages.po): {missing[:20]}"
+    )
 
 
 def test_placeholders_survive_translation():
@@ -41,5 +47,6 @@ def test_placeholders_survive_translation():
     pattern = re.compile(r"%\(\w+\)[sd]")
     for message in catalogue:
         if message.id and message.string and isinstance(message.id, str):
-            assert sorted(pattern.findall(message.id)) == sorted(
-                pattern.findall(message.string)), message.id
+            assert sorted(pattern.findall(message.id)) == sorted(pattern.findall(message.string)), (
+                message.id
+            )

@@ -24,29 +24,38 @@ def world(session):
         "donor_viewer": make_user(session, (Role.DONOR_VIEWER.value, None, donor.id)),
         "applicant_a": make_user(session, Role.APPLICANT.value, organisations=[org_a]),
     }
-    return {"fund_a": fund_a, "fund_b": fund_b, "org_a": org_a, "org_b": org_b,
-            "donor": donor, **users}
+    return {
+        "fund_a": fund_a,
+        "fund_b": fund_b,
+        "org_a": org_a,
+        "org_b": org_b,
+        "donor": donor,
+        **users,
+    }
 
 
-@pytest.mark.parametrize(("who", "action", "target", "allowed"), [
-    ("admin", "fund.edit", "fund_b", True),
-    ("manager_a", "fund.edit", "fund_a", True),
-    ("manager_a", "fund.edit", "fund_b", False),
-    ("manager_a", "fund.view", "fund_b", False),
-    ("finance_a", "fund.view", "fund_a", True),
-    ("finance_a", "fund.edit", "fund_a", False),
-    ("finance_a", "fund.view", "fund_b", False),
-    ("reviewer_a", "fund.view", "fund_a", True),
-    ("reviewer_a", "fund.view", "fund_b", False),
-    ("applicant_a", "fund.view", "fund_a", False),
-    ("applicant_a", "organisation.view", "org_a", True),
-    ("applicant_a", "organisation.edit", "org_a", True),
-    ("applicant_a", "organisation.view", "org_b", False),
-    ("applicant_a", "organisation.edit", "org_b", False),
-    ("donor_viewer", "donor.view", "donor", True),
-    ("donor_viewer", "organisation.view", "org_a", False),
-    ("manager_a", "organisation.view", "org_b", True),
-])
+@pytest.mark.parametrize(
+    ("who", "action", "target", "allowed"),
+    [
+        ("admin", "fund.edit", "fund_b", True),
+        ("manager_a", "fund.edit", "fund_a", True),
+        ("manager_a", "fund.edit", "fund_b", False),
+        ("manager_a", "fund.view", "fund_b", False),
+        ("finance_a", "fund.view", "fund_a", True),
+        ("finance_a", "fund.edit", "fund_a", False),
+        ("finance_a", "fund.view", "fund_b", False),
+        ("reviewer_a", "fund.view", "fund_a", True),
+        ("reviewer_a", "fund.view", "fund_b", False),
+        ("applicant_a", "fund.view", "fund_a", False),
+        ("applicant_a", "organisation.view", "org_a", True),
+        ("applicant_a", "organisation.edit", "org_a", True),
+        ("applicant_a", "organisation.view", "org_b", False),
+        ("applicant_a", "organisation.edit", "org_b", False),
+        ("donor_viewer", "donor.view", "donor", True),
+        ("donor_viewer", "organisation.view", "org_a", False),
+        ("manager_a", "organisation.view", "org_b", True),
+    ],
+)
 def test_rules(world, who, action, target, allowed):
     assert can(world[who], action, world[target]) is allowed
 

@@ -46,8 +46,7 @@ def _walk(client, session, call) -> dict[str, int]:
     login(client, person.email, PASSWORD)
     token = csrf_token(client)
     call_id = call.id
-    counts = {"call page": _statements(_measure(session, lambda: client.get(
-        f"/calls/{call_id}")))}
+    counts = {"call page": _statements(_measure(session, lambda: client.get(f"/calls/{call_id}")))}
     start = client.post(f"/calls/{call_id}/apply", data={"csrf_token": token})
     first = start.headers["Location"]
     counts["form page"] = _statements(_measure(session, lambda: client.get(first)))
@@ -55,8 +54,7 @@ def _walk(client, session, call) -> dict[str, int]:
     base = first.rsplit("/page/", 1)[0]
     client.post(f"{base}/page/1", data={"csrf_token": token, "summary": "Repair two wells."})
     client.post(f"{base}/page/2", data={"csrf_token": token, "has_partner": "no"})
-    submitted = _measure(session, lambda: client.post(f"{base}/check",
-                                                     data={"csrf_token": token}))
+    submitted = _measure(session, lambda: client.post(f"{base}/check", data={"csrf_token": token}))
     assert submitted.status_code == 302
     counts["submission"] = _statements(submitted)
     return counts

@@ -194,17 +194,21 @@ def start_login_session(session: Session, user: User, user_agent: str | None = N
 
 
 def load_login_session(session: Session, token: str) -> User | None:
-    row = session.execute(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            LoginSession.token_hash == token_hash(token),
-            LoginSession.revoked_at.is_(None),
-            User.active.is_(True),
+    row = (
+        session.execute(
+            select(User)
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(
+                LoginSession.token_hash == token_hash(token),
+                LoginSession.revoked_at.is_(None),
+                User.active.is_(True),
+            )
+            # One statement per request: roles and memberships come joined in.
+            .options(joinedload(User.roles), joinedload(User.memberships))
         )
-        # One statement per request: roles and memberships come joined in.
-        .options(joinedload(User.roles), joinedload(User.memberships))
-    ).unique().scalar_one_or_none()
+        .unique()
+        .scalar_one_or_none()
+    )
     if row is not None:
         row.login_token = token
     return row
@@ -498,7 +502,10 @@ def _code_hash(link_hash: str, code: str) -> str:
 
 
 def sign_in_with_code(
-    session: Session, email: str, code: str, user_agent: str | None = None,
+    session: Session,
+    email: str,
+    code: str,
+    user_agent: str | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[User, str] | None:
     """Sign in with the short code from the newest live sign-in message to `email`.
@@ -509,16 +516,22 @@ def sign_in_with_code(
     now = now or now_utc()
     link = session.scalar(
         select(OneTimeLink)
-        .where(OneTimeLink.purpose == LinkPurpose.SIGN_IN.value,
-               OneTimeLink.email == normalise_email(email),
-               OneTimeLink.used_at.is_(None), OneTimeLink.expires_at > now)
+        .where(
+            OneTimeLink.purpose == LinkPurpose.SIGN_IN.value,
+            OneTimeLink.email == normalise_email(email),
+            OneTimeLink.used_at.is_(None),
+            OneTimeLink.expires_at > now,
+        )
         .order_by(OneTimeLink.id.desc())
         .limit(1)
         .with_for_update()
     )
     payload = dict(link.payload or {}) if link is not None else {}
-    if link is None or "code_hash" not in payload or \
-            payload.get("attempts", 0) >= SIGN_IN_CODE_ATTEMPTS:
+    if (
+        link is None
+        or "code_hash" not in payload
+        or payload.get("attempts", 0) >= SIGN_IN_CODE_ATTEMPTS
+    ):
         passwords.verify_password(None, code)  # answer unknown addresses as slowly
         return None
     cleaned = "".join(ch for ch in code if ch.isdigit())

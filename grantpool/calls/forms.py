@@ -67,8 +67,10 @@ class _CallForm(Form):
     )
     exchange_rate = StringField(
         _l("Exchange rate (only for another currency)"),
-        description=_l("How much of the fund's currency one unit of the call's currency is "
-                       "worth. Awards are counted against the fund at this rate."),
+        description=_l(
+            "How much of the fund's currency one unit of the call's currency is "
+            "worth. Awards are counted against the fund at this rate."
+        ),
         render_kw={"inputmode": "decimal"},
     )
     budget = StringField(_l("Budget envelope"), render_kw={"inputmode": "decimal"})

@@ -217,8 +217,11 @@ def allowed_content_types(question: Mapping[str, Any]) -> frozenset[str]:
 
 def accept_attribute(question: Mapping[str, Any]) -> str:
     """The browser's file picker hint (the server still checks the content)."""
-    hints = {"document": ".pdf,.doc,.docx,.odt,.xlsx,.ods,.csv,.txt", "photo": "image/*",
-             "audio": "audio/*"}
+    hints = {
+        "document": ".pdf,.doc,.docx,.odt,.xlsx,.ods,.csv,.txt",
+        "photo": "image/*",
+        "audio": "audio/*",
+    }
     return ",".join(hints[k] for k in (question.get("file_kinds") or FILE_KINDS) if k in hints)
 
 

@@ -86,7 +86,9 @@ def _clean_call(fund: Fund, data: dict[str, Any], locale: str) -> dict[str, Any]
         except InvalidOperation:
             errors["exchange_rate"] = _(
                 "State the rate: how many %(base)s one %(currency)s is worth, such as 0.0017.",
-                base=fund.base_currency, currency=currency)
+                base=fund.base_currency,
+                currency=currency,
+            )
     amounts: dict[str, Money] = {}
     for name, message in (
         ("budget", _("Enter the total budget of the call, such as 50000.")),

@@ -69,20 +69,37 @@ class Uploads(MethodView):
     decorators = [authenticated]
 
     @blp.response(201, UploadSchema)
-    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
-        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}})
+    @blp.doc(
+        requestBody={
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            }
+        }
+    )
     def post(self) -> Any:
         """Upload a file first (multipart, field `file`); then answer a file question with
         `{"upload": "<the returned upload>"}` within 24 hours. The type is judged by the
         content, not the name; the question's own kinds and size limit apply on submit."""
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            raise ValidationFailed.single("file", _("Send the file in a multipart field "
-                                                    "named file."))
+            raise ValidationFailed.single(
+                "file", _("Send the file in a multipart field named file.")
+            )
         stored = get_storage().save(upload.stream)
-        token = _upload_signer().dumps({
-            "key": stored.key, "size": stored.size, "content_type": stored.content_type,
-            "name": upload.filename[:200], "user": current_user.id})
+        token = _upload_signer().dumps(
+            {
+                "key": stored.key,
+                "size": stored.size,
+                "content_type": stored.content_type,
+                "name": upload.filename[:200],
+                "user": current_user.id,
+            }
+        )
         return {"upload": token, "size": stored.size, "content_type": stored.content_type}
 
 
@@ -97,7 +114,7 @@ def _attach_uploads(call: Call, answers: dict[str, Any]) -> dict[str, Any]:
         value = answers[key]
         token = value.get("upload") if isinstance(value, dict) else None
         if not isinstance(token, str):
-            errors[key] = [_("Answer a file question with {\"upload\": …} from /api/v1/uploads.")]
+            errors[key] = [_('Answer a file question with {"upload": …} from /api/v1/uploads.')]
             continue
         try:
             stored = _upload_signer().loads(token, max_age=UPLOAD_MAX_AGE)

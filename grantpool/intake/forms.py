@@ -44,5 +44,6 @@ class EmailOnlyForm(Form):
 
 class SignInCodeForm(Form):
     email = EmailField(_l("Email address"))
-    code = StringField(_l("Code from the email"),
-                       description=_l("Six digits. It works once, for two hours."))
+    code = StringField(
+        _l("Code from the email"), description=_l("Six digits. It works once, for two hours.")
+    )

@@ -41,6 +41,6 @@ class ApplicationSchema(Schema):
 
 
 class UploadSchema(Schema):
-    upload = fields.String(metadata={"description": "Use as {\"upload\": …} in a file answer."})
+    upload = fields.String(metadata={"description": 'Use as {"upload": …} in a file answer.'})
     size = fields.Integer()
     content_type = fields.String()

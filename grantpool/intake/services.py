@@ -181,11 +181,16 @@ def submit_application(
     eligible, the amount is outside the call's bounds, or the answers do not fit the form.
     """
     now = now or now_utc()
-    fingerprint = request_fingerprint({
-        "call": call.id, "organisation": organisation.id, "answers": answers,
-        "requested": [requested.amount_minor, requested.currency], "channel": channel,
-        "language": language,
-    })
+    fingerprint = request_fingerprint(
+        {
+            "call": call.id,
+            "organisation": organisation.id,
+            "answers": answers,
+            "requested": [requested.amount_minor, requested.currency],
+            "channel": channel,
+            "language": language,
+        }
+    )
     if idempotency_key and actor is not None:
         earlier = _replayed(session, actor, idempotency_key, fingerprint)
         if earlier is not None:

@@ -151,12 +151,17 @@ def sign_in_with_code() -> Any:
     form = SignInCodeForm()
     if request.method == "GET":
         return render_template("intake/sign_in_sent.html", form=form)
-    result = accounts.sign_in_with_code(db.session, form.email.data or "", form.code.data or "",
-                                        request.headers.get("User-Agent"))
+    result = accounts.sign_in_with_code(
+        db.session, form.email.data or "", form.code.data or "", request.headers.get("User-Agent")
+    )
     if result is None:
         g.keep_changes = True  # the wrong attempt counts
-        form.code.errors = [_("That code is not right, or it has expired. Check the newest "
-                              "email, or ask for a new one.")]
+        form.code.errors = [
+            _(
+                "That code is not right, or it has expired. Check the newest "
+                "email, or ask for a new one."
+            )
+        ]
         return render_template("intake/sign_in_sent.html", form=form), 401
     user, _token = result
     session.clear()

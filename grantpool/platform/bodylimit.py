@@ -27,7 +27,8 @@ class ChunkedBodyLimit:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         # Transfer-Encoding overrides any Content-Length (RFC 9112 §6.3).
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() or (
-            bool(environ.get("wsgi.input_terminated")) and not environ.get("CONTENT_LENGTH"))
+            bool(environ.get("wsgi.input_terminated")) and not environ.get("CONTENT_LENGTH")
+        )
         limit = self.limit()
         if chunked and limit is not None:
             spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115

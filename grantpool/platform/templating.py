@@ -11,6 +11,9 @@ from . import i18n
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = i18n.money_filter
     app.jinja_env.filters["datetime"] = i18n.datetime_filter
+    app.jinja_env.filters["minor_money"] = lambda minor, currency: i18n.money_filter(
+        i18n.Money(minor, currency)
+    )
     app.jinja_env.globals["language_names"] = i18n.LANGUAGE_NAMES
     app.jinja_env.globals["offered_languages"] = i18n.offered_languages
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")

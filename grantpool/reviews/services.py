@@ -609,8 +609,14 @@ def commit_award(session: Session, actor: User, application: Application, amount
     call = application.call
     template = (call.tranche_template or "").strip().lower()
     risk = template if template in {r.value for r in RiskLevel} else RiskLevel.MEDIUM.value
-    return create_grant(session, actor, application, call.in_base_currency(amount),
-                        risk_level=risk, language=application.language)
+    return create_grant(
+        session,
+        actor,
+        application,
+        call.in_base_currency(amount),
+        risk_level=risk,
+        language=application.language,
+    )
 
 
 def confirm_decision(

@@ -61,9 +61,15 @@ def test_password_change_ends_other_sessions(app, session):
     laptop, phone = app.test_client(), app.test_client()
     login(laptop, user.email, PASSWORD)
     login(phone, user.email, PASSWORD)
-    response = laptop.post("/account/password", data={
-        "current": PASSWORD, "password": "a brand new long passphrase",
-        "confirm": "a brand new long passphrase", "csrf_token": csrf_token(laptop)})
+    response = laptop.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "password": "a brand new long passphrase",
+            "confirm": "a brand new long passphrase",
+            "csrf_token": csrf_token(laptop),
+        },
+    )
     assert response.status_code == 302
     assert laptop.get("/funds/").status_code == 200  # this browser keeps going
     assert phone.get("/funds/").status_code == 302  # the other one is signed out
@@ -73,9 +79,15 @@ def test_password_change_ends_other_sessions(app, session):
 def test_weak_new_password_is_refused_with_message_beside_field(client, session):
     user = make_user(session)
     login(client, user.email, PASSWORD)
-    response = client.post("/account/password", data={
-        "current": PASSWORD, "password": "short", "confirm": "short",
-        "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/account/password",
+        data={
+            "current": PASSWORD,
+            "password": "short",
+            "confirm": "short",
+            "csrf_token": csrf_token(client),
+        },
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="password-error"' in page and "at least 12 characters" in page
@@ -124,8 +136,9 @@ def test_rate_limit_per_account_spares_the_owners_known_device(app, session):
 
 def test_rate_limit_per_address(app, session):
     client = app.test_client()
-    statuses = [login(client, f"person{i}@example.org", "whatever it is").status_code
-                for i in range(31)]
+    statuses = [
+        login(client, f"person{i}@example.org", "whatever it is").status_code for i in range(31)
+    ]
     assert statuses[-1] == 429
     assert set(statuses[:30]) == {401}
 
@@ -137,13 +150,15 @@ def test_password_reset_answers_the_same_and_works_once(client, session):
     unknown = client.post("/password/reset", data={"email": "x@example.org", "csrf_token": token})
     assert known.status_code == unknown.status_code == 200
     assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
-    mails = session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == user.email)
-                            ).all()
+    mails = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_address == user.email)
+    ).all()
     assert len(mails) == 1
     url = re.search(r"http://localhost(/password/reset/\S+)", mails[0].body_text).group(1)
     new = "another long passphrase here"
-    response = client.post(url, data={"password": new, "confirm": new,
-                                      "csrf_token": csrf_token(client)})
+    response = client.post(
+        url, data={"password": new, "confirm": new, "csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 302
     assert client.get(url).status_code == 404  # used
 
@@ -153,19 +168,31 @@ def test_invitation_creates_account_once(app, session):
     organisation = make_organisation(session)
     client = app.test_client()
     login(client, admin.email, PASSWORD)
-    response = client.post("/admin/users/invite", data={
-        "email": "new.person@example.org", "name": "New Person",
-        "roles": ["applicant"], "organisation_id": str(organisation.id),
-        "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/admin/users/invite",
+        data={
+            "email": "new.person@example.org",
+            "name": "New Person",
+            "roles": ["applicant"],
+            "organisation_id": str(organisation.id),
+            "csrf_token": csrf_token(client),
+        },
+    )
     assert response.status_code == 200
     url = re.search(r"http://localhost(/invitations/[^<\s]+)", response.get_data(as_text=True))
     path = url.group(1)
 
     invitee = app.test_client()
     assert invitee.get(path).status_code == 200
-    response = invitee.post(path, data={"name": "New Person", "password": "my own passphrase",
-                                        "confirm": "my own passphrase",
-                                        "csrf_token": csrf_token(invitee)})
+    response = invitee.post(
+        path,
+        data={
+            "name": "New Person",
+            "password": "my own passphrase",
+            "confirm": "my own passphrase",
+            "csrf_token": csrf_token(invitee),
+        },
+    )
     assert response.status_code == 302
     user = session.scalar(select(User).where(User.email == "new.person@example.org"))
     assert user.role_names() == ["applicant"]
@@ -177,8 +204,16 @@ def test_invitation_creates_account_once(app, session):
 def test_invitation_expires(session):
     admin = make_admin(session)
     link, token = services.invite_user(
-        session, admin, email="late@example.org", name="Late", roles=[("reviewer", None, None)],
-        organisation_ids=[], days=7, base_url="http://localhost", locale="en")
+        session,
+        admin,
+        email="late@example.org",
+        name="Late",
+        roles=[("reviewer", None, None)],
+        organisation_ids=[],
+        days=7,
+        base_url="http://localhost",
+        locale="en",
+    )
     later = link.expires_at + dt.timedelta(seconds=1)
     from grantpool.platform.errors import NotFound
 
@@ -194,9 +229,17 @@ def test_invitation_to_existing_account_is_refused(session):
     from grantpool.platform.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as failure:
-        services.invite_user(session, admin, email=admin.email, name="Again",
-                             roles=[("reviewer", None, None)], organisation_ids=[], days=7,
-                             base_url="http://localhost", locale="en")
+        services.invite_user(
+            session,
+            admin,
+            email=admin.email,
+            name="Again",
+            roles=[("reviewer", None, None)],
+            organisation_ids=[],
+            days=7,
+            base_url="http://localhost",
+            locale="en",
+        )
     assert "email" in failure.value.errors
 
 
@@ -250,8 +293,7 @@ def test_rate_limit_counts_are_shared_between_workers_through_redis(database_url
     except OSError:
         pytest.skip("no Redis on 127.0.0.1:6379 to test the shared rate-limit store")
     prefix = uuid.uuid4().hex
-    config = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
-              "RATELIMIT_KEY_PREFIX": prefix}
+    config = {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379", "RATELIMIT_KEY_PREFIX": prefix}
     worker_a = make_app(database_url, tmp_path, **config)
     worker_b = make_app(database_url, tmp_path, **config)
     statuses = []

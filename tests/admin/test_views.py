@@ -15,14 +15,23 @@ def test_admin_limits_a_finance_officer_to_one_fund(client, session):
     fund = make_fund(session)
     person = make_user(session, Role.APPLICANT.value)
     login(client, admin.email, PASSWORD)
-    response = client.post(f"/admin/users/{person.id}", data={
-        "action": "roles", "roles": ["finance_officer"], "fund_id": str(fund.id),
-        "csrf_token": csrf_token(client)})
+    response = client.post(
+        f"/admin/users/{person.id}",
+        data={
+            "action": "roles",
+            "roles": ["finance_officer"],
+            "fund_id": str(fund.id),
+            "csrf_token": csrf_token(client),
+        },
+    )
     assert response.status_code == 302
     session.refresh(person, ["roles"])
     assert [(a.role, a.fund_id) for a in person.roles] == [("finance_officer", fund.id)]
-    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "user.roles",
-                                                    AuditEvent.object_id == str(person.id)))
+    event = session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "user.roles", AuditEvent.object_id == str(person.id)
+        )
+    )
     assert event.actor_id == admin.id
 
 
@@ -30,14 +39,22 @@ def test_donor_viewer_needs_a_donor(client, session):
     admin = make_admin(session)
     person = make_user(session)
     login(client, admin.email, PASSWORD)
-    response = client.post(f"/admin/users/{person.id}", data={
-        "action": "roles", "roles": ["donor_viewer"], "csrf_token": csrf_token(client)})
+    response = client.post(
+        f"/admin/users/{person.id}",
+        data={"action": "roles", "roles": ["donor_viewer"], "csrf_token": csrf_token(client)},
+    )
     assert response.status_code == 422
     assert "Choose the donor this person views for." in response.get_data(as_text=True)
     donor = make_donor(session)
-    response = client.post(f"/admin/users/{person.id}", data={
-        "action": "roles", "roles": ["donor_viewer"], "donor_id": str(donor.id),
-        "csrf_token": csrf_token(client)})
+    response = client.post(
+        f"/admin/users/{person.id}",
+        data={
+            "action": "roles",
+            "roles": ["donor_viewer"],
+            "donor_id": str(donor.id),
+            "csrf_token": csrf_token(client),
+        },
+    )
     assert response.status_code == 302
 
 
@@ -48,8 +65,10 @@ def test_deactivated_account_is_signed_out_and_cannot_sign_in(app, session):
     login(their_browser, person.email, PASSWORD)
     admin_browser = app.test_client()
     login(admin_browser, admin.email, PASSWORD)
-    response = admin_browser.post(f"/admin/users/{person.id}", data={
-        "action": "deactivate", "csrf_token": csrf_token(admin_browser)})
+    response = admin_browser.post(
+        f"/admin/users/{person.id}",
+        data={"action": "deactivate", "csrf_token": csrf_token(admin_browser)},
+    )
     assert response.status_code == 302
     assert their_browser.get("/funds/").status_code == 302
     assert login(app.test_client(), person.email, PASSWORD).status_code == 401

@@ -46,10 +46,10 @@ def _continue(page) -> None:
 
 
 def test_apply_from_a_small_phone_without_javascript(browser, live_server):
-    call_id = run_in_app(live_server, lambda s: make_call(
-        s, open_until=now_utc() + dt.timedelta(days=10)).id)
-    context = browser.new_context(viewport={"width": 360, "height": 640},
-                                  java_script_enabled=False)
+    call_id = run_in_app(
+        live_server, lambda s: make_call(s, open_until=now_utc() + dt.timedelta(days=10)).id
+    )
+    context = browser.new_context(viewport={"width": 360, "height": 640}, java_script_enabled=False)
     page = context.new_page()
     weigher = Weigher(page)
 
@@ -112,10 +112,10 @@ def test_apply_from_a_small_phone_without_javascript(browser, live_server):
     context.close()
 
     def stored(session):
-        application = session.scalar(select(Application).where(
-            Application.reference == reference))
-        mails = session.scalars(select(OutboxMessage).where(
-            OutboxMessage.to_address == "achieng@example.org")).all()
+        application = session.scalar(select(Application).where(Application.reference == reference))
+        mails = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.to_address == "achieng@example.org")
+        ).all()
         return application.state, application.channel, application.requested_minor, len(mails)
 
     state, channel, requested, mails = run_in_app(live_server, stored)

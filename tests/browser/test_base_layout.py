@@ -7,8 +7,9 @@ from tests.factories import PASSWORD, make_user
 
 
 def _small_phone(browser, javascript: bool):
-    return browser.new_context(viewport={"width": 360, "height": 640},
-                               java_script_enabled=javascript, locale="fr-FR")
+    return browser.new_context(
+        viewport={"width": 360, "height": 640}, java_script_enabled=javascript, locale="fr-FR"
+    )
 
 
 def test_sign_in_and_switch_language_without_javascript(browser, live_server):
@@ -16,8 +17,7 @@ def test_sign_in_and_switch_language_without_javascript(browser, live_server):
     context = _small_phone(browser, javascript=False)
     page = context.new_page()
     sizes: list[int] = []
-    page.on("response", lambda r: sizes.append(len(r.body())) if r.ok and r.status != 302
-            else None)
+    page.on("response", lambda r: sizes.append(len(r.body())) if r.ok and r.status != 302 else None)
 
     page.goto(f"{live_server.url}/login")
     assert page.locator("html").get_attribute("lang") == "fr"  # from Accept-Language
@@ -47,8 +47,15 @@ def test_pages_fit_a_360_pixel_screen(browser, live_server):
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("form[novalidate] button[type=submit]")
-    for path in ("/", "/funds/", "/organisations/", "/admin/users", "/admin/audit",
-                 "/account/tokens", "/funds/new"):
+    for path in (
+        "/",
+        "/funds/",
+        "/organisations/",
+        "/admin/users",
+        "/admin/audit",
+        "/account/tokens",
+        "/funds/new",
+    ):
         page.goto(f"{live_server.url}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= 360, f"{path} is {overflow}px wide"

@@ -154,15 +154,30 @@ def test_a_call_in_another_currency_states_its_rate(session):
 
     manager = make_user(session, "fund_manager")
     fund = make_fund(session, manager, base_currency="USD")
-    data = {"title": {"en": "Sahel micro-grants"}, "currency": "XOF", "budget": "30000000",
-            "min_request": "500000", "max_request": "3000000", "channels": ["web"]}
+    data = {
+        "title": {"en": "Sahel micro-grants"},
+        "currency": "XOF",
+        "budget": "30000000",
+        "min_request": "500000",
+        "max_request": "3000000",
+        "channels": ["web"],
+    }
     with pytest.raises(ValidationFailed) as failure:
         calls.create_call(session, manager, fund, data)
     assert "exchange_rate" in failure.value.errors
     call = calls.create_call(session, manager, fund, {**data, "exchange_rate": "0,0017"})
     assert call.rate_to_base == Decimal("0.0017")
     assert call.in_base_currency(Money(3_000_000, "XOF")) == Money(510_000, "USD")
-    same = calls.create_call(session, manager, fund, {**data, "currency": "USD",
-                                                      "budget": "50000", "min_request": "1000",
-                                                      "max_request": "5000"})
+    same = calls.create_call(
+        session,
+        manager,
+        fund,
+        {
+            **data,
+            "currency": "USD",
+            "budget": "50000",
+            "min_request": "1000",
+            "max_request": "5000",
+        },
+    )
     assert same.exchange_rate is None

@@ -166,8 +166,12 @@ def test_racing_retries_with_one_key_create_one_application(real_database) -> No
         _token, secret = create_api_token(db.session, user, "phone")
         db.session.commit()
         url = f"/api/v1/calls/{call.id}/applications"
-        body = {"organisation_id": organisation.id, "answers": ANSWERS,
-                "requested_minor": 250000, "currency": "USD"}
+        body = {
+            "organisation_id": organisation.id,
+            "answers": ANSWERS,
+            "requested_minor": 250000,
+            "currency": "USD",
+        }
         db.session.remove()
     headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "flaky-network-7"}
     results: list[tuple[int, str]] = []
@@ -217,11 +221,16 @@ def _png() -> bytes:
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_files_are_uploaded_first_then_named_in_the_answer(
@@ -231,18 +240,32 @@ def test_files_are_uploaded_first_then_named_in_the_answer(
 
     from grantpool.platform.storage import get_storage
 
-    questions = [{"key": "photo", "kind": "file", "label": {"en": "Photo"},
-                  "file_kinds": ["photo"], "required": True}]
+    questions = [
+        {
+            "key": "photo",
+            "kind": "file",
+            "label": {"en": "Photo"},
+            "file_kinds": ["photo"],
+            "required": True,
+        }
+    ]
     call = make_call(session, open_until=soon(), questions=questions)
     organisation = make_organisation(session)
     headers = bearer(session, make_user(session, organisations=[organisation]))
-    uploaded = client.post("/api/v1/uploads", headers=headers,
-                           data={"file": (io.BytesIO(_png()), "site.png")},
-                           content_type="multipart/form-data")
+    uploaded = client.post(
+        "/api/v1/uploads",
+        headers=headers,
+        data={"file": (io.BytesIO(_png()), "site.png")},
+        content_type="multipart/form-data",
+    )
     assert uploaded.status_code == 201, uploaded.get_json()
     assert uploaded.get_json()["content_type"] == "image/png"
-    body = {"organisation_id": organisation.id, "requested_minor": 200000, "currency": "USD",
-            "answers": {"photo": {"upload": uploaded.get_json()["upload"]}}}
+    body = {
+        "organisation_id": organisation.id,
+        "requested_minor": 200000,
+        "currency": "USD",
+        "answers": {"photo": {"upload": uploaded.get_json()["upload"]}},
+    }
     response = client.post(f"/api/v1/calls/{call.id}/applications", headers=headers, json=body)
     assert response.status_code == 201, response.get_json()
     photo = response.get_json()["answers"]["photo"]
@@ -256,25 +279,36 @@ def test_an_upload_of_the_wrong_kind_or_someone_elses_is_refused(
 ) -> None:
     import io
 
-    questions = [{"key": "voice", "kind": "file", "label": {"en": "Voice note"},
-                  "file_kinds": ["audio"]}]
+    questions = [
+        {"key": "voice", "kind": "file", "label": {"en": "Voice note"}, "file_kinds": ["audio"]}
+    ]
     call = make_call(session, open_until=soon(), questions=questions)
     organisation = make_organisation(session)
     owner = bearer(session, make_user(session, organisations=[organisation]))
-    uploaded = client.post("/api/v1/uploads", headers=owner,
-                           data={"file": (io.BytesIO(_png()), "voice.ogg")},
-                           content_type="multipart/form-data").get_json()["upload"]
-    body = {"organisation_id": organisation.id, "requested_minor": 200000, "currency": "USD",
-            "answers": {"voice": {"upload": uploaded}}}
+    uploaded = client.post(
+        "/api/v1/uploads",
+        headers=owner,
+        data={"file": (io.BytesIO(_png()), "voice.ogg")},
+        content_type="multipart/form-data",
+    ).get_json()["upload"]
+    body = {
+        "organisation_id": organisation.id,
+        "requested_minor": 200000,
+        "currency": "USD",
+        "answers": {"voice": {"upload": uploaded}},
+    }
     wrong_kind = client.post(f"/api/v1/calls/{call.id}/applications", headers=owner, json=body)
     assert wrong_kind.status_code == 422
     assert "not accepted" in wrong_kind.get_json()["errors"]["voice"][0]
 
     other = make_user(session, organisations=[organisation])
-    stolen = client.post(f"/api/v1/calls/{call.id}/applications",
-                         headers=bearer(session, other), json=body)
+    stolen = client.post(
+        f"/api/v1/calls/{call.id}/applications", headers=bearer(session, other), json=body
+    )
     assert stolen.status_code == 422
     assert stolen.get_json()["errors"]["voice"] == ["This upload is not known."]
     forged = dict(body, answers={"voice": {"upload": uploaded[:-3] + "abc"}})
-    assert client.post(f"/api/v1/calls/{call.id}/applications", headers=owner,
-                       json=forged).status_code == 422
+    assert (
+        client.post(f"/api/v1/calls/{call.id}/applications", headers=owner, json=forged).status_code
+        == 422
+    )

@@ -13,26 +13,32 @@ from tests.factories import make_organisation, make_user
 
 
 def _code_for(session, email: str) -> str:
-    message = session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == email)
-                              .order_by(OutboxMessage.id.desc())).first()
+    message = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.to_address == email)
+        .order_by(OutboxMessage.id.desc())
+    ).first()
     return re.search(r"code on the sign-in page: (\d{6})", message.body_text).group(1)
 
 
 def test_sign_in_with_the_code_from_the_email(client, session):
-    person = make_user(session, "applicant", organisations=[make_organisation(session)],
-                       password=None)
+    person = make_user(
+        session, "applicant", organisations=[make_organisation(session)], password=None
+    )
     token = csrf_token(client)
     sent = client.post("/sign-in-link", data={"email": person.email, "csrf_token": token})
     assert sent.status_code == 200 and 'name="code"' in sent.get_data(as_text=True)
     code = _code_for(session, person.email)
-    response = client.post("/sign-in/code", data={"email": person.email, "code": code,
-                                                  "csrf_token": token})
+    response = client.post(
+        "/sign-in/code", data={"email": person.email, "code": code, "csrf_token": token}
+    )
     assert response.status_code == 302
     assert client.get("/my-applications").status_code == 200
     # The code and the link are one: both are used up now.
     other = client.application.test_client()
-    again = other.post("/sign-in/code", data={"email": person.email, "code": code,
-                                              "csrf_token": csrf_token(other)})
+    again = other.post(
+        "/sign-in/code", data={"email": person.email, "code": code, "csrf_token": csrf_token(other)}
+    )
     assert again.status_code == 401
 
 
@@ -43,13 +49,15 @@ def test_five_wrong_codes_use_the_message_up(client, session):
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     token = csrf_token(client)
     for _ in range(accounts.SIGN_IN_CODE_ATTEMPTS):
-        response = client.post("/sign-in/code", data={"email": person.email, "code": wrong,
-                                                      "csrf_token": token})
+        response = client.post(
+            "/sign-in/code", data={"email": person.email, "code": wrong, "csrf_token": token}
+        )
         assert response.status_code == 401
         assert "That code is not right" in response.get_data(as_text=True)
     # Even the right code no longer works: guessing a million codes is not possible.
-    response = client.post("/sign-in/code", data={"email": person.email, "code": code,
-                                                  "csrf_token": token})
+    response = client.post(
+        "/sign-in/code", data={"email": person.email, "code": code, "csrf_token": token}
+    )
     assert response.status_code == 401
 
 

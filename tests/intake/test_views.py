@@ -264,8 +264,15 @@ def test_file_question_accepts_only_its_kinds_by_content(
     import struct
     import zlib
 
-    questions = [{"key": "photo", "kind": "file", "label": {"en": "A photo of the site"},
-                  "file_kinds": ["photo"], "max_bytes": 200_000}]
+    questions = [
+        {
+            "key": "photo",
+            "kind": "file",
+            "label": {"en": "A photo of the site"},
+            "file_kinds": ["photo"],
+            "max_bytes": 200_000,
+        }
+    ]
     call = make_call(session, open_until=soon(), questions=questions)
     _organisation, _user = sign_in_as_member(session, client)
     token = token_from(client, "/")
@@ -276,22 +283,31 @@ def test_file_question_accepts_only_its_kinds_by_content(
 
     # A PDF named like a photo is refused, and nothing is saved as the answer.
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-    refused = client.post(page, data={"csrf_token": token,
-                                      "photo": (io.BytesIO(pdf), "site.jpg")},
-                          content_type="multipart/form-data")
+    refused = client.post(
+        page,
+        data={"csrf_token": token, "photo": (io.BytesIO(pdf), "site.jpg")},
+        content_type="multipart/form-data",
+    )
     assert "This kind of file is not accepted here." in refused.get_data(as_text=True)
     session.refresh(application)
     assert not (application.answers or {}).get("photo")
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
-    accepted = client.post(page, data={"csrf_token": token,
-                                       "photo": (io.BytesIO(png), "anything.pdf")},
-                           content_type="multipart/form-data")
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+    accepted = client.post(
+        page,
+        data={"csrf_token": token, "photo": (io.BytesIO(png), "anything.pdf")},
+        content_type="multipart/form-data",
+    )
     assert accepted.status_code == 302
     session.refresh(application)
     stored = application.answers["photo"]

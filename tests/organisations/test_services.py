@@ -9,18 +9,33 @@ from tests.factories import make_organisation, make_user
 
 
 def test_unregistered_community_group_without_identifier(session):
-    group = services.create_organisation(session, None, {
-        "name": "Mathare Mothers' Circle", "org_type": "informal_group", "country": "ke",
-        "area": "KE-30", "women_led": True})
+    group = services.create_organisation(
+        session,
+        None,
+        {
+            "name": "Mathare Mothers' Circle",
+            "org_type": "informal_group",
+            "country": "ke",
+            "area": "KE-30",
+            "women_led": True,
+        },
+    )
     assert group.registered is False and group.org_id is None
     assert group.country == "KE" and group.area == "KE-30"
     assert [lead.value for lead in group.leadership] == ["women_led"]
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("country", "XX"), ("area", "UG-N"), ("org_type", "club"), ("org_id", "not an id"),
-    ("name", ""), ("contact_email", "nobody"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("country", "XX"),
+        ("area", "UG-N"),
+        ("org_type", "club"),
+        ("org_id", "not an id"),
+        ("name", ""),
+        ("contact_email", "nobody"),
+    ],
+)
 def test_invalid_fields_are_named(session, field, value):
     data = {"name": "Group", "org_type": "local_ngo", "country": "KE", field: value}
     with pytest.raises(ValidationFailed) as failure:
@@ -44,8 +59,14 @@ def test_a_person_can_act_for_several_organisations(session):
 def test_every_type_maps_to_an_iati_code():
     from pathlib import Path
 
-    codelist = (Path(__file__).resolve().parents[1] / "data" / "standards" / "iati" /
-                "codelists" / "OrganisationType.xml")
+    codelist = (
+        Path(__file__).resolve().parents[1]
+        / "data"
+        / "standards"
+        / "iati"
+        / "codelists"
+        / "OrganisationType.xml"
+    )
     codes = set(__import__("re").findall(r"<code>(\d+)</code>", codelist.read_text()))
     assert set(IATI_ORGANISATION_TYPE) == set(OrganisationType)
     assert set(IATI_ORGANISATION_TYPE.values()) <= codes

@@ -222,8 +222,11 @@ def test_orm_update_is_refused(session: Session) -> None:
 def test_emptying_the_table_is_refused(session: Session) -> None:
     # PostgreSQL has TRUNCATE (a statement trigger refuses it); SQLite only has DELETE.
     _chain(session, n=1)
-    statement = ("TRUNCATE audit_events CASCADE" if session.get_bind().dialect.name ==
-                 "postgresql" else "DELETE FROM audit_events")
+    statement = (
+        "TRUNCATE audit_events CASCADE"
+        if session.get_bind().dialect.name == "postgresql"
+        else "DELETE FROM audit_events"
+    )
     with pytest.raises(DBAPIError, match="append-only"), session.begin_nested():
         session.execute(text(statement))
     assert _events(session) != []

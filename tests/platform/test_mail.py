@@ -27,19 +27,34 @@ class RecordingBackend:
 
 
 def test_queued_mail_is_rendered_in_the_recipients_language(session):
-    message = queue_mail(session, "a@example.org", "password_reset", "fr", name="Awa",
-                         url="http://x/reset/abc", minutes=60)
+    message = queue_mail(
+        session,
+        "a@example.org",
+        "password_reset",
+        "fr",
+        name="Awa",
+        url="http://x/reset/abc",
+        minutes=60,
+    )
     assert message.locale == "fr" and message.status == "pending"
     assert "http://x/reset/abc" in message.body_text
-    english = queue_mail(session, "b@example.org", "password_reset", "en", name="Bo",
-                         url="http://x/reset/def", minutes=60)
+    english = queue_mail(
+        session,
+        "b@example.org",
+        "password_reset",
+        "en",
+        name="Bo",
+        url="http://x/reset/def",
+        minutes=60,
+    )
     assert english.subject == "Choose a new grantpool password"
     assert message.subject != english.subject
 
 
 def test_failed_send_is_retried_later_and_sent_once(session):
-    message = queue_mail(session, "a@example.org", "password_reset", "en", name="A",
-                         url="http://x", minutes=5)
+    message = queue_mail(
+        session, "a@example.org", "password_reset", "en", name="A", url="http://x", minutes=5
+    )
     backend = RecordingBackend(fail_times=1)
     assert send_pending(session, backend) == (0, 1)
     session.refresh(message)
@@ -57,8 +72,9 @@ def test_failed_send_is_retried_later_and_sent_once(session):
 
 
 def test_gives_up_after_many_attempts(session):
-    message = queue_mail(session, "a@example.org", "password_reset", "en", name="A",
-                         url="http://x", minutes=5)
+    message = queue_mail(
+        session, "a@example.org", "password_reset", "en", name="A", url="http://x", minutes=5
+    )
     backend = RecordingBackend(fail_times=100)
     when = now_utc()
     for _ in range(10):
@@ -95,8 +111,16 @@ def smtp_server():
 
 def test_sends_through_a_real_smtp_server(session, smtp_server):
     port, received = smtp_server
-    queue_mail(session, "awa@example.org", "invitation", "fr", name="Awa",
-               url="http://x/invitations/abc", days=7, inviter="Mariam")
+    queue_mail(
+        session,
+        "awa@example.org",
+        "invitation",
+        "fr",
+        name="Awa",
+        url="http://x/invitations/abc",
+        days=7,
+        inviter="Mariam",
+    )
     sent, failed = send_pending(session, SMTPBackend("127.0.0.1", port, None, None, False))
     assert (sent, failed) == (1, 0)
     for _ in range(50):
@@ -119,8 +143,15 @@ def test_two_senders_never_send_the_same_message_twice(real_database):
     app = real_database
     with app.app_context():
         for i in range(20):
-            queue_mail(db.session, f"p{i}@example.org", "password_reset", "en", name="P",
-                       url="http://x", minutes=5)
+            queue_mail(
+                db.session,
+                f"p{i}@example.org",
+                "password_reset",
+                "en",
+                name="P",
+                url="http://x",
+                minutes=5,
+            )
         db.session.commit()
 
     backend = RecordingBackend()

@@ -297,8 +297,14 @@ def test_a_confirmed_award_becomes_a_grant_with_its_money_committed(
     application = world.applications[0]
     fund = world.call.fund
     available_before = balance_of(session, fund, "fund:available")
-    decision = decided(session, world, application, kind="award",
-                       amount=Money(400000, "USD"), reason="Strong community plan")
+    decision = decided(
+        session,
+        world,
+        application,
+        kind="award",
+        amount=Money(400000, "USD"),
+        reason="Strong community plan",
+    )
     services.confirm_decision(session, world.manager2, decision)
     grant = session.scalar(select(Grant).where(Grant.application_id == application.id))
     assert grant is not None and grant.amount_minor == 400000

@@ -1,0 +1,127 @@
+"""Demonstration attribution records for `flask grantpool seed-demo`: one of each consent
+choice (named, anonymised, embargoed, withdrawn, not yet given), so the public pages and
+open-data files have something to show."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.models import Role, User
+from ..accounts.services import create_user
+from ..funds.models import Fund
+from ..grants import services as grants
+from ..grants.demo import _application
+from ..grants.models import Grant
+from ..organisations.models import Organisation
+from ..platform.money import Money
+from ..platform.time import now_utc
+from . import services
+
+
+def _member(
+    session: Session, admin: User | None, organisation: Organisation, email: str, password: str
+) -> User:
+    found = session.scalar(select(User).where(User.email == email))
+    if found is not None:
+        return found
+    return create_user(
+        session,
+        admin,
+        email=email,
+        name=f"{organisation.short_name or organisation.name} member",
+        password=password,
+        roles=[(Role.APPLICANT.value, None, None)],
+        organisation_ids=[organisation.id],
+    )
+
+
+def seed_attribution(
+    session: Session,
+    manager: User,
+    fund: Fund,
+    organisations: list[Organisation],
+    grant_list: list[Grant],
+    domain: str,
+    password: str,
+    now: dt.datetime | None = None,
+) -> None:
+    now = now or now_utc()
+    kwsc, ajsb, gulu, sdrf = grant_list
+    applicant = session.scalar(select(User).where(User.email == f"applicant@{domain}"))
+    candidat = session.scalar(select(User).where(User.email == f"candidat@{domain}"))
+    assert applicant is not None and candidat is not None
+    gulu_member = _member(session, manager, organisations[2], f"gulu@{domain}", password)
+    sdrf_member = _member(session, manager, organisations[4], f"sdrf@{domain}", password)
+    mairie_member = _member(session, manager, organisations[3], f"mairie@{domain}", password)
+
+    # Named, with its own words in two languages and the area shown.
+    services.save_organisation_settings(
+        session,
+        applicant,
+        organisations[0],
+        {
+            "naming": "own_name",
+            "location_precision": "area",
+            "description_en": "Savings groups that lend to women starting small businesses.",
+            "description_fr": "Des groupes d'épargne qui prêtent aux femmes qui créent "
+            "une petite entreprise.",
+        },
+    )
+    services.save_fund_details(
+        session,
+        manager,
+        kwsc,
+        {
+            "theme": "food security",
+            "capacity_provided": "Bookkeeping training and a mobile-money account.",
+        },
+    )
+    services.change_consent(session, applicant, kwsc, "given", scope="named")
+
+    # Anonymised: "a youth-led local organisation in Vallée du Bandama, Côte d'Ivoire".
+    services.save_organisation_settings(
+        session, candidat, organisations[1], {"naming": "anonymised", "location_precision": "area"}
+    )
+    services.save_fund_details(session, manager, ajsb, {"theme": "livelihoods"})
+    services.change_consent(session, candidat, ajsb, "given", scope="anonymised")
+
+    # Embargoed: consent given, held until after the elections.
+    services.save_organisation_settings(
+        session,
+        sdrf_member,
+        organisations[4],
+        {"naming": "own_name", "location_precision": "country"},
+    )
+    services.save_fund_details(
+        session, manager, sdrf, {"theme": "disability inclusion", "humanitarian": "1"}
+    )
+    services.change_consent(
+        session,
+        sdrf_member,
+        sdrf,
+        "given",
+        scope="named",
+        embargo_until=(now + dt.timedelta(days=90)).date(),
+    )
+
+    # Withdrawn: given, then withdrawn; nothing is published.
+    services.change_consent(
+        session, gulu_member, gulu, "given", scope="named", now=now - dt.timedelta(days=3)
+    )
+    services.change_consent(session, gulu_member, gulu, "withdrawn", note="Safety concerns.")
+
+    # Not yet given: a new grant to the municipality.
+    mairie = grants.create_grant(
+        session,
+        manager,
+        _application(session, fund, organisations[3], now - dt.timedelta(days=2)),
+        Money(300_000, fund.base_currency),
+        risk_level="low",
+        language="fr",
+        now=now - dt.timedelta(days=1),
+    )
+    assert services.record_of(session, mairie) is None
+    _ = mairie_member

@@ -1,0 +1,370 @@
+"""Attribution operations: settings, consent, safety flag. Flush, never commit; every
+change leaves an AuditEvent (consent changes also a ConsentEvent)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.models import Role, User
+from ..grants.models import Grant
+from ..organisations.models import Organisation
+from ..platform.audit import record_event, snapshot
+from ..platform.errors import ValidationFailed
+from ..platform.permissions import require
+from ..platform.storage import IMAGE_TYPES, get_storage
+from ..platform.time import now_utc
+from . import rules
+from .models import AttributionRecord, AttributionSettings, ConsentEvent
+from .rules import ConsentScope, ConsentState, LocationPrecision, Naming
+
+LOGO_MAX_BYTES = 1024 * 1024
+DESCRIPTION_MAX = 4000
+LANGUAGES = ("en", "fr")
+_SETTING_FIELDS = ["naming", "location_precision", "descriptions", "logo_key"]
+
+
+def default_settings(organisation_id: int) -> AttributionSettings:
+    """What applies before the partner says anything: anonymised, country only."""
+    return AttributionSettings(
+        organisation_id=organisation_id,
+        grant_id=None,
+        naming=Naming.ANONYMISED.value,
+        location_precision=LocationPrecision.COUNTRY.value,
+        descriptions={},
+    )
+
+
+def organisation_settings(session: Session, organisation: Organisation) -> AttributionSettings:
+    found = session.scalar(
+        select(AttributionSettings).where(
+            AttributionSettings.organisation_id == organisation.id,
+            AttributionSettings.grant_id.is_(None),
+        )
+    )
+    return found or default_settings(organisation.id)
+
+
+def grant_override(session: Session, grant: Grant) -> AttributionSettings | None:
+    return session.scalar(
+        select(AttributionSettings).where(AttributionSettings.grant_id == grant.id)
+    )
+
+
+def effective_settings(session: Session, grant: Grant) -> AttributionSettings:
+    return grant_override(session, grant) or organisation_settings(session, grant.organisation)
+
+
+def record_of(session: Session, grant: Grant) -> AttributionRecord | None:
+    return session.scalar(select(AttributionRecord).where(AttributionRecord.grant_id == grant.id))
+
+
+def _ensure_record(session: Session, grant: Grant) -> AttributionRecord:
+    record = record_of(session, grant)
+    if record is None:
+        record = AttributionRecord(grant_id=grant.id, consent_state=ConsentState.NOT_GIVEN.value)
+        session.add(record)
+        session.flush()
+    return record
+
+
+@dataclass(frozen=True)
+class Logo:
+    stream: IO[bytes]
+
+
+def _clean_settings(data: Mapping[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    naming = str(data.get("naming") or "")
+    if naming not in {n.value for n in Naming}:
+        errors["naming"] = _("Choose how you want to be named.")
+    precision = str(data.get("location_precision") or "")
+    if precision not in {p.value for p in LocationPrecision}:
+        errors["location_precision"] = _("Choose how precisely to show where you work.")
+    descriptions: dict[str, str] = {}
+    for language in LANGUAGES:
+        value = str(data.get(f"description_{language}") or "").strip()
+        if len(value) > DESCRIPTION_MAX:
+            errors[f"description_{language}"] = _(
+                "Use at most %(n)s characters.", n=DESCRIPTION_MAX
+            )
+        elif value:
+            descriptions[language] = value
+    if errors:
+        raise ValidationFailed(errors)
+    return {"naming": naming, "location_precision": precision, "descriptions": descriptions}
+
+
+def _apply(
+    session: Session,
+    actor: User,
+    row: AttributionSettings,
+    data: Mapping[str, Any],
+    logo: Logo | None,
+    now: dt.datetime,
+) -> AttributionSettings:
+    clean = _clean_settings(data)
+    before = snapshot(row, _SETTING_FIELDS) if row.id else None
+    if logo is not None:
+        stored = get_storage().save(
+            logo.stream, max_bytes=LOGO_MAX_BYTES, allowed_types=IMAGE_TYPES
+        )
+        row.logo_key, row.logo_content_type = stored.key, stored.content_type
+    elif data.get("remove_logo"):
+        row.logo_key = row.logo_content_type = None
+    row.naming = clean["naming"]
+    row.location_precision = clean["location_precision"]
+    row.descriptions = clean["descriptions"]
+    row.updated_by_id = actor.id
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "attribution.settings_save",
+        row,
+        object_type="attribution_settings",
+        before=before,
+        after=snapshot(row, [*_SETTING_FIELDS, "grant_id"]),
+        at=now,
+    )
+    return row
+
+
+def save_organisation_settings(
+    session: Session,
+    actor: User,
+    organisation: Organisation,
+    data: Mapping[str, Any],
+    logo: Logo | None = None,
+    now: dt.datetime | None = None,
+) -> AttributionSettings:
+    """The organisation's default: naming, precision, own description, logo."""
+    require(actor, "attribution.edit_defaults", organisation)
+    row = organisation_settings(session, organisation)
+    return _apply(session, actor, row, data, logo, now or now_utc())
+
+
+def save_grant_settings(
+    session: Session,
+    actor: User,
+    grant: Grant,
+    data: Mapping[str, Any],
+    logo: Logo | None = None,
+    now: dt.datetime | None = None,
+) -> AttributionSettings:
+    """An override for one grant; starts from the organisation's default (logo too)."""
+    require(actor, "attribution.edit", grant)
+    row = grant_override(session, grant)
+    if row is None:
+        base = organisation_settings(session, grant.organisation)
+        row = AttributionSettings(
+            organisation_id=grant.organisation_id,
+            grant_id=grant.id,
+            logo_key=base.logo_key,
+            logo_content_type=base.logo_content_type,
+        )
+    return _apply(session, actor, row, data, logo, now or now_utc())
+
+
+def remove_grant_settings(
+    session: Session, actor: User, grant: Grant, now: dt.datetime | None = None
+) -> None:
+    require(actor, "attribution.edit", grant)
+    row = grant_override(session, grant)
+    if row is None:
+        return
+    before = snapshot(row, _SETTING_FIELDS)
+    record_event(
+        session,
+        actor,
+        "attribution.settings_remove",
+        row,
+        object_type="attribution_settings",
+        before=before,
+        at=now,
+    )
+    session.delete(row)
+    session.flush()
+
+
+def change_consent(
+    session: Session,
+    actor: User,
+    grant: Grant,
+    state: str,
+    *,
+    scope: str | None = None,
+    embargo_until: dt.date | None = None,
+    note: str | None = None,
+    now: dt.datetime | None = None,
+) -> AttributionRecord:
+    """Give (named or anonymised, optionally under embargo), change, or withdraw consent."""
+    now = now or now_utc()
+    require(actor, "attribution.edit", grant)
+    if state not in {s.value for s in ConsentState} or state == ConsentState.NOT_GIVEN:
+        raise ValidationFailed.single("state", _("Choose to give or withdraw consent."))
+    if state == ConsentState.GIVEN and scope not in {s.value for s in ConsentScope}:
+        raise ValidationFailed.single("scope", _("Choose named or anonymised."))
+    if state == ConsentState.WITHDRAWN:
+        scope, embargo_until = None, None
+    record = _ensure_record(session, grant)
+    rules.check_consent_transition(record.consent_state, state)
+    settings = effective_settings(session, grant)
+    before = snapshot(record, ["consent_state", "consent_scope", "embargo_until"])
+    record.consent_state = state
+    record.consent_scope = scope
+    record.embargo_until = embargo_until
+    record.consent_changed_at = now
+    session.add(
+        ConsentEvent(
+            record_id=record.id,
+            state=state,
+            scope=scope,
+            embargo_until=embargo_until,
+            naming=settings.naming,
+            location_precision=settings.location_precision,
+            note=(note or "").strip() or None,
+            actor_id=actor.id,
+            occurred_at=now,
+        )
+    )
+    session.flush()
+    record_event(
+        session,
+        actor,
+        f"attribution.consent_{state}",
+        record,
+        object_type="attribution_record",
+        before=before,
+        after=snapshot(record, ["consent_state", "consent_scope", "embargo_until", "grant_id"]),
+        at=now,
+    )
+    return record
+
+
+def set_safety_flag(
+    session: Session,
+    actor: User,
+    grant: Grant,
+    flag: bool,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> AttributionRecord:
+    """The fund manager hides the partner everywhere (or lifts that), with a reason."""
+    require(actor, "attribution.manage", grant)
+    reason = (reason or "").strip()
+    if flag and not reason:
+        raise ValidationFailed.single("reason", _("Say why the partner must be hidden."))
+    record = _ensure_record(session, grant)
+    before = snapshot(record, ["safety_flag", "safety_reason"])
+    record.safety_flag = flag
+    record.safety_reason = reason or None
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "attribution.safety_set" if flag else "attribution.safety_lift",
+        record,
+        object_type="attribution_record",
+        before=before,
+        after=snapshot(record, ["safety_flag", "safety_reason"]),
+        at=now,
+    )
+    return record
+
+
+def save_fund_details(
+    session: Session,
+    actor: User,
+    grant: Grant,
+    data: Mapping[str, Any],
+    now: dt.datetime | None = None,
+) -> AttributionRecord:
+    """What the fund adds to the record: theme, humanitarian flag, capacity provided."""
+    require(actor, "attribution.manage", grant)
+    theme = str(data.get("theme") or "").strip()
+    capacity = str(data.get("capacity_provided") or "").strip()
+    if len(theme) > 100:
+        raise ValidationFailed.single("theme", _("Use at most %(n)s characters.", n=100))
+    if len(capacity) > DESCRIPTION_MAX:
+        raise ValidationFailed.single(
+            "capacity_provided", _("Use at most %(n)s characters.", n=DESCRIPTION_MAX)
+        )
+    record = _ensure_record(session, grant)
+    fields = ["theme", "humanitarian", "capacity_provided"]
+    before = snapshot(record, fields)
+    record.theme = theme or None
+    record.humanitarian = bool(data.get("humanitarian"))
+    record.capacity_provided = capacity or None
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "attribution.details_save",
+        record,
+        object_type="attribution_record",
+        before=before,
+        after=snapshot(record, fields),
+        at=now,
+    )
+    return record
+
+
+def consent_history(session: Session, record: AttributionRecord | None) -> list[ConsentEvent]:
+    if record is None:
+        return []
+    return list(
+        session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.record_id == record.id)
+            .order_by(ConsentEvent.occurred_at, ConsentEvent.id)
+        )
+    )
+
+
+def actors_of(session: Session, events: list[ConsentEvent]) -> dict[int, User]:
+    ids = {e.actor_id for e in events if e.actor_id}
+    if not ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def grants_of_organisation(
+    session: Session, organisation: Organisation
+) -> list[tuple[Grant, AttributionRecord | None]]:
+    rows = session.execute(
+        select(Grant, AttributionRecord)
+        .outerjoin(AttributionRecord, AttributionRecord.grant_id == Grant.id)
+        .where(Grant.organisation_id == organisation.id)
+        .order_by(Grant.id.desc())
+    ).all()
+    return [(g, r) for g, r in rows]
+
+
+def records_for_manager(
+    session: Session, user: User, limit: int = 200
+) -> list[tuple[Grant, AttributionRecord | None]]:
+    """Grants of the funds the user manages (every fund for a global manager or admin)."""
+    query = (
+        select(Grant, AttributionRecord)
+        .outerjoin(AttributionRecord, AttributionRecord.grant_id == Grant.id)
+        .order_by(Grant.id.desc())
+        .limit(limit)
+    )
+    managed = [a.fund_id for a in user.roles if a.role == Role.FUND_MANAGER]
+    if not user.is_admin and None not in managed:
+        query = query.where(Grant.fund_id.in_(set(managed) or {0}))
+    return [(g, r) for g, r in session.execute(query).all()]
+
+
+def logo_bytes(key: str) -> bytes:
+    with get_storage().open(key) as handle:
+        return handle.read()

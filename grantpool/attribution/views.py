@@ -1,0 +1,213 @@
+"""Attribution pages: the partner sets how it is credited and gives or withdraws consent;
+the fund manager sees records, adds what the fund knows and sets the safety flag."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..grants.models import Grant
+from ..organisations.models import Organisation
+from ..platform.errors import DomainError, NotFound, ValidationFailed
+from ..platform.permissions import can, require
+from . import rules, services
+
+bp = Blueprint("attribution", __name__, url_prefix="/attribution")
+
+
+def _grant(grant_id: int) -> Grant:
+    grant = db.session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound()
+    require(current_user, "attribution.view", grant)
+    return grant
+
+
+def _organisation(organisation_id: int) -> Organisation:
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound()
+    require(current_user, "attribution.edit_defaults", organisation)
+    return organisation
+
+
+def _logo() -> services.Logo | None:
+    upload = request.files.get("logo")
+    if upload is None or not upload.filename:
+        return None
+    return services.Logo(upload.stream)
+
+
+def _flash_errors(error: DomainError) -> None:
+    if isinstance(error, ValidationFailed):
+        for messages in error.errors.values():
+            for message in messages:
+                flash(message, "error")
+    else:
+        flash(str(error.message), "error")
+
+
+@bp.get("/")
+@login_required
+def list_records() -> Any:
+    require(current_user, "attribution.list")
+    return render_template(
+        "attribution/list.html",
+        rows=services.records_for_manager(db.session, current_user),
+        rules_labels=rules.CONSENT_LABELS,
+    )
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+@login_required
+def organisation_settings(organisation_id: int) -> Any:
+    organisation = _organisation(organisation_id)
+    if request.method == "POST":
+        try:
+            services.save_organisation_settings(
+                db.session, current_user, organisation, request.form, _logo()
+            )
+        except ValidationFailed as error:
+            _flash_errors(error)
+            return render_template(
+                "attribution/organisation.html",
+                organisation=organisation,
+                settings=request.form,
+                grants=services.grants_of_organisation(db.session, organisation),
+                errors=error.errors,
+                rules=rules,
+            ), 422
+        flash(_("Saved. It applies to every grant without its own choice."), "success")
+        return redirect(url_for(".organisation_settings", organisation_id=organisation.id))
+    settings = services.organisation_settings(db.session, organisation)
+    return render_template(
+        "attribution/organisation.html",
+        organisation=organisation,
+        settings=_as_form(settings),
+        grants=services.grants_of_organisation(db.session, organisation),
+        errors={},
+        rules=rules,
+    )
+
+
+def _as_form(settings: Any) -> dict[str, Any]:
+    return {
+        "naming": settings.naming,
+        "location_precision": settings.location_precision,
+        **{f"description_{k}": v for k, v in (settings.descriptions or {}).items()},
+        "has_logo": bool(settings.logo_key),
+    }
+
+
+@bp.get("/grants/<int:grant_id>")
+@login_required
+def show_grant(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    record = services.record_of(db.session, grant)
+    history = services.consent_history(db.session, record)
+    override = services.grant_override(db.session, grant)
+    return render_template(
+        "attribution/grant.html",
+        grant=grant,
+        record=record,
+        history=history,
+        actors=services.actors_of(db.session, history),
+        override=override,
+        settings=_as_form(services.effective_settings(db.session, grant)),
+        can_edit=can(current_user, "attribution.edit", grant),
+        can_manage=can(current_user, "attribution.manage", grant),
+        capacity_asked=(grant_answers(grant).get("capacity_strengthening") or "")
+        if can(current_user, "attribution.manage", grant)
+        else "",
+        rules=rules,
+    )
+
+
+def grant_answers(grant: Grant) -> dict[str, Any]:
+    from ..intake.models import Application
+
+    application = db.session.get(Application, grant.application_id)
+    return dict(application.answers or {}) if application else {}
+
+
+def _back(grant: Grant) -> Any:
+    return redirect(url_for(".show_grant", grant_id=grant.id))
+
+
+@bp.post("/grants/<int:grant_id>/settings")
+@login_required
+def save_grant_settings(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    try:
+        if request.form.get("use_default"):
+            services.remove_grant_settings(db.session, current_user, grant)
+        else:
+            services.save_grant_settings(db.session, current_user, grant, request.form, _logo())
+        flash(_("Saved."), "success")
+    except ValidationFailed as error:
+        _flash_errors(error)
+    return _back(grant)
+
+
+@bp.post("/grants/<int:grant_id>/consent")
+@login_required
+def change_consent(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    embargo = None
+    if request.form.get("embargo_until"):
+        try:
+            embargo = dt.date.fromisoformat(request.form["embargo_until"])
+        except ValueError:
+            flash(_("Enter the embargo date as YYYY-MM-DD."), "error")
+            return _back(grant)
+    try:
+        services.change_consent(
+            db.session,
+            current_user,
+            grant,
+            request.form.get("state", ""),
+            scope=request.form.get("scope") or None,
+            embargo_until=embargo,
+            note=request.form.get("note"),
+        )
+        flash(_("Your consent is recorded. It applies from now on, everywhere."), "success")
+    except DomainError as error:
+        if not isinstance(error, ValidationFailed) and error.status_code in (403, 404):
+            raise
+        _flash_errors(error)
+    return _back(grant)
+
+
+@bp.post("/grants/<int:grant_id>/safety")
+@login_required
+def set_safety(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    try:
+        services.set_safety_flag(
+            db.session,
+            current_user,
+            grant,
+            bool(request.form.get("flag")),
+            request.form.get("reason", ""),
+        )
+        flash(_("Saved. It applies from now on, everywhere."), "success")
+    except ValidationFailed as error:
+        _flash_errors(error)
+    return _back(grant)
+
+
+@bp.post("/grants/<int:grant_id>/details")
+@login_required
+def save_details(grant_id: int) -> Any:
+    grant = _grant(grant_id)
+    try:
+        services.save_fund_details(db.session, current_user, grant, request.form)
+        flash(_("Saved."), "success")
+    except ValidationFailed as error:
+        _flash_errors(error)
+    return _back(grant)

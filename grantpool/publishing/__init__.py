@@ -1,0 +1,1 @@
+"""Publication of attribution records: public pages, certificates and open data."""

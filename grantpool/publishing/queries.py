@@ -1,0 +1,415 @@
+"""The read side of publication: public records, built in batches, already redacted.
+
+Every public output (pages, 360Giving JSON and CSV, IATI XML, certificates) reads
+`PublicRecord`s from here and nothing else, so what the partner did not approve is never
+in reach of a template or a serialiser. Whether a record is published is computed on each
+call from consent, embargo, safety flag and settings: nothing is cached.
+
+Statements are bounded: two before the first batch (contributions and donors) and three
+per batch of `batch` grants (settings, ledger balances, paid disbursements).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..attribution import rules
+from ..attribution.models import AttributionRecord, AttributionSettings
+from ..attribution.rules import Contributed, LocationPrecision
+from ..funds.models import Donor, Fund
+from ..grants.models import Disbursement, Grant
+from ..ledger.models import Contribution, LedgerAccount, LedgerBalance
+from ..ledger.rules import grant_paid_account
+from ..organisations.models import Organisation
+from ..organisations.rules import IATI_ORGANISATION_TYPE, Leadership, OrganisationType
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Filters:
+    country: str | None = None
+    year: int | None = None
+    theme: str | None = None
+
+
+@dataclass(frozen=True)
+class DonorShare:
+    donor_id: int
+    name: str
+    org_id: str | None
+    donor_type: str
+    country: str | None
+    share_minor: int
+
+
+@dataclass(frozen=True)
+class Payment:
+    paid_on: dt.date
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class PublicRecord:
+    grant_id: int
+    reference: str
+    named: bool
+    # The partner as it chose to be credited: its name, or an anonymised description.
+    partner: str
+    partner_org_id: str | None
+    # The organisation's id only when it is named; anonymised records carry none.
+    organisation_id: int | None
+    state: str
+    partner_iati_type: str
+    country: str | None
+    area: str | None
+    place: str
+    descriptions: dict[str, str]
+    has_logo: bool
+    fund_id: int
+    fund_name: str
+    currency: str
+    amount_awarded_minor: int
+    amount_received_minor: int
+    awarded_at: dt.datetime
+    start_on: dt.date
+    end_on: dt.date
+    language: str
+    theme: str | None
+    humanitarian: bool
+    capacity_provided: str | None
+    donors: list[DonorShare] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+
+    @property
+    def year(self) -> int:
+        return self.awarded_at.year
+
+    def description_in(self, language: str) -> str:
+        return rules.text_in(self.descriptions, language)
+
+    def credit_line(self) -> str:
+        return rules.credit_line(self.partner, [d.name for d in self.donors], self.fund_name)
+
+
+_COLUMNS = (
+    Grant.id,
+    Grant.fund_id,
+    Grant.organisation_id,
+    Grant.amount_minor,
+    Grant.currency,
+    Grant.awarded_at,
+    Grant.start_on,
+    Grant.end_on,
+    Grant.language,
+    Grant.state,
+    Fund.name.label("fund_name"),
+    Organisation.name.label("org_name"),
+    Organisation.org_type,
+    Organisation.country,
+    Organisation.area,
+    Organisation.org_id,
+    Organisation.women_led,
+    Organisation.youth_led,
+    Organisation.refugee_migrant_led,
+    Organisation.disability_led,
+    AttributionRecord.consent_state,
+    AttributionRecord.consent_scope,
+    AttributionRecord.embargo_until,
+    AttributionRecord.safety_flag,
+    AttributionRecord.theme,
+    AttributionRecord.humanitarian,
+    AttributionRecord.capacity_provided,
+)
+
+
+def _candidates(today: dt.date, filters: Filters, grant_id: int | None = None) -> Any:
+    """Grants whose record may be published today (settings are checked afterwards)."""
+    query = (
+        select(*_COLUMNS)
+        .join(AttributionRecord, AttributionRecord.grant_id == Grant.id)
+        .join(Fund, Fund.id == Grant.fund_id)
+        .join(Organisation, Organisation.id == Grant.organisation_id)
+        .where(
+            AttributionRecord.consent_state == rules.ConsentState.GIVEN.value,
+            AttributionRecord.safety_flag.is_(False),
+            or_(
+                AttributionRecord.embargo_until.is_(None), AttributionRecord.embargo_until <= today
+            ),
+        )
+    )
+    if grant_id is not None:
+        query = query.where(Grant.id == grant_id)
+    if filters.country:
+        query = query.where(Organisation.country == filters.country.upper())
+    if filters.year:
+        start = dt.datetime(filters.year, 1, 1, tzinfo=dt.UTC)
+        query = query.where(
+            Grant.awarded_at >= start, Grant.awarded_at < start.replace(year=filters.year + 1)
+        )
+    if filters.theme:
+        query = query.where(func.lower(AttributionRecord.theme) == filters.theme.strip().lower())
+    return query
+
+
+class _Funding:
+    """Contributions and donors of every fund, read once per export."""
+
+    def __init__(self, session: Session) -> None:
+        self.by_fund: dict[int, list[Contributed]] = {}
+        for row in session.execute(
+            select(
+                Contribution.fund_id,
+                Contribution.donor_id,
+                Contribution.base_amount_minor,
+                Contribution.earmark_theme,
+                Contribution.earmark_country,
+            ).order_by(Contribution.id)
+        ):
+            self.by_fund.setdefault(row.fund_id, []).append(
+                Contributed(
+                    row.donor_id, row.base_amount_minor, row.earmark_theme, row.earmark_country
+                )
+            )
+        self.donors = {
+            d.id: d
+            for d in session.execute(
+                select(Donor.id, Donor.name, Donor.org_id, Donor.donor_type, Donor.country)
+            )
+        }
+
+    def shares(
+        self, fund_id: int, amount: int, theme: str | None, country: str
+    ) -> list[DonorShare]:
+        split = rules.donor_shares(amount, theme, country, self.by_fund.get(fund_id, []))
+        result = [
+            DonorShare(
+                donor_id,
+                self.donors[donor_id].name,
+                self.donors[donor_id].org_id,
+                self.donors[donor_id].donor_type,
+                self.donors[donor_id].country,
+                minor,
+            )
+            for donor_id, minor in split.items()
+        ]
+        return sorted(result, key=lambda d: (-d.share_minor, d.name))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    naming: str
+    location_precision: str
+    descriptions: dict[str, str]
+    logo_key: str | None
+    logo_content_type: str | None
+
+
+_SAFE_DEFAULT = _Settings(
+    rules.Naming.ANONYMISED.value, LocationPrecision.COUNTRY.value, {}, None, None
+)
+
+
+def _settings(session: Session, rows: list[Any]) -> dict[int, _Settings]:
+    """The settings in force for each grant of the batch: its override, else its
+    organisation's default, else the safe default. Read as plain rows, never as objects
+    held by the session, so a long export keeps nothing behind."""
+    grant_ids = [r.id for r in rows]
+    org_ids = {r.organisation_id for r in rows}
+    overrides: dict[int, _Settings] = {}
+    defaults: dict[int, _Settings] = {}
+    for s in session.execute(
+        select(
+            AttributionSettings.grant_id,
+            AttributionSettings.organisation_id,
+            AttributionSettings.naming,
+            AttributionSettings.location_precision,
+            AttributionSettings.descriptions,
+            AttributionSettings.logo_key,
+            AttributionSettings.logo_content_type,
+        ).where(
+            or_(
+                AttributionSettings.grant_id.in_(grant_ids),
+                and_(
+                    AttributionSettings.grant_id.is_(None),
+                    AttributionSettings.organisation_id.in_(org_ids),
+                ),
+            )
+        )
+    ):
+        value = _Settings(
+            s.naming,
+            s.location_precision,
+            dict(s.descriptions or {}),
+            s.logo_key,
+            s.logo_content_type,
+        )
+        if s.grant_id is None:
+            defaults[s.organisation_id] = value
+        else:
+            overrides[s.grant_id] = value
+    return {
+        r.id: overrides.get(r.id) or defaults.get(r.organisation_id) or _SAFE_DEFAULT for r in rows
+    }
+
+
+def _received(session: Session, rows: list[Any]) -> dict[int, int]:
+    """What reached each partner: the balance of grant:G:paid (payments less returns)."""
+    codes = {grant_paid_account(r.id): r.id for r in rows}
+    result: dict[int, int] = {}
+    for code, balance in session.execute(
+        select(LedgerAccount.code, LedgerBalance.balance_minor)
+        .join(LedgerBalance, LedgerBalance.account_id == LedgerAccount.id)
+        .where(LedgerAccount.code.in_(list(codes)))
+    ):
+        result[codes[code]] = result.get(codes[code], 0) + max(int(balance), 0)
+    return result
+
+
+def _payments(session: Session, rows: list[Any]) -> dict[int, list[Payment]]:
+    result: dict[int, list[Payment]] = {}
+    for grant_id, paid_on, amount in session.execute(
+        select(Disbursement.grant_id, Disbursement.paid_on, Disbursement.amount_minor)
+        .where(Disbursement.grant_id.in_([r.id for r in rows]), Disbursement.state == "paid")
+        .order_by(Disbursement.grant_id, Disbursement.paid_on, Disbursement.id)
+    ):
+        result.setdefault(grant_id, []).append(Payment(paid_on, int(amount)))
+    return result
+
+
+def _leadership(row: Any) -> list[Leadership]:
+    return [lead for lead in Leadership if getattr(row, lead.value)]
+
+
+def _public(
+    row: Any,
+    settings: _Settings,
+    funding: _Funding,
+    received: int,
+    payments: list[Payment],
+    today: dt.date,
+) -> PublicRecord | None:
+    exposure = rules.exposure(
+        naming=settings.naming,
+        precision=settings.location_precision,
+        consent_state=row.consent_state,
+        consent_scope=row.consent_scope,
+        embargo_until=row.embargo_until,
+        safety_flag=row.safety_flag,
+        today=today,
+    )
+    if not exposure.published:
+        return None
+    precision = exposure.precision
+    if exposure.named:
+        partner = row.org_name
+    else:
+        partner = rules.anonymised_description(
+            row.org_type, _leadership(row), row.country, row.area, precision
+        )
+    return PublicRecord(
+        grant_id=row.id,
+        reference=f"G-{row.id:05d}",
+        named=exposure.named,
+        partner=partner,
+        partner_org_id=row.org_id if exposure.named else None,
+        organisation_id=row.organisation_id if exposure.named else None,
+        state=row.state,
+        partner_iati_type=IATI_ORGANISATION_TYPE[OrganisationType(row.org_type)],
+        country=row.country if precision != LocationPrecision.HIDDEN else None,
+        area=row.area if precision == LocationPrecision.AREA else None,
+        place=rules.place(row.country, row.area, precision),
+        descriptions=dict(settings.descriptions or {}),
+        has_logo=exposure.named and bool(settings.logo_key),
+        fund_id=row.fund_id,
+        fund_name=row.fund_name,
+        currency=row.currency,
+        amount_awarded_minor=row.amount_minor,
+        amount_received_minor=received,
+        awarded_at=row.awarded_at,
+        start_on=row.start_on,
+        end_on=row.end_on,
+        language=row.language,
+        theme=row.theme,
+        humanitarian=bool(row.humanitarian),
+        capacity_provided=row.capacity_provided,
+        donors=funding.shares(row.fund_id, row.amount_minor, row.theme, row.country),
+        payments=payments,
+    )
+
+
+def iter_public_records(
+    session: Session,
+    today: dt.date,
+    filters: Filters | None = None,
+    *,
+    batch: int = BATCH,
+    after: int = 0,
+) -> Iterator[PublicRecord]:
+    """Every record published today, in grant order, read in keyset batches."""
+    filters = filters or Filters()
+    funding = _Funding(session)
+    last = after
+    while True:
+        rows = session.execute(
+            _candidates(today, filters).where(Grant.id > last).order_by(Grant.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        settings = _settings(session, rows)
+        received = _received(session, rows)
+        payments = _payments(session, rows)
+        for row in rows:
+            public = _public(
+                row,
+                settings[row.id],
+                funding,
+                received.get(row.id, 0),
+                payments.get(row.id, []),
+                today,
+            )
+            # A hidden location cannot be found by filtering on it either.
+            if public is not None and (not filters.country or public.country):
+                yield public
+        last = rows[-1].id
+        if len(rows) < batch:
+            return
+
+
+def public_record(session: Session, grant_id: int, today: dt.date) -> PublicRecord | None:
+    rows = session.execute(_candidates(today, Filters(), grant_id=grant_id)).all()
+    if not rows:
+        return None
+    funding = _Funding(session)
+    return _public(
+        rows[0],
+        _settings(session, rows)[grant_id],
+        funding,
+        _received(session, rows).get(grant_id, 0),
+        _payments(session, rows).get(grant_id, []),
+        today,
+    )
+
+
+def public_logo(session: Session, grant_id: int, today: dt.date) -> tuple[str, str] | None:
+    """The logo's storage key and type, only for a record published under its name."""
+    record = public_record(session, grant_id, today)
+    if record is None or not record.has_logo:
+        return None
+    rows = session.execute(_candidates(today, Filters(), grant_id=grant_id)).all()
+    settings = _settings(session, rows)[grant_id]
+    if not settings.logo_key or not settings.logo_content_type:
+        return None
+    return settings.logo_key, settings.logo_content_type
+
+
+def published_themes(session: Session, today: dt.date) -> list[str]:
+    base = _candidates(today, Filters()).subquery()
+    themes = session.execute(select(base.c.theme).where(base.c.theme.is_not(None)).distinct())
+    return sorted({t for (t,) in themes if t}, key=str.lower)
