@@ -130,6 +130,7 @@ CAPABILITIES = [
     "intake",
     "reviews",
     "grants",
+    "dashboard",
     "admin",
 ]
 

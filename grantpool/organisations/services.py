@@ -36,7 +36,9 @@ FIELDS = [
 ]
 
 
-def _clean_annual_budget(data: dict[str, Any], clean: dict[str, Any], errors: dict[str, str]) -> None:
+def _clean_annual_budget(
+    data: dict[str, Any], clean: dict[str, Any], errors: dict[str, str]
+) -> None:
     """Optional: an amount typed in a form (`annual_budget`) or minor units from the API."""
     currency = (data.get("annual_budget_currency") or "").strip().upper() or None
     typed = (str(data.get("annual_budget") or "")).strip()
