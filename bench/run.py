@@ -155,6 +155,18 @@ def scenarios(generated: Generated, cookie: str, draft_id: int) -> list[Scenario
 EXTRA_SCENARIOS: list[Callable[[Generated], list[Scenario]]] = []
 
 
+def _register_later_capabilities() -> None:
+    """Grants, money and reviews data (bench.money) and their pages (bench.scenarios)."""
+    import bench.money  # noqa: F401 - registers its generator
+    from bench.scenarios import later_scenarios
+
+    if later_scenarios not in EXTRA_SCENARIOS:
+        EXTRA_SCENARIOS.append(later_scenarios)
+
+
+_register_later_capabilities()
+
+
 def EXTRA_SCENARIOS_FACTORY(generated: Generated) -> list[Scenario]:
     found: list[Scenario] = []
     for factory in EXTRA_SCENARIOS:
