@@ -40,7 +40,11 @@ def later_scenarios(generated: Generated) -> list:
     manager = signed_in_cookie("manager@bench.example.org")
     return [
         Scenario("reviewer queue", "/reviews", headers={"Cookie": f"session={reviewer}"}),
-        Scenario(f"dashboard ({generated.counts.get('grants', 0):,} grants)",
-                 f"/dashboard/funds/{generated.fund_id}",
-                 headers={"Cookie": f"session={manager}"}, target=0.10, max_statements=20),
+        Scenario(
+            f"dashboard ({generated.counts.get('grants', 0):,} grants)",
+            f"/dashboard/funds/{generated.fund_id}",
+            headers={"Cookie": f"session={manager}"},
+            target=0.10,
+            max_statements=20,
+        ),
     ]

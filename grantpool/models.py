@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .accounts.models import ApiToken, LoginSession, Membership, OneTimeLink, RoleAssignment, User
 from .calls.models import Call
+from .dashboard import totals as _totals  # noqa: F401 - keeps the summary figures in step
+from .dashboard.models import DashboardDays, DashboardTotal
 from .funds.models import Donor, Fund
 from .grants.models import (
     AgreementVersion,
@@ -42,6 +44,8 @@ __all__ = [
     "Call",
     "ConditionWaiver",
     "Contribution",
+    "DashboardDays",
+    "DashboardTotal",
     "Decision",
     "Disbursement",
     "Donor",

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     Float,
     Integer,
     String,
@@ -168,6 +169,57 @@ def visible_funds(session: Session, user: User) -> list[Fund]:
     return list(session.scalars(query.where(or_(*conditions))))
 
 
+# --- the kept summary figures ------------------------------------------------------------------
+
+
+@dataclass
+class Kept:
+    """A fund's summary figures kept in step with its postings (models.DashboardTotal),
+    read in one statement; used whenever the reader has not narrowed the grants."""
+
+    rows: dict[str, list[tuple[str, int, int, int]]]
+    organisations: int
+
+    def ledger(self) -> dict[str, int]:
+        return {key: amount for key, amount, _p, _g in self.rows.get("ledger", [])}
+
+    def refunds(self) -> dict[int, int]:
+        return {int(key): amount for key, amount, _p, _g in self.rows.get("refund", []) if amount}
+
+    def slices(self, dimension: str) -> list[Slice]:
+        return [
+            Slice(key, amount, paid, grants)
+            for key, amount, paid, grants in self.rows.get(dimension, [])
+            if amount or paid or grants
+        ]
+
+
+def read_kept(session: Session, fund: Fund) -> Kept | None:
+    """None when nothing is kept for this fund yet (then figures are summed live)."""
+    from .models import DashboardTotal as T
+
+    counted = select(
+        literal("credit").label("dimension"),
+        literal("organisations").label("key"),
+        literal(0).label("amount_minor"),
+        literal(0).label("paid_minor"),
+        func.count().label("grants"),
+    ).where(T.fund_id == fund.id, T.dimension == "organisation", T.grants > 0)
+    figures = select(T.dimension, T.key, T.amount_minor, T.paid_minor, T.grants).where(
+        T.fund_id == fund.id, T.dimension != "organisation"
+    )
+    rows: dict[str, list[tuple[str, int, int, int]]] = {}
+    organisations = 0
+    for dimension, key, amount, paid, grants in session.execute(union_all(figures, counted)):
+        if dimension == "credit":
+            organisations = int(grants)
+        else:
+            rows.setdefault(dimension, []).append((key, int(amount), int(paid), int(grants)))
+    if not rows:
+        return None
+    return Kept(rows, organisations)
+
+
 # --- money -----------------------------------------------------------------------------------
 
 
@@ -202,29 +254,32 @@ def _category(code: ColumnElement[str]) -> ColumnElement[str]:
     )
 
 
-def fund_money(
-    session: Session, fund: Fund, filters: Filters, donors: list[DonorMoney] | None = None
-) -> MoneyFigures:
-    """Three statements: balances by kind of account, contributions and refunds, pledges.
+def ledger_categories(session: Session, fund: Fund) -> dict[str, int]:
+    """The fund's maintained balance snapshots summed by kind of account (one statement)."""
+    category = _category(LedgerAccount.code).label("category")
+    rows = session.execute(
+        select(category, func.sum(LedgerBalance.balance_minor))
+        .join(LedgerBalance, LedgerBalance.account_id == LedgerAccount.id)
+        .where(LedgerAccount.fund_id == fund.id)
+        .group_by(category)
+    ).all()
+    return {name: int(total or 0) for name, total in rows if name != "donor"}
 
-    Without a period the maintained balance snapshots are summed (one row per account);
-    with a period, the entries posted in it.
-    """
+
+def fund_money(
+    session: Session,
+    fund: Fund,
+    filters: Filters,
+    donors: list[DonorMoney] | None = None,
+    kept: Kept | None = None,
+) -> MoneyFigures:
+    """Balances by kind of account: from the kept summary when there is one, else the
+    balance snapshots; with a period, the entries posted in it. Received, refunded and
+    pledged add up the per-donor rows."""
     start, end = filters.bounds(fund)
     figures = MoneyFigures(fund.base_currency, pledged=[])
     if start is None and end is None:
-        category = _category(LedgerAccount.code).label("category")
-        rows = session.execute(
-            select(category, func.sum(LedgerBalance.balance_minor))
-            .join(LedgerBalance, LedgerBalance.account_id == LedgerAccount.id)
-            .where(LedgerAccount.fund_id == fund.id)
-            .group_by(category)
-        ).all()
-        balances = {name: int(total or 0) for name, total in rows}
-        figures.available = balances.get("available", 0)
-        figures.costs = balances.get("costs", 0)
-        figures.outstanding = balances.get("outstanding", 0)
-        figures.disbursed = balances.get("paid", 0)
+        balances = kept.ledger() if kept is not None else ledger_categories(session, fund)
     else:
         category = _category(LedgerAccount.code).label("category")
         rows = session.execute(
@@ -236,18 +291,21 @@ def fund_money(
             )
             .group_by(category)
         ).all()
-        moved = {name: int(total or 0) for name, total in rows}
-        figures.available = moved.get("available", 0)  # the change over the period
-        figures.costs = moved.get("costs", 0)
-        figures.outstanding = moved.get("outstanding", 0)
-        figures.disbursed = moved.get("paid", 0)
+        balances = {name: int(total or 0) for name, total in rows}  # moved in the period
+    figures.available = balances.get("available", 0)
+    figures.costs = balances.get("costs", 0)
+    figures.outstanding = balances.get("outstanding", 0)
+    figures.disbursed = balances.get("paid", 0)
     figures.committed = figures.outstanding + figures.disbursed
     if donors is None:
-        donors = donor_money(session, fund, filters, donor_ids=None)
+        donors = donor_money(session, fund, filters, donor_ids=None, kept=kept)
+    pledged: dict[str, int] = {}
     for donor in donors:
         figures.received += donor.received_base
         figures.refunded += donor.refunded_base
-    figures.pledged = pledged_by_currency(session, fund, filters)
+        for currency, amount in donor.pledged.items():
+            pledged[currency] = pledged.get(currency, 0) + amount
+    figures.pledged = sorted(pledged.items())
     return figures
 
 
@@ -286,8 +344,32 @@ class DonorMoney:
         return round(amount * self.share)
 
 
+def refunds_by_donor(
+    session: Session, fund: Fund, filters: Filters | None = None
+) -> dict[int, int]:
+    """What was returned to each donor, from the ledger entries (one statement)."""
+    start, end = (filters or Filters()).bounds(fund)
+    rows = session.execute(
+        select(LedgerAccount.code, func.sum(LedgerEntry.amount_minor))
+        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(
+            LedgerAccount.fund_id == fund.id,
+            LedgerAccount.code.like("donor:%"),
+            LedgerTransaction.kind == TransactionKind.DONOR_REFUND,
+            *_period(LedgerTransaction.created_at, start, end),
+        )
+        .group_by(LedgerAccount.code)
+    ).all()
+    return {int(code.split(":")[1]): int(total) for code, total in rows}
+
+
 def donor_money(
-    session: Session, fund: Fund, filters: Filters, donor_ids: set[int] | None
+    session: Session,
+    fund: Fund,
+    filters: Filters,
+    donor_ids: set[int] | None,
+    kept: Kept | None = None,
 ) -> list[DonorMoney]:
     """Per donor: received (fund's currency and as given), refunded, pledged. Three
     statements. `donor_ids` limits the rows (a donor viewer sees only its own)."""
@@ -302,26 +384,17 @@ def donor_money(
         .where(Contribution.fund_id == fund.id, *_period(Contribution.received_at, start, end))
         .group_by(Contribution.donor_id, Contribution.currency)
     ).all()
-    refund_account = LedgerAccount.code
-    refunds = session.execute(
-        select(refund_account, func.sum(LedgerEntry.amount_minor))
-        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
-        .where(
-            LedgerAccount.fund_id == fund.id,
-            LedgerAccount.code.like("donor:%"),
-            LedgerTransaction.kind == TransactionKind.DONOR_REFUND,
-            *_period(LedgerTransaction.created_at, start, end),
-        )
-        .group_by(refund_account)
-    ).all()
+    if kept is not None and start is None and end is None:
+        refunds = kept.refunds()
+    else:
+        refunds = refunds_by_donor(session, fund, filters)
     pledges = session.execute(
         select(Pledge.donor_id, Pledge.currency, func.sum(Pledge.amount_minor))
         .where(Pledge.fund_id == fund.id, *_period(Pledge.created_at, start, end))
         .group_by(Pledge.donor_id, Pledge.currency)
     ).all()
     ids = {r[0] for r in received} | {r[0] for r in pledges}
-    ids |= {int(code.split(":")[1]) for code, _a in refunds}
+    ids |= set(refunds)
     names = (
         {d.id: d for d in session.scalars(select(Donor).where(Donor.id.in_(ids)))} if ids else {}
     )
@@ -332,8 +405,9 @@ def donor_money(
         entry = by_id[donor_id]
         entry.received_base += int(base)
         entry.received_own[currency] = entry.received_own.get(currency, 0) + int(own)
-    for code, total in refunds:
-        by_id[int(code.split(":")[1])].refunded_base += int(total)
+    for donor_id, total in refunds.items():
+        if donor_id in by_id:
+            by_id[donor_id].refunded_base += total
     for donor_id, currency, total in pledges:
         by_id[donor_id].pledged[currency] = int(total)
     everything = sum(d.received_base for d in by_id.values())
@@ -343,19 +417,6 @@ def donor_money(
     if donor_ids is not None:
         rows = [d for d in rows if d.donor_id in donor_ids]
     return rows
-
-
-def pledged_by_currency(session: Session, fund: Fund, filters: Filters) -> list[tuple[str, int]]:
-    start, end = filters.bounds(fund)
-    return [
-        (currency, int(total))
-        for currency, total in session.execute(
-            select(Pledge.currency, func.sum(Pledge.amount_minor))
-            .where(Pledge.fund_id == fund.id, *_period(Pledge.created_at, start, end))
-            .group_by(Pledge.currency)
-            .order_by(Pledge.currency)
-        )
-    ]
 
 
 def earmarks(session: Session, fund: Fund, filters: Filters) -> list[tuple[str, str, int]]:
@@ -478,9 +539,22 @@ def _grant_money(fund: Fund, filters: Filters) -> Any:
     return query.cte("grant_money")
 
 
-def allocation(session: Session, fund: Fund, filters: Filters) -> Allocation:
-    """Every dimension in one statement: the grants in view are summed once per dimension
-    with UNION ALL over a common table expression (grouping sets, portably)."""
+def allocation(
+    session: Session,
+    fund: Fund,
+    filters: Filters,
+    *,
+    use_totals: bool = True,
+    kept: Kept | None = None,
+) -> Allocation:
+    """Committed and disbursed money by every dimension. Unnarrowed, from the kept
+    summary (no statement when `kept` is given). Narrowed, in one statement: the grants
+    in view are summed once per dimension with UNION ALL over a common table expression
+    (grouping sets, portably)."""
+    if use_totals and not filters.narrows_grants:
+        kept = kept if kept is not None else read_kept(session, fund)
+        if kept is not None:
+            return _sorted_allocation({name: kept.slices(name) for name in ("all", *DIMENSIONS)})
     g = _grant_money(fund, filters)
 
     def grouped(name: str, key: Any, *where: Any) -> Select[Any]:
@@ -508,6 +582,10 @@ def allocation(session: Session, fund: Fund, filters: Filters) -> Allocation:
         dimensions[name].append(
             Slice(key or "", int(committed or 0), int(disbursed or 0), int(count or 0))
         )
+    return _sorted_allocation(dimensions)
+
+
+def _sorted_allocation(dimensions: dict[str, list[Slice]]) -> Allocation:
     for name, rows in dimensions.items():
         rows.sort(key=lambda s: (-s.committed, s.key))
         if name == "all" and not rows:
@@ -560,19 +638,32 @@ class Speed:
 SPEED_MEASURES = ("close_to_decision", "award_to_first_payment", "conditions_to_payment")
 
 
-def _days_between(later: Any, earlier: Any, dialect: str) -> Any:
+def _whole_days_between(later: Any, earlier: Any, dialect: str) -> Any:
+    """Whole days elapsed between whole seconds, truncated toward zero (as the kept
+    figures count them in totals.py)."""
     if dialect == "postgresql":
-        return func.extract("epoch", later - earlier) / 86400.0
-    return func.julianday(later) - func.julianday(earlier)
+
+        def seconds(t: Any) -> Any:
+            return cast(func.floor(func.extract("epoch", t)), BigInteger)
+    else:
+
+        def seconds(t: Any) -> Any:
+            return cast(func.strftime("%s", t), BigInteger)
+
+    elapsed = seconds(later) - seconds(earlier)
+    # Integer division, which truncates toward zero on both databases.
+    return case((elapsed >= 0, elapsed // 86400), else_=-((-elapsed) // 86400))
 
 
-def _speed_values(session: Session, fund: Fund, filters: Filters) -> Any:
+def speed_values(session: Session, fund: Fund, filters: Filters) -> Any:
     dialect = session.get_bind().dialect.name
     start, end = filters.bounds(fund)
     decided = (
         select(
             literal("close_to_decision").label("measure"),
-            cast(_days_between(Decision.decided_at, Call.closes_at, dialect), Float).label("days"),
+            cast(_whole_days_between(Decision.decided_at, Call.closes_at, dialect), Float).label(
+                "days"
+            ),
         )
         .join(Application, Application.id == Decision.application_id)
         .join(Call, Call.id == Application.call_id)
@@ -622,11 +713,62 @@ def _speed_values(session: Session, fund: Fund, filters: Filters) -> Any:
     return union_all(*parts).subquery("speed_values")
 
 
-def speed(session: Session, fund: Fund, filters: Filters) -> list[Speed]:
+def _speed_from_kept(session: Session, fund: Fund) -> list[Speed] | None:
+    """Median and 90th percentile from the kept distribution of whole days (one statement,
+    one row per distinct number of days), with percentile_cont's interpolation."""
+    from .models import DashboardDays as D
+
+    counts: dict[str, list[tuple[int, int]]] = {}
+    for measure, days, count in session.execute(
+        select(D.measure, D.days, D.count)
+        .where(D.fund_id == fund.id, D.count > 0)
+        .order_by(D.measure, D.days)
+    ):
+        counts.setdefault(measure, []).append((int(days), int(count)))
+    if not counts:
+        return None
+
+    def at(histogram: list[tuple[int, int]], n: int, p: float) -> float:
+        position = (n - 1) * p
+        low_rank = int(position)
+        high_rank = low_rank + (1 if position > low_rank else 0)
+        low = high = None
+        seen = 0
+        for days, count in histogram:
+            if low is None and low_rank < seen + count:
+                low = days
+            if high_rank < seen + count:
+                high = days
+                break
+            seen += count
+        assert low is not None and high is not None
+        return low + (high - low) * (position - low_rank)
+
+    found = []
+    for measure in SPEED_MEASURES:
+        histogram = counts.get(measure, [])
+        n = sum(c for _d, c in histogram)
+        if not n:
+            found.append(Speed(measure, 0, None, None))
+            continue
+        found.append(
+            Speed(measure, n, _round(at(histogram, n, 0.5)), _round(at(histogram, n, 0.9)))
+        )
+    return found
+
+
+def speed(
+    session: Session, fund: Fund, filters: Filters, *, use_totals: bool = True
+) -> list[Speed]:
     """Median and 90th percentile (linear interpolation, as percentile_cont) of each
-    measure, in one statement: percentile_cont on PostgreSQL; on SQLite the two ranks
+    measure in whole days. Unnarrowed, from the kept distribution. Otherwise in one
+    statement: percentile_cont on PostgreSQL; on SQLite the two ranks
     around each percentile are picked with window functions in SQL."""
-    values = _speed_values(session, fund, filters)
+    if use_totals and not filters.narrows_grants:
+        kept_speed = _speed_from_kept(session, fund)
+        if kept_speed is not None:
+            return kept_speed
+    values = speed_values(session, fund, filters)
     found: dict[str, Speed] = {}
     if session.get_bind().dialect.name == "postgresql":
         rows = session.execute(
@@ -690,15 +832,18 @@ def _round(value: Any) -> float | None:
 
 
 def filter_choices(
-    session: Session, fund: Fund
+    session: Session, fund: Fund, kept: Kept | None = None
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
-    """The fund's calls and the countries of its grantees (two statements)."""
+    """The fund's calls and the countries of its grantees (one statement with kept
+    figures, else two)."""
     calls = [
         (call_id, title)
         for call_id, title in session.execute(
             select(Call.id, Call.title).where(Call.fund_id == fund.id).order_by(Call.id)
         )
     ]
+    if kept is not None:
+        return calls, sorted(s.key for s in kept.slices("country"))
     countries = list(
         session.scalars(
             select(Organisation.country)
@@ -725,8 +870,16 @@ class CreditList:
     grants: int
 
 
-def credit_list(session: Session, fund: Fund, filters: Filters) -> CreditList:
+def credit_list(
+    session: Session, fund: Fund, filters: Filters, kept: Kept | None = None
+) -> CreditList:
     """The one place to wire consent-aware attribution records in later."""
+    if kept is not None and not filters.narrows_grants:
+        return CreditList(
+            organisations=kept.organisations,
+            countries=len(kept.slices("country")),
+            grants=next((s.grants for s in kept.slices("all")), 0),
+        )
     start, end = filters.bounds(fund)
     query = (
         select(
@@ -768,10 +921,12 @@ def dashboard(
     session: Session, fund: Fund, filters: Filters, *, donor_ids: set[int] | None = None
 ) -> Dashboard:
     """All figures of one fund's dashboard: a fixed number of statements."""
-    donors = donor_money(session, fund, filters, donor_ids=None)
-    money = fund_money(session, fund, filters, donors)
-    allocation_ = allocation(session, fund, filters)
-    calls, countries = filter_choices(session, fund)
+    kept = read_kept(session, fund)  # also offers the country choices when narrowed
+    unnarrowed = None if filters.narrows_grants else kept
+    donors = donor_money(session, fund, filters, donor_ids=None, kept=unnarrowed)
+    money = fund_money(session, fund, filters, donors, kept=unnarrowed)
+    allocation_ = allocation(session, fund, filters, use_totals=kept is not None, kept=unnarrowed)
+    calls, countries = filter_choices(session, fund, kept)
     return Dashboard(
         fund=fund,
         filters=filters,
@@ -780,8 +935,8 @@ def dashboard(
         earmarks=earmarks(session, fund, filters),
         allocation=allocation_,
         localisation=localisation(allocation_, money),
-        speed=speed(session, fund, filters),
-        credit=credit_list(session, fund, filters),
+        speed=speed(session, fund, filters, use_totals=kept is not None),
+        credit=credit_list(session, fund, filters, kept=unnarrowed),
         call_titles=dict(calls),
         countries=countries,
     )

@@ -1,5 +1,8 @@
 """dashboard: an organisation's optional annual budget (for the share of money reaching
-organisations with small budgets)
+organisations with small budgets); summary figures kept in step with the postings
+
+After upgrading a database that already holds grants, run `flask grantpool
+dashboard-rebuild` once to fill the summary figures.
 
 Revision ID: 0008
 Revises: 0005
@@ -18,6 +21,36 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "dashboard_totals",
+        sa.Column("fund_id", sa.BigInteger(), nullable=False),
+        sa.Column("dimension", sa.String(length=16), nullable=False),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("paid_minor", sa.BigInteger(), nullable=False),
+        sa.Column("grants", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["fund_id"],
+            ["funds.id"],
+            name=op.f("fk_dashboard_totals_fund_id_funds"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("fund_id", "dimension", "key", name=op.f("pk_dashboard_totals")),
+    )
+    op.create_table(
+        "dashboard_days",
+        sa.Column("fund_id", sa.BigInteger(), nullable=False),
+        sa.Column("measure", sa.String(length=32), nullable=False),
+        sa.Column("days", sa.Integer(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["fund_id"],
+            ["funds.id"],
+            name=op.f("fk_dashboard_days_fund_id_funds"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("fund_id", "measure", "days", name=op.f("pk_dashboard_days")),
+    )
     with op.batch_alter_table("organisations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("annual_budget_minor", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("annual_budget_currency", sa.String(length=3), nullable=True))
@@ -35,3 +68,5 @@ def downgrade() -> None:
         )
         batch_op.drop_column("annual_budget_currency")
         batch_op.drop_column("annual_budget_minor")
+    op.drop_table("dashboard_days")
+    op.drop_table("dashboard_totals")

@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
-from grantpool.dashboard import queries
+from grantpool.dashboard import queries, totals
+from grantpool.grants import services as grants
+from grantpool.organisations.services import FIELDS, update_organisation
 from grantpool.dashboard.queries import Filters, Slice
 from grantpool.ledger.services import check_ledger
 
@@ -96,3 +98,49 @@ def test_a_donor_viewer_sees_only_its_own_donor_row(session: Session) -> None:
                               donor_ids={pool.donor_a.id})
     assert [d.donor_id for d in board.donors] == [pool.donor_a.id]
     assert board.money.received == RECEIVED  # the pool's figures stay whole
+
+
+def _live(session, fund, filters=None):
+    filters = filters or Filters()
+    return (queries.allocation(session, fund, filters, use_totals=False),
+            queries.speed(session, fund, filters, use_totals=False))
+
+
+def test_kept_figures_follow_every_posting_and_match_the_source_rows(session: Session) -> None:
+    pool = make_pool(session)
+    fund = pool.world.fund
+    assert totals.check_totals(session, fund) == []
+    kept = queries.read_kept(session, fund)
+    assert kept is not None
+    live_allocation, live_speed = _live(session, fund)
+    assert queries.allocation(session, fund, Filters(), kept=kept) == live_allocation
+    assert queries.speed(session, fund, Filters()) == live_speed
+    assert kept.ledger() == queries.ledger_categories(session, fund)
+    assert kept.refunds() == {pool.donor_b.id: REFUNDED}
+    # Terminating a grant gives its unpaid commitment back: kept figures follow.
+    grants.change_state(session, pool.world.manager, pool.other_grant, "terminated",
+                        "The group dissolved.")
+    session.flush()
+    assert totals.check_totals(session, fund) == []
+    assert queries.allocation(session, fund, Filters()).total().committed == COMMITTED - 20_000
+
+
+def test_an_organisation_changing_type_moves_its_grants_between_categories(session) -> None:
+    pool = make_pool(session)
+    fund = pool.world.fund
+    update_organisation(session, None, pool.other_grant.organisation,
+                        {**{f: getattr(pool.other_grant.organisation, f) for f in FIELDS},
+                         "org_type": "national_ngo"})
+    session.flush()
+    assert totals.check_totals(session, fund) == []
+    assert queries.dashboard(session, fund, Filters()).localisation.committed_local == 1.0
+
+
+def test_rebuilding_gives_the_same_figures(session: Session) -> None:
+    pool = make_pool(session)
+    fund = pool.world.fund
+    before = queries.dashboard(session, fund, Filters())
+    totals.rebuild_totals(session, fund)
+    after = queries.dashboard(session, fund, Filters())
+    assert (after.allocation, after.speed, after.money, after.credit) == (
+        before.allocation, before.speed, before.money, before.credit)
