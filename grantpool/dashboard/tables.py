@@ -4,7 +4,10 @@ CSV, XLSX and PDF exports write. Pure presentation over figures already summed i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from babel import Locale
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,7 +21,7 @@ from ..organisations.rules import (
     area_name,
     country_name,
 )
-from ..platform.money import Money
+from ..platform.money import Money, exponent
 from .queries import SPEED_MEASURES, Dashboard, Slice
 
 
@@ -252,6 +255,24 @@ def _small_limit() -> int:
 def public_tables(tables: list[Table]) -> list[Table]:
     """What the public transparency page shows: aggregates, no per-donor rows."""
     return [t for t in tables if t.key != "donors"]
+
+
+@lru_cache(maxsize=32)
+def _separators(locale: str) -> tuple[str, str]:
+    symbols = Locale.parse(locale).number_symbols
+    numbering = symbols.get("latn", symbols)  # Babel ≥ 2.14 keys symbols by numbering system
+    return numbering.get("decimal", "."), numbering.get("group", ",")
+
+
+def amount_text(value: Money, locale: str, fund_currency: str) -> str:
+    """A table cell's amount in the reader's language, without Babel's full currency
+    pattern per cell (a page has hundreds): digits grouped by three with the locale's
+    separators; the currency code only where it is not the fund's (named above)."""
+    decimal, group = _separators(locale)
+    digits = exponent(value.currency)
+    text = f"{value.to_decimal():,.{digits}f}".replace(",", "\0").replace(".", decimal)
+    text = text.replace("\0", group)
+    return text if value.currency == fund_currency else f"{text} {value.currency}"
 
 
 def cell_text(value: Any) -> str:
