@@ -8,7 +8,6 @@ from functools import lru_cache
 from typing import Any
 
 from babel import Locale
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 

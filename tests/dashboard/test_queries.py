@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from grantpool.dashboard import queries, totals
-from grantpool.grants import services as grants
-from grantpool.organisations.services import FIELDS, update_organisation
 from grantpool.dashboard.queries import Filters, Slice
+from grantpool.grants import services as grants
 from grantpool.ledger.services import check_ledger
+from grantpool.organisations.services import FIELDS, update_organisation
 
 from .helpers import make_pool
 
