@@ -274,6 +274,18 @@ def amount_text(value: Money, locale: str, fund_currency: str) -> str:
     return text if value.currency == fund_currency else f"{text} {value.currency}"
 
 
+def display_rows(table: Table, locale: str, fund_currency: str) -> list[list[str]]:
+    """Every cell as the page shows it, formatted once in Python rather than cell by cell
+    through template calls."""
+    return [
+        [
+            amount_text(cell, locale, fund_currency) if isinstance(cell, Money) else cell_text(cell)
+            for cell in row
+        ]
+        for row in table.rows
+    ]
+
+
 def cell_text(value: Any) -> str:
     if value is None:
         return "–"

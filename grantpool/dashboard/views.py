@@ -19,7 +19,7 @@ from ..platform.permissions import can, require
 from . import exports, queries
 from .charts import bar_chart
 from .pdf import donor_report
-from .tables import Table, amount_text, build_tables, cell_text, chart_points, public_tables
+from .tables import Table, build_tables, chart_points, display_rows, public_tables
 
 bp = Blueprint("dashboard", __name__)
 
@@ -116,8 +116,7 @@ def show(fund_id: int) -> Any:
         charts=_charts(tables),
         errors=errors,
         period=_period_text(filters),
-        cell_text=cell_text,
-        amount_text=amount_text,
+        display_rows=display_rows,
         locale=_language(),
         public=False,
     ), (422 if errors else 200)
@@ -190,8 +189,7 @@ def public_show(fund_id: int) -> Any:
         charts=_charts(tables),
         errors=errors,
         period=_period_text(filters),
-        cell_text=cell_text,
-        amount_text=amount_text,
+        display_rows=display_rows,
         locale=_language(),
         public=True,
     ), (422 if errors else 200)
