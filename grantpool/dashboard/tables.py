@@ -113,7 +113,12 @@ def build_tables(board: Dashboard, language: str = "en") -> list[Table]:
                 [_("Retained for fund management"), money(m.costs)],
             ]
             + [[_("Pledged (in %(c)s)", c=c), Money(total, c)] for c, total in m.pledged],
-            note=_("Pledges are promises and stay in the currency they were made in."),
+            note=(
+                _("For the period chosen, these are the money that moved in it, not balances. ")
+                if board.filters.start or board.filters.end
+                else ""
+            )
+            + _("Pledges are promises and stay in the currency they were made in."),
         ),
         Table(
             "donors",

@@ -180,8 +180,12 @@ def _after_flush(session: Session, _context: Any) -> None:
             category = account_category(account.code)
             if category is not None:
                 deltas.add(account.fund_id, "ledger", category, obj.amount_minor)
-            if category in ("outstanding", "paid"):
-                grant, keys = grant_info(int(account.code.split(":")[1]))
+            ref = account.code.split(":")[1] if category in ("outstanding", "paid") else ""
+            named = session.get(Grant, int(ref)) if ref.isdigit() else None
+            if named is not None and named.fund_id == account.fund_id:
+                # Accounts named after something other than a grant row (the ledger
+                # takes any reference) have no organisation to attribute money to.
+                grant, keys = grant_info(int(ref))
                 paid = obj.amount_minor if category == "paid" else 0
                 for dimension, key in keys:
                     deltas.add(grant.fund_id, dimension, key, obj.amount_minor, paid)
@@ -307,7 +311,12 @@ def _source_days(session: Session, fund: Fund) -> dict[tuple[str, int], int]:
 
 
 def rebuild_totals(session: Session, fund: Fund) -> None:
-    """Replace a fund's summary figures by ones recomputed from the source rows."""
+    """Replace a fund's summary figures by ones recomputed from the source rows.
+
+    Takes the fund's row lock first, as every ledger posting does, so a posting running
+    at the same time either lands before the recount (and is in it) or waits for it.
+    """
+    session.execute(select(Fund.id).where(Fund.id == fund.id).with_for_update(key_share=True))
     session.connection().execute(delete(DashboardTotal).where(DashboardTotal.fund_id == fund.id))
     session.connection().execute(delete(DashboardDays).where(DashboardDays.fund_id == fund.id))
     totals = [
