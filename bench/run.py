@@ -264,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("make bench needs wrk (apt-get install wrk)", file=sys.stderr)
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{port}"
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(args.workers),
-             "--worker-class", "gthread", "--threads", "4", "--bind", f"127.0.0.1:{port}",
+             "--worker-class", "gthread", "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}",
              "--log-level", "warning", "wsgi:app"],
             cwd=ROOT, env=app_environment(url, workdir))
         wait_until_up(base, process)
