@@ -264,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads")
+    # One thread per worker: pages are CPU-bound Python, and on two cores extra threads
+    # mostly contend for the GIL (measured: form page, submission and dashboard all faster).
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("make bench needs wrk (apt-get install wrk)", file=sys.stderr)
