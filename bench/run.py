@@ -155,6 +155,18 @@ def scenarios(generated: Generated, cookie: str, draft_id: int) -> list[Scenario
 EXTRA_SCENARIOS: list[Callable[[Generated], list[Scenario]]] = []
 
 
+def _register_later_capabilities() -> None:
+    """Grants, money and reviews data (bench.money) and their pages (bench.scenarios)."""
+    import bench.money  # noqa: F401 - registers its generator
+    from bench.scenarios import later_scenarios
+
+    if later_scenarios not in EXTRA_SCENARIOS:
+        EXTRA_SCENARIOS.append(later_scenarios)
+
+
+_register_later_capabilities()
+
+
 def EXTRA_SCENARIOS_FACTORY(generated: Generated) -> list[Scenario]:
     found: list[Scenario] = []
     for factory in EXTRA_SCENARIOS:
@@ -252,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    # One thread per worker: pages are CPU-bound Python, and on two cores extra threads
+    # mostly contend for the GIL (measured: form page, submission and dashboard all faster).
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("make bench needs wrk (apt-get install wrk)", file=sys.stderr)
@@ -273,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         base = f"http://127.0.0.1:{port}"
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(args.workers),
-             "--worker-class", "gthread", "--threads", "4", "--bind", f"127.0.0.1:{port}",
+             "--worker-class", "gthread", "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}",
              "--log-level", "warning", "wsgi:app"],
             cwd=ROOT, env=app_environment(url, workdir))
         wait_until_up(base, process)

@@ -68,6 +68,12 @@ SETTINGS: list[Setting] = [
     Setting("INVITATION_DAYS", 7, "how long an invitation link works", int),
     Setting("PASSWORD_RESET_MINUTES", 60, "how long a password reset link works", int),
     Setting("SQL_ECHO", False, "log every SQL statement", bool),
+    Setting(
+        "PUBLIC_DASHBOARD",
+        False,
+        "publish each fund's aggregate figures at /transparency/ (no sign-in)",
+        bool,
+    ),
     Setting("SQL_COUNT_HEADER", False,
             "add X-SQL-Statements (statements per request) to responses", bool),
 ]

@@ -132,6 +132,7 @@ CAPABILITIES = [
     "grants",
     "attribution",
     "publishing",
+    "dashboard",
     "admin",
 ]
 

@@ -144,6 +144,39 @@ def ledger_check() -> None:
     click.echo("ledger consistent")
 
 
+@grantpool_cli.command("dashboard-rebuild")
+def dashboard_rebuild() -> None:
+    """Recompute every fund's dashboard summary figures from the grants and the ledger
+    (after restoring data written without the application, e.g. bulk imports)."""
+    from sqlalchemy import select
+
+    from .dashboard.totals import rebuild_totals
+    from .funds.models import Fund
+
+    for fund in db.session.scalars(select(Fund).order_by(Fund.id)):
+        rebuild_totals(db.session, fund)
+    db.session.commit()
+    click.echo("dashboard figures rebuilt")
+
+
+@grantpool_cli.command("dashboard-check")
+def dashboard_check() -> None:
+    """Compare the kept dashboard figures with the source rows; exit 1 on a difference."""
+    from sqlalchemy import select
+
+    from .dashboard.totals import check_totals
+    from .funds.models import Fund
+
+    problems = [
+        p for fund in db.session.scalars(select(Fund)) for p in check_totals(db.session, fund)
+    ]
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("dashboard figures consistent")
+
+
 @grantpool_cli.command("send-mail")
 @click.option("--limit", default=100, show_default=True)
 def send_mail(limit: int) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .accounts.models import ApiToken, LoginSession, Membership, OneTimeLink, RoleAssignment, User
 from .attribution.models import AttributionRecord, AttributionSettings, ConsentEvent
 from .calls.models import Call
+from .dashboard import totals as _totals  # noqa: F401 - keeps the summary figures in step
+from .dashboard.models import DashboardDays, DashboardTotal
 from .funds.models import Donor, Fund
 from .grants.models import (
     AgreementVersion,
@@ -46,6 +48,8 @@ __all__ = [
     "ConditionWaiver",
     "ConsentEvent",
     "Contribution",
+    "DashboardDays",
+    "DashboardTotal",
     "Decision",
     "Disbursement",
     "Donor",

@@ -439,10 +439,18 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> None:
 def user_for_api_token(session: Session, secret: str) -> User | None:
     if not secret.startswith(API_TOKEN_PREFIX):
         return None
-    token = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == token_hash(secret), ApiToken.revoked_at.is_(None)
+    # One statement per call: the user, its roles and memberships come joined in.
+    token = (
+        session.execute(
+            select(ApiToken)
+            .where(ApiToken.token_hash == token_hash(secret), ApiToken.revoked_at.is_(None))
+            .options(
+                joinedload(ApiToken.user).joinedload(User.roles),
+                joinedload(ApiToken.user).joinedload(User.memberships),
+            )
         )
+        .unique()
+        .scalar_one_or_none()
     )
     if token is None or not hmac.compare_digest(token.token_hash, token_hash(secret)):
         return None

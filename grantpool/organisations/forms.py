@@ -5,6 +5,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from ..platform.forms import Form
+from ..platform.money import Money
 from .rules import ORGANISATION_TYPE_LABELS, country_choices
 
 
@@ -36,6 +37,16 @@ class OrganisationForm(Form):
     youth_led = BooleanField(_l("Youth-led"))
     refugee_migrant_led = BooleanField(_l("Refugee- or migrant-led"))
     disability_led = BooleanField(_l("Led by people with disabilities"))
+    annual_budget = StringField(
+        _l("Annual budget (optional)"),
+        validators=[Optional(), Length(max=30)],
+        description=_l("Roughly how much the organisation spends in a year."),
+    )
+    annual_budget_currency = StringField(
+        _l("Currency of the annual budget"),
+        validators=[Optional(), Length(max=3)],
+        description=_l("A code such as USD, EUR or KES."),
+    )
     contact_email = EmailField(
         _l("Contact email (optional)"), validators=[Optional(), Length(max=320)]
     )
@@ -49,6 +60,11 @@ class OrganisationForm(Form):
             (t.value, str(label)) for t, label in ORGANISATION_TYPE_LABELS.items()
         ]
         self.country.choices = [("", ""), *country_choices()]
+        existing = kwargs.get("obj")
+        minor = getattr(existing, "annual_budget_minor", None)
+        if minor is not None and not self.annual_budget.data:
+            currency = existing.annual_budget_currency  # type: ignore[union-attr]
+            self.annual_budget.data = str(Money(minor, currency).to_decimal())
 
     def values(self) -> dict[str, object]:
         return {name: field.data for name, field in self._fields.items()}

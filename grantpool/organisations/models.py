@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, CheckConstraint, Index, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..platform.db import Base, IdPK
@@ -31,6 +31,9 @@ class Organisation(Base):
     youth_led: Mapped[bool] = mapped_column(Boolean, default=False)
     refugee_migrant_led: Mapped[bool] = mapped_column(Boolean, default=False)
     disability_led: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Self-declared yearly budget, for the dashboard's "small organisations" share.
+    annual_budget_minor: Mapped[int | None] = mapped_column(BigInteger)
+    annual_budget_currency: Mapped[str | None] = mapped_column(String(3))
     contact_email: Mapped[str | None] = mapped_column(String(320))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
@@ -39,6 +42,11 @@ class Organisation(Base):
     __table_args__ = (
         CheckConstraint(f"org_type IN ({_TYPES})", name="org_type_known"),
         CheckConstraint("country = upper(country) AND length(country) = 2", name="country_iso"),
+        CheckConstraint(
+            "(annual_budget_minor IS NULL) = (annual_budget_currency IS NULL) "
+            "AND (annual_budget_minor IS NULL OR annual_budget_minor >= 0)",
+            name="annual_budget_with_currency",
+        ),
         Index("ix_organisations_country", "country"),
         Index("ix_organisations_name", "name"),
     )

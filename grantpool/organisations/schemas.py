@@ -22,6 +22,12 @@ class OrganisationSchema(Schema):
     youth_led = fields.Boolean(load_default=False)
     refugee_migrant_led = fields.Boolean(load_default=False)
     disability_led = fields.Boolean(load_default=False)
+    annual_budget_minor = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(min=0)
+    )
+    annual_budget_currency = fields.String(
+        allow_none=True, load_default=None, validate=validate.Length(equal=3)
+    )
     contact_email = fields.String(allow_none=True, load_default=None, load_only=True)
     contact_phone = fields.String(allow_none=True, load_default=None, load_only=True)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import Membership, User
 from ..platform.audit import record_event, snapshot
 from ..platform.errors import ValidationFailed
+from ..platform.money import is_currency, parse_money
 from .models import Organisation
 from .rules import OrganisationType, is_valid_area, is_valid_country, is_valid_org_id
 
@@ -28,9 +29,37 @@ FIELDS = [
     "youth_led",
     "refugee_migrant_led",
     "disability_led",
+    "annual_budget_minor",
+    "annual_budget_currency",
     "contact_email",
     "contact_phone",
 ]
+
+
+def _clean_annual_budget(
+    data: dict[str, Any], clean: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Optional: an amount typed in a form (`annual_budget`) or minor units from the API."""
+    currency = (data.get("annual_budget_currency") or "").strip().upper() or None
+    typed = (str(data.get("annual_budget") or "")).strip()
+    minor = data.get("annual_budget_minor")
+    if not typed and minor is None:
+        clean["annual_budget_minor"] = clean["annual_budget_currency"] = None
+        return
+    if currency is None or not is_currency(currency):
+        errors["annual_budget_currency"] = _("Enter a currency code such as USD, EUR or KES.")
+        return
+    if typed:
+        try:
+            minor = parse_money(typed, currency, str(data.get("locale") or "en")).amount_minor
+        except ValueError:
+            errors["annual_budget"] = _("Enter an amount such as 1250.50.")
+            return
+    if not isinstance(minor, int) or minor < 0:
+        errors["annual_budget"] = _("Enter an amount of zero or more.")
+        return
+    clean["annual_budget_minor"] = minor
+    clean["annual_budget_currency"] = currency
 
 
 def _clean(session: Session, data: dict[str, Any], existing: Organisation | None) -> dict[str, Any]:
@@ -70,6 +99,7 @@ def _clean(session: Session, data: dict[str, Any], existing: Organisation | None
     clean["org_id"] = org_id
     for flag in ("women_led", "youth_led", "refugee_migrant_led", "disability_led"):
         clean[flag] = bool(data.get(flag))
+    _clean_annual_budget(data, clean, errors)
     email = (data.get("contact_email") or "").strip().lower() or None
     if email and ("@" not in email or "." not in email.split("@")[-1]):
         errors["contact_email"] = _("Enter an email address like name@example.org.")

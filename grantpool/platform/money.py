@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
+from functools import lru_cache
 
 from babel.core import Locale
 from babel.numbers import (
@@ -21,15 +22,27 @@ _ALL_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
 _MAX_DIGITS = 40
 
 
+@lru_cache(maxsize=1)
+def _currencies() -> frozenset[str]:
+    # Babel's list is fixed for the life of the process; building it costs more than most
+    # of what a page does with an amount, and every Money checks its currency.
+    return frozenset(list_currencies())
+
+
 def is_currency(code: str) -> bool:
-    return isinstance(code, str) and code.isupper() and code in list_currencies()
+    return isinstance(code, str) and code.isupper() and code in _currencies()
+
+
+@lru_cache(maxsize=512)
+def _precision(code: str) -> int:
+    return int(get_currency_precision(code))
 
 
 def exponent(code: str) -> int:
     """Number of minor-unit digits: 2 for EUR, 0 for JPY, XOF and UGX."""
     if not is_currency(code):
         raise ValueError(f"unknown currency {code!r}")
-    return int(get_currency_precision(code))
+    return _precision(code)
 
 
 class CurrencyMismatch(ValueError):

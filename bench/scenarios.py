@@ -1,0 +1,50 @@
+"""Benchmark scenarios of later capabilities: the reviewer queue and the dashboard, each
+signed in as the person who uses it (staff made by bench.money).
+
+Registered in bench.run.EXTRA_SCENARIOS. The 360Giving export is not in this branch; when
+it is, add its scenario here with its peak memory.
+"""
+
+from __future__ import annotations
+
+from bench.generate import Generated
+from bench.money import STAFF
+
+
+def signed_in_cookie(email: str) -> str:
+    """A session cookie for a bench user, made through the real sign-in service (the
+    environment was set up by bench.run.session_cookie)."""
+    from sqlalchemy import select
+
+    from grantpool import create_app
+    from grantpool.accounts.models import User
+    from grantpool.accounts.services import start_login_session
+    from grantpool.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        token = start_login_session(db.session, user, "bench")
+        db.session.commit()
+        serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        cookie = serializer.dumps({"_user_id": token, "_fresh": True})
+    app.extensions["grantpool.db"].dispose()
+    return str(cookie)
+
+
+def later_scenarios(generated: Generated) -> list:
+    from bench.run import Scenario
+
+    assert "reviewer@bench.example.org" in STAFF
+    reviewer = signed_in_cookie("reviewer@bench.example.org")
+    manager = signed_in_cookie("manager@bench.example.org")
+    return [
+        Scenario("reviewer queue", "/reviews", headers={"Cookie": f"session={reviewer}"}),
+        Scenario(
+            f"dashboard ({generated.counts.get('grants', 0):,} grants)",
+            f"/dashboard/funds/{generated.fund_id}",
+            headers={"Cookie": f"session={manager}"},
+            target=0.10,
+            max_statements=20,
+        ),
+    ]

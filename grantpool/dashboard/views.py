@@ -1,0 +1,195 @@
+"""The dashboard pages: a fund's figures with charts and tables, their exports, the donor
+report PDF, and (when PUBLIC_DASHBOARD is on) the public transparency page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from ..extensions import db
+from ..organisations.rules import is_valid_country
+from ..platform.errors import NotFound
+from ..platform.permissions import can, require
+from . import exports, queries
+from .charts import bar_chart
+from .pdf import donor_report
+from .tables import Table, build_tables, chart_points, display_rows, public_tables
+
+bp = Blueprint("dashboard", __name__)
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def parse_filters(args: Any) -> tuple[queries.Filters, dict[str, str]]:
+    """The filters in a query string; a value that does not parse is named in `errors`
+    and left out, so the reader sees why the figures are not narrowed."""
+    errors: dict[str, str] = {}
+
+    def day(name: str) -> dt.date | None:
+        text = (args.get(name) or "").strip()
+        if not text:
+            return None
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            errors[name] = _("Enter a date such as 2026-01-31.")
+            return None
+
+    start, end = day("from"), day("to")
+    if start and end and end < start:
+        errors["to"] = _("The end of the period must come after its start.")
+        end = None
+    call_text = (args.get("call") or "").strip()
+    call_id = int(call_text) if call_text.isdigit() else None
+    if call_text and call_id is None:
+        errors["call"] = _("Choose a call.")
+    country = (args.get("country") or "").strip().upper() or None
+    if country and not is_valid_country(country):
+        errors["country"] = _("Choose a country.")
+        country = None
+    return queries.Filters(start, end, call_id, country), errors
+
+
+def _scope(fund_id: int) -> queries.FundScope:
+    scope = queries.fund_scope(db.session, fund_id)
+    if scope is None:
+        raise NotFound()
+    return scope
+
+
+def _board(scope: queries.FundScope, filters: queries.Filters) -> queries.Dashboard:
+    donor_ids = (
+        None
+        if can(current_user, "dashboard.see_all_donors", scope)
+        else queries.viewer_donor_ids(current_user)
+    )
+    return queries.dashboard(db.session, scope.fund, filters, donor_ids=donor_ids)
+
+
+def _charts(tables: list[Table]) -> dict[str, Markup]:
+    return {
+        t.key: Markup(bar_chart(f"chart-{t.key}", t.title, points))  # noqa: S704 - escaped
+        for t in tables
+        if (points := chart_points(t))
+    }
+
+
+def _period_text(filters: queries.Filters) -> str:
+    if filters.start and filters.end:
+        return _("From %(start)s to %(end)s", start=filters.start, end=filters.end)
+    if filters.start:
+        return _("From %(start)s", start=filters.start)
+    if filters.end:
+        return _("Until %(end)s", end=filters.end)
+    return _("Since the fund began")
+
+
+@bp.get("/dashboard/")
+@login_required
+def index() -> Any:
+    funds = queries.visible_funds(db.session, current_user)
+    if len(funds) == 1:
+        return redirect(url_for("dashboard.show", fund_id=funds[0].id))
+    return render_template("dashboard/index.html", funds=funds)
+
+
+@bp.get("/dashboard/funds/<int:fund_id>")
+@login_required
+def show(fund_id: int) -> Any:
+    scope = _scope(fund_id)
+    require(current_user, "dashboard.view", scope)
+    filters, errors = parse_filters(request.args)
+    board = _board(scope, filters)
+    tables = build_tables(board, _language())
+    return render_template(
+        "dashboard/show.html",
+        board=board,
+        tables=tables,
+        charts=_charts(tables),
+        errors=errors,
+        period=_period_text(filters),
+        display_rows=display_rows,
+        locale=_language(),
+        public=False,
+    ), (422 if errors else 200)
+
+
+@bp.get("/dashboard/funds/<int:fund_id>/export/<key>.<fmt>")
+@login_required
+def export(fund_id: int, key: str, fmt: str) -> Any:
+    scope = _scope(fund_id)
+    require(current_user, "dashboard.view", scope)
+    filters, _errors = parse_filters(request.args)
+    tables = {t.key: t for t in build_tables(_board(scope, filters), _language())}
+    table = tables.get(key)
+    if table is None or fmt not in {"csv", "xlsx"}:
+        raise NotFound()
+    name = f"{scope.fund.id}-{table.key}.{fmt}"
+    if fmt == "csv":
+        body, mimetype = exports.table_csv(table), "text/csv; charset=utf-8"
+    else:
+        body = exports.table_xlsx(table)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.get("/dashboard/funds/<int:fund_id>/report.pdf")
+@login_required
+def report(fund_id: int) -> Any:
+    scope = _scope(fund_id)
+    require(current_user, "dashboard.view", scope)
+    filters, _errors = parse_filters(request.args)
+    tables = build_tables(_board(scope, filters), _language())
+    body = donor_report(scope.fund.name, _period_text(filters), tables)
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{scope.fund.id}-donor-report.pdf"'},
+    )
+
+
+# --- the public transparency page ------------------------------------------------------------
+
+
+def _public_enabled() -> None:
+    if not current_app.config.get("PUBLIC_DASHBOARD"):
+        raise NotFound()
+
+
+@bp.get("/transparency/")
+def public_index() -> Any:
+    _public_enabled()
+    funds = queries.all_funds(db.session)
+    return render_template("dashboard/public_index.html", funds=funds)
+
+
+@bp.get("/transparency/funds/<int:fund_id>")
+def public_show(fund_id: int) -> Any:
+    _public_enabled()
+    scope = _scope(fund_id)
+    filters, errors = parse_filters(request.args)
+    board = queries.dashboard(db.session, scope.fund, filters, donor_ids=set())
+    tables = public_tables(build_tables(board, _language()))
+    return render_template(
+        "dashboard/show.html",
+        board=board,
+        tables=tables,
+        charts=_charts(tables),
+        errors=errors,
+        period=_period_text(filters),
+        display_rows=display_rows,
+        locale=_language(),
+        public=True,
+    ), (422 if errors else 200)
