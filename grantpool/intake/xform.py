@@ -198,7 +198,9 @@ def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
         elif kind == QuestionKind.DATE:
             row["type"] = "date"
         elif kind == QuestionKind.FILE:
-            row["type"] = FILE_TYPES.get(str(question.get("accept") or ""), "file")
+            kinds = list(question.get("file_kinds") or [])
+            only = kinds[0] if len(kinds) == 1 else str(question.get("accept") or "")
+            row["type"] = FILE_TYPES.get(only, "file")
         elif kind == QuestionKind.LOCATION:
             allowed = set(call.eligibility.get("countries") or [])
             countries = [(c, n) for c, n in country_choices() if not allowed or c in allowed]
