@@ -538,7 +538,7 @@ def validate_template(tranches: Any) -> list[dict[str, Any]]:
             raise ValidationFailed.single(
                 "tranches", _("Days after the start are a whole number from 0 to 3650.")
             )
-        # Check the conditions with a placeholder date where the template uses offsets.
+        # Check the conditions with a stand-in date where the template uses offsets.
         probe = _resolve_offsets(spec.get("conditions") or {"all": []}, dt.date(2000, 1, 1))
         normalise_conditions(probe, tranche_number=number)
         clean.append(
