@@ -154,7 +154,9 @@ def anonymised_description(
     area only; never a name, locality or identifier."""
     noun = str(_TYPE_NOUNS.get(OrganisationType(org_type), _l("local organisation")))
     adjectives = ", ".join(str(_LEAD_ADJECTIVES[lead]) for lead in leadership)
-    who = f"{adjectives} {noun}" if adjectives else noun
+    # Translators: leadership words, then the kind of organisation ("women-led community
+    # group"); reorder for languages that put them after the noun.
+    who = _("%(adjectives)s %(noun)s", adjectives=adjectives, noun=noun) if adjectives else noun
     where = place(country, area, precision)
     if where:
         return _("a %(who)s in %(where)s", who=who, where=where)

@@ -63,6 +63,17 @@ def test_anonymised_description_uses_type_leadership_and_precision(app: Any) -> 
     )
 
 
+def test_anonymised_description_follows_french_word_order(app: Any) -> None:
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("fr"):
+        text = rules.anonymised_description(
+            "community_based", [Leadership.WOMEN], "KE", "KE-30", "hidden"
+        )
+    # The kind of organisation comes first, the leadership after it.
+    assert text.startswith("une organisation communautaire dirigée par des femmes"), text
+
+
 def test_earmarked_money_is_drawn_first_then_pro_rata() -> None:
     money = [
         Contributed(1, 5_000, "water", None),
