@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..platform.audit import record_event
@@ -193,19 +194,25 @@ def start_login_session(session: Session, user: User, user_agent: str | None = N
     return token
 
 
+@functools.cache
+def _login_session_user() -> Select[tuple[User]]:
+    """Built once (on first use, when every model is mapped): it runs on every signed-in
+    request. One statement per request: roles and memberships come joined in."""
+    return (
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token_hash == bindparam("token_hash"),
+            LoginSession.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+        .options(joinedload(User.roles), joinedload(User.memberships))
+    )
+
+
 def load_login_session(session: Session, token: str) -> User | None:
     row = (
-        session.execute(
-            select(User)
-            .join(LoginSession, LoginSession.user_id == User.id)
-            .where(
-                LoginSession.token_hash == token_hash(token),
-                LoginSession.revoked_at.is_(None),
-                User.active.is_(True),
-            )
-            # One statement per request: roles and memberships come joined in.
-            .options(joinedload(User.roles), joinedload(User.memberships))
-        )
+        session.execute(_login_session_user(), {"token_hash": token_hash(token)})
         .unique()
         .scalar_one_or_none()
     )

@@ -39,6 +39,7 @@ from ..platform.errors import NotFound, ValidationFailed
 from ..platform.permissions import require
 from ..platform.storage import get_storage
 from ..platform.time import now_utc
+from ..platform.web import reads_only
 from . import services
 from .forms import EmailOnlyForm, RegistrationForm, SignInCodeForm
 from .models import Application
@@ -81,12 +82,14 @@ def _helpers() -> dict[str, Any]:
 
 
 @bp.get("/calls")
+@reads_only
 def open_calls() -> Any:
     now = now_utc()
     return render_template("intake/calls.html", calls=calls.public_calls(db.session, now), now=now)
 
 
 @bp.get("/calls/<int:call_id>")
+@reads_only
 def call_page(call_id: int) -> Any:
     call = _call(call_id)
     return render_template("intake/call.html", call=call, accepting=call.is_accepting(now_utc()))
@@ -275,6 +278,7 @@ def _typed_from_request(
 
 
 @bp.route("/applications/<int:application_id>/page/<int:number>", methods=["GET", "POST"])
+@reads_only
 @login_required
 def page(application_id: int, number: int) -> Any:
     application = _application(application_id, "application.edit")
@@ -371,6 +375,7 @@ def check(application_id: int) -> Any:
 
 
 @bp.get("/applications/<int:application_id>")
+@reads_only
 @login_required
 def show(application_id: int) -> Any:
     application = _application(application_id)

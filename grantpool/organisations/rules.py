@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 
@@ -125,10 +126,13 @@ def area_name(code: str | None) -> str:
     return subdivision.name if subdivision else code
 
 
-def country_choices() -> list[tuple[str, str]]:
-    return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
+@functools.cache
+def country_choices() -> tuple[tuple[str, str], ...]:
+    """(code, name) by name; built once per process (pycountry's data never changes)."""
+    return tuple(sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1]))
 
 
-def area_choices(country: str) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=256)
+def area_choices(country: str) -> tuple[tuple[str, str], ...]:
     subdivisions = pycountry.subdivisions.get(country_code=(country or "").upper()) or []
-    return sorted(((s.code, s.name) for s in subdivisions), key=lambda s: s[1])
+    return tuple(sorted(((s.code, s.name) for s in subdivisions), key=lambda s: s[1]))

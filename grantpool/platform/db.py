@@ -8,6 +8,7 @@ the CLI and Alembic.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
+    exc,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -98,10 +100,43 @@ def create_db_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engi
         )
         _configure_sqlite(engine)
         return engine
-    options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    options: dict[str, Any] = {"echo": echo}
     if not pool:
         options["poolclass"] = NullPool
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A pooled connection used within this many seconds is taken to be alive; one idle for
+# longer is pinged before use (a restarted server or a dropped idle connection is then
+# replaced instead of failing a request). Pinging every checkout would add a round trip
+# to every request.
+IDLE_BEFORE_PING = 10.0
+
+
+def _ping(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SELECT 1")
+    cursor.close()
+    dbapi_connection.rollback()
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last_used = record.info.get("grantpool.last_used")
+        if last_used is not None and time.monotonic() - last_used <= IDLE_BEFORE_PING:
+            return
+        try:
+            _ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and checks out (or opens) another.
+            raise exc.DisconnectionError() from error
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["grantpool.last_used"] = time.monotonic()
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -120,7 +155,31 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # a read-only request: each statement reads its own snapshot
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY = "grantpool.read_only"
+
+
+class WriteInReadOnlyRequest(RuntimeError):
+    """A request declared read-only tried to write: a programming error."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_when_read_only(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY) and (
+        session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)
+    ):
+        raise WriteInReadOnlyRequest("a read-only request tried to write")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_dml_when_read_only(state: Any) -> None:
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes and state.session.info.get(READ_ONLY):
+        raise WriteInReadOnlyRequest("a read-only request tried to write")
 
 
 class Database:
@@ -136,6 +195,7 @@ class Database:
             app.config["DATABASE_URL"], echo=app.config.get("SQL_ECHO", False)
         )
         app.extensions["grantpool.db"] = engine
+        app.teardown_request(self._end_read_only)
         app.teardown_appcontext(self._teardown)
 
     @property
@@ -149,6 +209,23 @@ class Database:
                 bind=self._test_connection, join_transaction_mode="create_savepoint"
             )
         return self._factory(bind=self.engine)
+
+    def read_only(self) -> None:
+        """Declare that this request only reads. Its statements then run without BEGIN and
+        COMMIT (two round trips saved; under READ COMMITTED each statement takes its own
+        snapshot inside a transaction too, and SQLite takes no write lock), and any write
+        raises WriteInReadOnlyRequest. Under tests, bound to an outer transaction, only
+        the write guard applies."""
+        session = self.session()
+        session.info[READ_ONLY] = True
+        if self._test_connection is None and not session.in_transaction():
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+    def _end_read_only(self, _exc: BaseException | None) -> None:
+        # A session that outlives the request (one app context around several requests,
+        # as in tests) must not stay read-only for the next one.
+        if self.session.registry.has():
+            self.session().info.pop(READ_ONLY, None)
 
     def _teardown(self, _exc: BaseException | None) -> None:
         self.session.remove()

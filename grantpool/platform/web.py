@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -23,6 +24,26 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+
+
+View = TypeVar("View", bound=Callable[..., Any])
+SAFE_METHODS = {"GET", "HEAD"}
+
+
+def reads_only(view: View) -> View:
+    """Mark a view that never writes when asked with GET or HEAD: its request then runs
+    without a transaction's BEGIN and COMMIT, and a write raises (see Database.read_only).
+    Wrapping decorators (login_required) keep the mark through functools.wraps."""
+    view._grantpool_reads_only = True  # type: ignore[attr-defined]
+    return view
+
+
+def _start_read_only_request() -> None:
+    if request.method not in SAFE_METHODS or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "_grantpool_reads_only", False):
+        db.read_only()
 
 
 def wants_json() -> bool:
@@ -51,6 +72,7 @@ def error_response(
 def init_web(app: Flask) -> None:
     app.before_request(_refuse_oversized_body)
     app.before_request(_protect_against_csrf)
+    app.before_request(_start_read_only_request)
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)
 
