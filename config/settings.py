@@ -74,6 +74,13 @@ SETTINGS: list[Setting] = [
         "publish each fund's aggregate figures at /transparency/ (no sign-in)",
         bool,
     ),
+    Setting(
+        "DASHBOARD_CACHE_SECONDS",
+        60,
+        "keep a rendered dashboard this long at most (it is also renewed whenever anything "
+        "is recorded); 0 turns the cache off",
+        int,
+    ),
     Setting("SQL_COUNT_HEADER", False,
             "add X-SQL-Statements (statements per request) to responses", bool),
 ]

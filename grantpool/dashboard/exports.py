@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -23,41 +24,60 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(table: Table) -> list[list[Any]]:
-    currency_columns = {
-        i: cell.currency
-        for row in table.rows
-        for i, cell in enumerate(row)
-        if isinstance(cell, Money)
-    }
-    header = [
-        f"{name} ({currency_columns[i]})" if i in currency_columns else name
+def _header(table: Table) -> list[str]:
+    """Column names; a money column whose cells share one currency names it."""
+    currencies: dict[int, set[str]] = {}
+    for row in table.rows:
+        for i, cell in enumerate(row):
+            if isinstance(cell, Money):
+                currencies.setdefault(i, set()).add(cell.currency)
+    return [
+        f"{name} ({next(iter(currencies[i]))})" if len(currencies.get(i, ())) == 1 else name
         for i, name in enumerate(table.columns)
     ]
-    return [header, *([_plain(c) for c in row] for row in table.rows)]
+
+
+def _rows(table: Table) -> list[list[Any]]:
+    return [_header(table), *([_plain(c) for c in row] for row in table.rows)]
+
+
+def _csv_line(row: list[Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(
+        ["" if c is None else (f"{c:f}" if isinstance(c, Decimal) else c) for c in row]
+    )
+    return out.getvalue()
 
 
 def table_csv(table: Table) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in _rows(table):
-        writer.writerow(
-            ["" if c is None else (f"{c:f}" if isinstance(c, Decimal) else c) for c in row]
-        )
-    # A byte-order mark so spreadsheet programs read accents right.
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return b"".join(stream_csv(_header(table), [table.rows]))
+
+
+def stream_csv(header: list[str], batches: Iterable[list[list[Any]]]) -> Iterator[bytes]:
+    """CSV a batch of rows at a time, for lists too long to hold (every credited partner).
+    A byte-order mark first, so spreadsheet programs read accents right."""
+    yield ("\ufeff" + _csv_line(header)).encode("utf-8")
+    for rows in batches:
+        yield "".join(_csv_line([_plain(c) for c in row]) for row in rows).encode("utf-8")
 
 
 def table_xlsx(table: Table) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = table.key[:31]
-    for row in _rows(table):
-        sheet.append(row)  # Decimal stays exact: openpyxl writes it as a number
-    if table.note:
+    return stream_xlsx(table.key, _header(table), [table.rows], table.note)
+
+
+def stream_xlsx(
+    key: str, header: list[str], batches: Iterable[list[list[Any]]], note: str = ""
+) -> bytes:
+    """A workbook written row by row (openpyxl's write-only mode keeps rows on disk)."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(key[:31] or "table")
+    sheet.append(header)
+    for rows in batches:
+        for row in rows:
+            sheet.append([_plain(c) for c in row])  # Decimal stays exact: a number
+    if note:
         sheet.append([])
-        sheet.append([table.note])
+        sheet.append([note])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

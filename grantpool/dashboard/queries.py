@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,8 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
+    union,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -47,6 +50,9 @@ from ..ledger.models import (
 from ..organisations.models import Organisation
 from ..organisations.rules import LOCAL_AND_NATIONAL, Leadership
 from ..platform.money import exponent
+from ..platform.time import now_utc
+from ..publishing.queries import Filters as PublicFilters
+from ..publishing.queries import PublicRecord, iter_public_records
 from ..reviews.models import Decision
 
 # Organisations whose declared annual budget is below this many major units of the fund's
@@ -126,12 +132,13 @@ def _donors_of_funds() -> Select[Any]:
 
 
 def fund_scope(session: Session, fund_id: int) -> FundScope | None:
-    """The fund and its donors, in one statement."""
-    gave = _donors_of_funds()
+    """The fund and its donors (each once), in one statement."""
+    gave = union(
+        select(Contribution.donor_id).where(Contribution.fund_id == fund_id),
+        select(Pledge.donor_id).where(Pledge.fund_id == fund_id),
+    ).subquery()
     rows = session.execute(
-        select(Fund, gave.c.donor_id)
-        .outerjoin(gave, gave.c.fund_id == Fund.id)
-        .where(Fund.id == fund_id)
+        select(Fund, gave.c.donor_id).outerjoin(gave, true()).where(Fund.id == fund_id)
     ).all()
     if not rows:
         return None
@@ -861,13 +868,46 @@ def filter_choices(
 
 @dataclass(frozen=True)
 class CreditList:
-    """Who did the work. No attribution records exist yet (partners have not said how,
-    or whether, they want to be named), so only counts are published: a partner's name
-    appears only with its consent, which this branch cannot know."""
+    """Who did the work, counted over every grant (named or not); the partners who agreed
+    to be credited are listed by `credited`."""
 
     organisations: int
     countries: int
     grants: int
+
+
+# How many credited partners the page and the donor report list; the CSV and XLSX
+# downloads of the list hold every one.
+CREDITED_ON_PAGE = 50
+
+
+def credit_filters(fund: Fund, filters: Filters) -> PublicFilters:
+    start, end = filters.bounds(fund)
+    return PublicFilters(
+        country=filters.country,
+        fund_id=fund.id,
+        call_id=filters.call_id,
+        awarded_from=start,
+        awarded_before=end,
+    )
+
+
+def credited(
+    session: Session, fund: Fund, filters: Filters, today: dt.date, limit: int | None = None
+) -> tuple[list[PublicRecord], bool]:
+    """The first `limit` attribution records of this fund as published today (consent,
+    embargo, safety flag and chosen naming applied by grantpool.publishing), and whether
+    there are more. At most two batches are read, so the statements stay bounded."""
+    limit = limit or CREDITED_ON_PAGE
+    records = list(
+        islice(
+            iter_public_records(
+                session, today, credit_filters(fund, filters), batch=limit + 1, max_batches=2
+            ),
+            limit + 1,
+        )
+    )
+    return records[:limit], len(records) > limit
 
 
 def credit_list(
@@ -915,10 +955,17 @@ class Dashboard:
     credit: CreditList
     call_titles: dict[int, dict[str, Any]]
     countries: list[str]
+    credited: list[PublicRecord] = field(default_factory=list)
+    more_credited: bool = False
 
 
 def dashboard(
-    session: Session, fund: Fund, filters: Filters, *, donor_ids: set[int] | None = None
+    session: Session,
+    fund: Fund,
+    filters: Filters,
+    *,
+    donor_ids: set[int] | None = None,
+    today: dt.date | None = None,
 ) -> Dashboard:
     """All figures of one fund's dashboard: a fixed number of statements."""
     kept = read_kept(session, fund)  # also offers the country choices when narrowed
@@ -927,6 +974,7 @@ def dashboard(
     money = fund_money(session, fund, filters, donors, kept=unnarrowed)
     allocation_ = allocation(session, fund, filters, use_totals=kept is not None, kept=unnarrowed)
     calls, countries = filter_choices(session, fund, kept)
+    credited_, more_credited = credited(session, fund, filters, today or now_utc().date())
     return Dashboard(
         fund=fund,
         filters=filters,
@@ -939,4 +987,6 @@ def dashboard(
         credit=credit_list(session, fund, filters, kept=unnarrowed),
         call_titles=dict(calls),
         countries=countries,
+        credited=credited_,
+        more_credited=more_credited,
     )

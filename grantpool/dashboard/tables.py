@@ -3,6 +3,7 @@ CSV, XLSX and PDF exports write. Pure presentation over figures already summed i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -21,6 +22,7 @@ from ..organisations.rules import (
     country_name,
 )
 from ..platform.money import Money, exponent
+from ..publishing.queries import PublicRecord
 from .queries import SPEED_MEASURES, Dashboard, Slice
 
 
@@ -247,7 +249,41 @@ def build_tables(board: Dashboard, language: str = "en") -> list[Table]:
             ),
         )
     )
+    tables.append(credits_table(board.credited, more=board.more_credited))
     return tables
+
+
+def credits_table(records: Iterable[PublicRecord], more: bool = False) -> Table:
+    """The attribution records as published: each partner as it chose to be credited (its
+    name, or an anonymised description), where, what it was awarded and the credit line."""
+    rows = [
+        [
+            r.partner,
+            r.place or "–",
+            Money(r.amount_awarded_minor, r.currency),
+            r.currency,
+            r.credit_line(),
+        ]
+        for r in records
+    ]
+    if more:
+        note = _(
+            "The first %(n)s partners in order of award; the CSV and XLSX downloads list "
+            "every one.",
+            n=len(rows),
+        )
+    else:
+        note = _(
+            "A partner appears here once it has agreed to be credited, as it chose: by "
+            "name or by an anonymised description."
+        )
+    return Table(
+        "credits",
+        _("Partners credited"),
+        [_("Partner"), _("Where"), _("Awarded"), _("Currency"), _("Credit line")],
+        rows,
+        note=note,
+    )
 
 
 def _small_limit() -> int:

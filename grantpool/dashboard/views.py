@@ -4,9 +4,20 @@ report PDF, and (when PUBLIC_DASHBOARD is on) the public transparency page."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,11 +26,22 @@ from markupsafe import Markup
 from ..extensions import db
 from ..organisations.rules import is_valid_country
 from ..platform.errors import NotFound
+from ..platform.pagecache import FragmentCache, data_version
 from ..platform.permissions import can, require
+from ..platform.time import now_utc
+from ..platform.web import reads_only
+from ..publishing.queries import iter_public_records
 from . import exports, queries
 from .charts import bar_chart
 from .pdf import donor_report
-from .tables import Table, build_tables, chart_points, display_rows, public_tables
+from .tables import (
+    Table,
+    build_tables,
+    chart_points,
+    credits_table,
+    display_rows,
+    public_tables,
+)
 
 bp = Blueprint("dashboard", __name__)
 
@@ -93,6 +115,7 @@ def _period_text(filters: queries.Filters) -> str:
 
 
 @bp.get("/dashboard/")
+@reads_only
 @login_required
 def index() -> Any:
     funds = queries.visible_funds(db.session, current_user)
@@ -101,33 +124,112 @@ def index() -> Any:
     return render_template("dashboard/index.html", funds=funds)
 
 
+FILTER_NAMES = ("from", "to", "call", "country")
+
+
+def _cache() -> FragmentCache:
+    cache = current_app.extensions.get("grantpool.dashboard_cache")
+    if cache is None:
+        ttl = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 60))
+        cache = current_app.extensions["grantpool.dashboard_cache"] = FragmentCache(ttl=ttl)
+    return cache
+
+
+def _figures(
+    scope: queries.FundScope, donor_ids: set[int] | None, public: bool
+) -> tuple[Markup, int]:
+    """The page's figures, tables and charts as HTML, and the status. Rendered once per
+    version of the data, language, filters and donor visibility, then kept (FragmentCache);
+    a request with bad filters is answered afresh with its messages."""
+    filters, errors = parse_filters(request.args)
+    language = _language()
+
+    def render() -> str:
+        board = queries.dashboard(db.session, scope.fund, filters, donor_ids=donor_ids)
+        tables = build_tables(board, language)
+        if public:
+            tables = public_tables(tables)
+        return render_template(
+            "dashboard/_figures.html",
+            board=board,
+            tables=tables,
+            charts=_charts(tables),
+            errors=errors,
+            period=_period_text(filters),
+            display_rows=display_rows,
+            locale=language,
+            public=public,
+        )
+
+    cache = _cache()
+    if errors or cache.ttl <= 0:
+        return Markup(render()), (422 if errors else 200)  # noqa: S704 - rendered template
+    key = (
+        scope.fund.id,
+        data_version(db.session),
+        now_utc().date(),
+        language,
+        tuple(request.args.get(name, "") for name in FILTER_NAMES),
+        None if donor_ids is None else frozenset(donor_ids),
+        public,
+    )
+    return Markup(cache.get_or_render(key, render)), 200  # noqa: S704 - rendered template
+
+
 @bp.get("/dashboard/funds/<int:fund_id>")
+@reads_only
 @login_required
 def show(fund_id: int) -> Any:
     scope = _scope(fund_id)
     require(current_user, "dashboard.view", scope)
-    filters, errors = parse_filters(request.args)
-    board = _board(scope, filters)
-    tables = build_tables(board, _language())
-    return render_template(
-        "dashboard/show.html",
-        board=board,
-        tables=tables,
-        charts=_charts(tables),
-        errors=errors,
-        period=_period_text(filters),
-        display_rows=display_rows,
-        locale=_language(),
-        public=False,
-    ), (422 if errors else 200)
+    donor_ids = (
+        None
+        if can(current_user, "dashboard.see_all_donors", scope)
+        else queries.viewer_donor_ids(current_user)
+    )
+    figures, status = _figures(scope, donor_ids, public=False)
+    return render_template("dashboard/show.html", fund=scope.fund, figures=figures), status
+
+
+def _credit_batches(
+    scope: queries.FundScope, filters: queries.Filters
+) -> Iterator[list[list[Any]]]:
+    """Every credited partner of the fund, as table rows, a batch at a time."""
+    records = iter_public_records(
+        db.session, now_utc().date(), queries.credit_filters(scope.fund, filters)
+    )
+    while batch := list(islice(records, 500)):
+        yield credits_table(batch).rows
+
+
+def _export_credits(scope: queries.FundScope, filters: queries.Filters, fmt: str) -> Response:
+    table = credits_table([])
+    name = f"{scope.fund.id}-{table.key}.{fmt}"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == "csv":
+        return Response(
+            stream_with_context(exports.stream_csv(table.columns, _credit_batches(scope, filters))),
+            mimetype="text/csv; charset=utf-8",
+            headers=disposition,
+        )
+    body = exports.stream_xlsx(table.key, table.columns, _credit_batches(scope, filters))
+    return Response(body, mimetype=XLSX, headers=disposition)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.get("/dashboard/funds/<int:fund_id>/export/<key>.<fmt>")
+@reads_only
 @login_required
 def export(fund_id: int, key: str, fmt: str) -> Any:
     scope = _scope(fund_id)
     require(current_user, "dashboard.view", scope)
     filters, _errors = parse_filters(request.args)
+    if fmt not in {"csv", "xlsx"}:
+        raise NotFound()
+    if key == "credits":
+        return _export_credits(scope, filters, fmt)
     tables = {t.key: t for t in build_tables(_board(scope, filters), _language())}
     table = tables.get(key)
     if table is None or fmt not in {"csv", "xlsx"}:
@@ -136,8 +238,7 @@ def export(fund_id: int, key: str, fmt: str) -> Any:
     if fmt == "csv":
         body, mimetype = exports.table_csv(table), "text/csv; charset=utf-8"
     else:
-        body = exports.table_xlsx(table)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, mimetype = exports.table_xlsx(table), XLSX
     return Response(
         body,
         mimetype=mimetype,
@@ -146,6 +247,7 @@ def export(fund_id: int, key: str, fmt: str) -> Any:
 
 
 @bp.get("/dashboard/funds/<int:fund_id>/report.pdf")
+@reads_only
 @login_required
 def report(fund_id: int) -> Any:
     scope = _scope(fund_id)
@@ -169,6 +271,7 @@ def _public_enabled() -> None:
 
 
 @bp.get("/transparency/")
+@reads_only
 def public_index() -> Any:
     _public_enabled()
     funds = queries.all_funds(db.session)
@@ -176,20 +279,9 @@ def public_index() -> Any:
 
 
 @bp.get("/transparency/funds/<int:fund_id>")
+@reads_only
 def public_show(fund_id: int) -> Any:
     _public_enabled()
     scope = _scope(fund_id)
-    filters, errors = parse_filters(request.args)
-    board = queries.dashboard(db.session, scope.fund, filters, donor_ids=set())
-    tables = public_tables(build_tables(board, _language()))
-    return render_template(
-        "dashboard/show.html",
-        board=board,
-        tables=tables,
-        charts=_charts(tables),
-        errors=errors,
-        period=_period_text(filters),
-        display_rows=display_rows,
-        locale=_language(),
-        public=True,
-    ), (422 if errors else 200)
+    figures, status = _figures(scope, set(), public=True)
+    return render_template("dashboard/show.html", fund=scope.fund, figures=figures), status

@@ -24,6 +24,7 @@ from ..attribution.models import AttributionRecord, AttributionSettings
 from ..attribution.rules import Contributed, LocationPrecision
 from ..funds.models import Donor, Fund
 from ..grants.models import Disbursement, Grant
+from ..intake.models import Application
 from ..ledger.models import Contribution, LedgerAccount, LedgerBalance
 from ..ledger.rules import grant_paid_account
 from ..organisations.models import Organisation
@@ -37,6 +38,11 @@ class Filters:
     country: str | None = None
     year: int | None = None
     theme: str | None = None
+    # The dashboard narrows its credit list to one fund, call and period of award.
+    fund_id: int | None = None
+    call_id: int | None = None
+    awarded_from: dt.datetime | None = None
+    awarded_before: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -155,23 +161,36 @@ def _candidates(today: dt.date, filters: Filters, grant_id: int | None = None) -
         )
     if filters.theme:
         query = query.where(func.lower(AttributionRecord.theme) == filters.theme.strip().lower())
+    if filters.fund_id is not None:
+        query = query.where(Grant.fund_id == filters.fund_id)
+    if filters.call_id is not None:
+        query = query.where(
+            Grant.application_id.in_(
+                select(Application.id).where(Application.call_id == filters.call_id)
+            )
+        )
+    if filters.awarded_from is not None:
+        query = query.where(Grant.awarded_at >= filters.awarded_from)
+    if filters.awarded_before is not None:
+        query = query.where(Grant.awarded_at < filters.awarded_before)
     return query
 
 
 class _Funding:
-    """Contributions and donors of every fund, read once per export."""
+    """Contributions and donors of every fund (or of one), read once per export."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, fund_id: int | None = None) -> None:
         self.by_fund: dict[int, list[Contributed]] = {}
-        for row in session.execute(
-            select(
-                Contribution.fund_id,
-                Contribution.donor_id,
-                Contribution.base_amount_minor,
-                Contribution.earmark_theme,
-                Contribution.earmark_country,
-            ).order_by(Contribution.id)
-        ):
+        contributions = select(
+            Contribution.fund_id,
+            Contribution.donor_id,
+            Contribution.base_amount_minor,
+            Contribution.earmark_theme,
+            Contribution.earmark_country,
+        ).order_by(Contribution.id)
+        if fund_id is not None:
+            contributions = contributions.where(Contribution.fund_id == fund_id)
+        for row in session.execute(contributions):
             self.by_fund.setdefault(row.fund_id, []).append(
                 Contributed(
                     row.donor_id, row.base_amount_minor, row.earmark_theme, row.earmark_country
@@ -351,12 +370,16 @@ def iter_public_records(
     *,
     batch: int = BATCH,
     after: int = 0,
+    max_batches: int | None = None,
 ) -> Iterator[PublicRecord]:
-    """Every record published today, in grant order, read in keyset batches."""
+    """Every record published today, in grant order, read in keyset batches (at most
+    `max_batches` of them, for a page that must issue a bounded number of statements)."""
     filters = filters or Filters()
-    funding = _Funding(session)
+    funding = _Funding(session, filters.fund_id)
     last = after
-    while True:
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
         rows = session.execute(
             _candidates(today, filters).where(Grant.id > last).order_by(Grant.id).limit(batch)
         ).all()

@@ -21,6 +21,7 @@ from ..platform.errors import NotFound
 from ..platform.permissions import require
 from ..platform.storage import get_storage
 from ..platform.time import now_utc
+from ..platform.web import reads_only
 from . import opendata, queries
 from .pdf import certificate_pdf
 
@@ -48,6 +49,7 @@ def _base_url() -> str:
 
 
 @bp.get("/published/")
+@reads_only
 def list_records() -> Any:
     require(current_user, "publication.view")
     filters = _filters()
@@ -80,11 +82,13 @@ def _record(grant_id: int) -> queries.PublicRecord:
 
 
 @bp.get("/published/<int:grant_id>")
+@reads_only
 def show_record(grant_id: int) -> Any:
     return render_template("publishing/show.html", record=_record(grant_id))
 
 
 @bp.get("/published/<int:grant_id>/certificate.pdf")
+@reads_only
 def certificate(grant_id: int) -> Response:
     record = _record(grant_id)
     return Response(
@@ -98,6 +102,7 @@ def certificate(grant_id: int) -> Response:
 
 
 @bp.get("/published/<int:grant_id>/logo")
+@reads_only
 def logo(grant_id: int) -> Response:
     require(current_user, "publication.view")
     found = queries.public_logo(db.session, grant_id, _today())
@@ -118,6 +123,7 @@ def _stream(chunks: Any, mimetype: str, filename: str) -> Response:
 
 
 @bp.get("/open-data/360giving.json")
+@reads_only
 def giving_json() -> Response:
     require(current_user, "publication.view")
     prefix = current_app.config["OPEN_DATA_PREFIX"]
@@ -127,6 +133,7 @@ def giving_json() -> Response:
 
 
 @bp.get("/open-data/360giving.csv")
+@reads_only
 def giving_csv() -> Response:
     require(current_user, "publication.view")
     prefix = current_app.config["OPEN_DATA_PREFIX"]
@@ -136,6 +143,7 @@ def giving_csv() -> Response:
 
 
 @bp.get("/open-data/iati-activities.xml")
+@reads_only
 def iati_xml() -> Response:
     require(current_user, "publication.view")
     records = queries.iter_public_records(db.session, _today())
