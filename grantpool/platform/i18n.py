@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
+import babel.dates
 from flask import current_app, has_request_context, session
 from flask_babel import format_datetime as babel_format_datetime
 from flask_babel import get_locale
@@ -55,9 +57,16 @@ def datetime_filter(value: dt.datetime | None, tz: str | None = None, fmt: str =
     if value is None:
         return ""
     if tz:
-        local = value.astimezone(ZoneInfo(tz))
-        return f"{babel_format_datetime(local.replace(tzinfo=None), fmt, rebase=False)} ({tz})"
+        return _in_zone(value, tz, fmt, current_locale())
     return str(babel_format_datetime(value, fmt))
+
+
+@functools.lru_cache(maxsize=4096)
+def _in_zone(value: dt.datetime, tz: str, fmt: str, locale: str) -> str:
+    """Formatting is costly (Babel) and lists repeat instants (one due date for a whole
+    call's reviews): each (instant, zone, format, language) is formatted once."""
+    local = value.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    return f"{babel.dates.format_datetime(local, fmt, locale=locale)} ({tz})"
 
 
 def current_locale() -> str:

@@ -73,7 +73,7 @@ class MyReviews(MethodView):
     def get(self) -> Any:
         """What is assigned to you (conflicted assignments are gone)."""
         require(current_user, "reviews.queue")
-        return [item.assignment for item in queries.reviewer_queue(db.session, current_user)]
+        return queries.reviewer_queue(db.session, current_user).items
 
 
 @blp.route("/reviews/<int:assignment_id>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..calls.models import Call
+from ..calls.rules import text_in
+from ..funds.models import Fund
 from ..intake.models import Application
 from ..organisations.models import Organisation
 from ..organisations.rules import Leadership
@@ -17,38 +20,107 @@ from ..platform.money import Money
 from .models import Decision, Review, ReviewAssignment, ReviewSettings
 from .rules import AssignmentState, DecisionState, ReviewerKind
 
+# The queue page lists this many assignments, due first; the counts cover them all.
+QUEUE_PAGE = 100
 
-@dataclass(frozen=True)
+
+@dataclass(slots=True)
 class QueueItem:
-    assignment: ReviewAssignment
-    call: Call
+    """One line of a reviewer's queue: columns only, no ORM objects (a reviewer may have
+    hundreds of assignments, and each would otherwise load its application's answers)."""
+
+    id: int
+    state: str
+    kind: str
+    due_at: dt.datetime | None
+    call_id: int
+    call_title: dict[str, str]
+    timezone: str
     in_progress: bool
 
+    def call_title_in(self, language: str) -> str:
+        return text_in(self.call_title, language)
 
-def reviewer_queue(session: Session, user: User) -> list[QueueItem]:
-    """What is assigned to this reviewer, due first; conflicted ones are gone for good."""
+
+@dataclass(frozen=True)
+class Queue:
+    items: list[QueueItem]
+    total: int
+    sent: int
+
+
+def _queue_conditions(user: User) -> list[Any]:
+    conditions = [
+        ReviewAssignment.reviewer_id == user.id,
+        ReviewAssignment.state != AssignmentState.CONFLICTED.value,
+    ]
+    own = [m.organisation_id for m in user.memberships]
+    if own:  # never one's own organisation's application
+        conditions.append(Application.organisation_id.not_in(own))
+    return conditions
+
+
+def reviewer_queue(session: Session, user: User, limit: int = QUEUE_PAGE) -> Queue:
+    """What is assigned to this reviewer, due first; conflicted ones are gone for good.
+    Three statements whatever the number of assignments: the page of lines, the titles
+    of their calls, and the counts."""
+    conditions = _queue_conditions(user)
+    drafted = (
+        select(Review.id).where(Review.assignment_id == ReviewAssignment.id).exists()
+    )
     rows = session.execute(
-        select(ReviewAssignment, Call, Review.id)
-        .join(Application, Application.id == ReviewAssignment.application_id)
-        .join(Call, Call.id == Application.call_id)
-        .outerjoin(Review, Review.assignment_id == ReviewAssignment.id)
-        .where(
-            ReviewAssignment.reviewer_id == user.id,
-            ReviewAssignment.state != AssignmentState.CONFLICTED.value,
+        select(
+            ReviewAssignment.id,
+            ReviewAssignment.state,
+            ReviewAssignment.kind,
+            ReviewAssignment.due_at,
+            Application.call_id,
+            drafted.label("in_progress"),
         )
+        .join(Application, Application.id == ReviewAssignment.application_id)
+        .where(*conditions)
         .order_by(
             ReviewAssignment.state == AssignmentState.SUBMITTED.value,
             ReviewAssignment.due_at.is_(None),
             ReviewAssignment.due_at,
             ReviewAssignment.id,
         )
-        .limit(500)
+        .limit(limit)
     ).all()
-    return [
-        QueueItem(assignment, call, review_id is not None)
-        for assignment, call, review_id in rows
-        if not user.belongs_to(assignment.application.organisation_id)
+    calls: dict[int, tuple[dict[str, str], str]] = {}
+    if rows:
+        calls = {
+            call_id: (title, timezone)
+            for call_id, title, timezone in session.execute(
+                select(Call.id, Call.title, Fund.timezone)
+                .join(Fund, Fund.id == Call.fund_id)
+                .where(Call.id.in_({r.call_id for r in rows}))
+            )
+        }
+    total, sent = session.execute(
+        select(
+            func.count(ReviewAssignment.id),
+            func.count(
+                case((ReviewAssignment.state == AssignmentState.SUBMITTED.value, 1))
+            ),
+        )
+        .join(Application, Application.id == ReviewAssignment.application_id)
+        .where(*conditions)
+    ).one()
+    items = [
+        QueueItem(
+            id=r.id,
+            state=r.state,
+            kind=r.kind,
+            due_at=r.due_at,
+            call_id=r.call_id,
+            call_title=calls[r.call_id][0],
+            timezone=calls[r.call_id][1],
+            in_progress=bool(r.in_progress),
+        )
+        for r in rows
     ]
+    return Queue(items, int(total), int(sent))
 
 
 def assignments_of_call(session: Session, call: Call) -> list[ReviewAssignment]:

@@ -10,7 +10,10 @@ class AssignmentSchema(Schema):
     state = fields.String()
     kind = fields.String()
     due_at = fields.AwareDateTime(allow_none=True)
-    call_id = fields.Function(lambda a: a.application.call_id)
+    # A queue line carries its call's id; an assignment reaches it through its application.
+    call_id = fields.Function(
+        lambda a: a.call_id if hasattr(a, "call_id") else a.application.call_id
+    )
 
 
 class AnswerSchema(Schema):

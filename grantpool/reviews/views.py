@@ -22,6 +22,7 @@ from ..platform.errors import NotFound, ValidationFailed
 from ..platform.money import parse_money
 from ..platform.permissions import require
 from ..platform.storage import get_storage
+from ..platform.web import reads_only
 from . import export, queries, services
 from .forms import (
     ConflictForm,
@@ -83,11 +84,16 @@ def _get(model: type, object_id: int) -> Any:
 
 
 @bp.get("/reviews")
+@reads_only
 @login_required
 def queue() -> Any:
     require(current_user, "reviews.queue")
     return render_template(
-        "reviews/queue.html", items=queries.reviewer_queue(db.session, current_user)
+        "reviews/queue.html",
+        queue=queries.reviewer_queue(db.session, current_user),
+        # Built once, not per line (a queue can be long).
+        labels={state: str(label) for state, label in ASSIGNMENT_LABELS.items()},
+        review_url=url_for("reviews.review", assignment_id=0)[:-1],
     )
 
 

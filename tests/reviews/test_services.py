@@ -65,7 +65,7 @@ def test_conflict_hides_and_flags_until_reassigned(session: Session, world: Worl
         session, world.staff, assignment, has_conflict=True, nature="My cousin leads it"
     )
     assert assignment.needs_reassignment
-    assert queries.reviewer_queue(session, world.staff) == []
+    assert queries.reviewer_queue(session, world.staff).items == []
     with pytest.raises(InvalidTransition):
         services.save_review(session, world.staff, assignment, FULL, "fund", "", submit=True)
     with refused(ValidationFailed, "declared a conflict"):

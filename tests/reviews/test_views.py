@@ -348,3 +348,23 @@ def test_ranking_page_and_exports(session: Session, client: FlaskClient, world: 
     xlsx = client.get(f"/manage/calls/{world.call.id}/ranking.xlsx")
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     assert sheet.cell(2, 2).value == world.applications[0].reference
+
+
+def test_a_long_queue_shows_the_soonest_due_and_counts_every_one(
+    session: Session, client: FlaskClient, world: World, monkeypatch
+) -> None:
+    from grantpool.reviews import queries
+
+    monkeypatch.setattr(queries, "QUEUE_PAGE", 1)
+    later, sooner = [
+        services.assign_reviewer(session, world.manager, application, world.staff, due_at=when)
+        for application, when in zip(
+            world.applications, [NOW + dt.timedelta(days=9), NOW + dt.timedelta(days=3)],
+            strict=True,
+        )
+    ]
+    sign_in(client, world.staff)
+    queue = client.get("/reviews").get_data(as_text=True)
+    assert f'/reviews/{sooner.id}"' in queue and f'/reviews/{later.id}"' not in queue
+    assert "0 of 2 reviews sent." in queue
+    assert "The first 1, those due soonest" in queue
