@@ -60,10 +60,11 @@ def _queue_conditions(user: User) -> list[Any]:
     return conditions
 
 
-def reviewer_queue(session: Session, user: User, limit: int = QUEUE_PAGE) -> Queue:
+def reviewer_queue(session: Session, user: User, limit: int | None = None) -> Queue:
     """What is assigned to this reviewer, due first; conflicted ones are gone for good.
     Three statements whatever the number of assignments: the page of lines, the titles
     of their calls, and the counts."""
+    limit = limit or QUEUE_PAGE
     conditions = _queue_conditions(user)
     drafted = (
         select(Review.id).where(Review.assignment_id == ReviewAssignment.id).exists()
