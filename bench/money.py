@@ -408,9 +408,70 @@ def generate_money(
             for row, grant in zip(awarded, grants, strict=True)
         ),
     )
+    counts["attribution_records"] = _attribution(
+        engine, rng, grant_ids, [int(row.organisation_id) for row in awarded], now
+    )
     counts["review_assignments"] = _reviewer_queue(engine, generated, staff, now)
     counts["dashboard_totals"] = _dashboard_totals(engine, fund_id)
     return counts
+
+
+def _attribution(
+    engine: Engine,
+    rng: random.Random,
+    grant_ids: list[int],
+    organisation_ids: list[int],
+    now: dt.datetime,
+) -> int:
+    """How partners want to be credited: most by their own name, some anonymised, a few
+    not at all; consent given on most grants, with embargoes, withdrawals and safety flags
+    in realistic proportions, so the open-data exports have real work to do."""
+    _insert(
+        engine,
+        "attribution_settings",
+        (
+            {
+                "organisation_id": organisation_id,
+                "grant_id": None,
+                "naming": rng.choice(["own_name"] * 6 + ["anonymised"] * 3 + ["not_published"]),
+                "location_precision": rng.choice(["area", "area", "country", "hidden"]),
+                "descriptions": {
+                    "en": "We repaired wells and trained a water committee.",
+                    "fr": "Nous avons réparé des puits et formé un comité de l'eau.",
+                },
+                "logo_key": None,
+                "logo_content_type": None,
+                "updated_by_id": None,
+                "updated_at": now,
+            }
+            for organisation_id in sorted(set(organisation_ids))
+        ),
+    )
+
+    def records() -> Iterator[dict[str, Any]]:
+        for grant_id in grant_ids:
+            draw = rng.random()
+            state = "given" if draw < 0.8 else ("not_given" if draw < 0.95 else "withdrawn")
+            flagged = rng.random() < 0.01
+            yield {
+                "grant_id": grant_id,
+                "consent_state": state,
+                "consent_scope": rng.choice(["named", "named", "named", "anonymised"])
+                if state == "given"
+                else None,
+                "embargo_until": (now + dt.timedelta(days=90)).date()
+                if state == "given" and rng.random() < 0.05
+                else None,
+                "consent_changed_at": now if state != "not_given" else None,
+                "safety_flag": flagged,
+                "safety_reason": "Threats reported by the partner." if flagged else None,
+                "theme": rng.choice(["water", "health", "education", "livelihoods"]),
+                "humanitarian": rng.random() < 0.3,
+                "capacity_provided": "Financial management training.",
+                "version": 1,
+            }
+
+    return _insert(engine, "attribution_records", records())
 
 
 def _dashboard_totals(engine: Engine, fund_id: int) -> int:

@@ -10,6 +10,7 @@ Only loopback is ever targeted; every load run stops by itself after --seconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -45,6 +46,9 @@ class Scenario:
     headers: dict[str, str] = field(default_factory=dict)
     target: float | None = None  # required ratio to the minimal route
     max_statements: int | None = None
+    # Report the workers' peak resident memory while this page is served (an export).
+    measure_memory: bool = False
+    connections: int | None = None  # fewer for long responses
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Result:
     p99: str
     statements: int | None
     errors: str = ""
+    memory: str = ""
 
 
 def free_port() -> int:
@@ -188,6 +193,42 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError("gunicorn did not answer in time")
 
 
+def _worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    if not children.exists():
+        return []
+    return [int(pid) for pid in children.read_text().split()]
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+class PeakMemory:
+    """The gunicorn workers' resident memory before a load and its peak during it (Linux:
+    writing 5 to clear_refs resets a process's high-water mark, VmHWM)."""
+
+    def __init__(self, master: int) -> None:
+        self.pids = _worker_pids(master)
+        self.before: dict[int, int] = {}
+        for pid in self.pids:
+            # Not permitted: the peak then covers the worker's whole life.
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            self.before[pid] = _status_kib(pid, "VmRSS")
+
+    def report(self) -> str:
+        if not self.pids:
+            return ""
+        peaks = {pid: _status_kib(pid, "VmHWM") for pid in self.pids}
+        pid = max(peaks, key=lambda p: peaks[p] - self.before[p])
+        return (f"worker peak {peaks[pid] / 1024:,.0f} MiB "
+                f"(+{(peaks[pid] - self.before[pid]) / 1024:,.0f} MiB while serving)")
+
+
 def count_statements(base: str, scenario: Scenario) -> tuple[int | None, int]:
     request = urllib.request.Request(  # noqa: S310 - loopback only
         base + scenario.path, method=scenario.method,
@@ -205,10 +246,14 @@ LATENCY = re.compile(r"^\s+(50|90|99)%\s+(\S+)", re.M)
 
 
 def load(base: str, scenario: Scenario, seconds: int, connections: int,
-         workdir: Path) -> Result:
+         workdir: Path, master: int | None = None) -> Result:
+    memory = PeakMemory(master) if scenario.measure_memory and master else None
     statements, status = count_statements(base, scenario)
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-               "--timeout", "10s"]
+    if scenario.measure_memory:
+        statements = None  # a streamed body reads on after the header is sent
+    connections = scenario.connections or connections
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
+               "--latency", "--timeout", "30s"]
     script = workdir / f"{abs(hash(scenario.name))}.lua"
     lines = [f'wrk.method = "{scenario.method}"']
     if scenario.body:
@@ -228,7 +273,7 @@ def load(base: str, scenario: Scenario, seconds: int, connections: int,
         errors = f"status {status}"
     return Result(scenario, float(rps_match.group(1)) if rps_match else 0.0,
                   latencies.get("50", "?"), latencies.get("90", "?"), latencies.get("99", "?"),
-                  statements, errors)
+                  statements, errors, memory.report() if memory else "")
 
 
 def print_table(results: list[Result], database: str, scale: Scale) -> bool:
@@ -252,6 +297,8 @@ def print_table(results: list[Result], database: str, scale: Scale) -> bool:
         if r.errors:
             verdict += f" ({r.errors})"
             ok = False
+        if r.memory:
+            verdict += (" " if verdict else "") + r.memory
         print(f"| {r.scenario.name} | {r.rps:,.0f} | {ratio:.1%} | {r.p50} | {r.p90} | "
               f"{r.p99} | {r.statements if r.statements is not None else '–'} | {verdict} |")
     return ok
@@ -295,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for scenario in scenarios(generated, cookie, draft_id):
             load(base, scenario, 2, args.connections, workdir)  # warm up
-            results.append(load(base, scenario, args.seconds, args.connections, workdir))
+            results.append(load(base, scenario, args.seconds, args.connections, workdir,
+                                master=process.pid))
             print(f"  {scenario.name}: {results[-1].rps:,.0f} req/s", flush=True)
         ok = print_table(results, args.database, scale)
         print(f"\ntotal time {time.monotonic() - started:.0f} s")

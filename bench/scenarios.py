@@ -1,8 +1,8 @@
 """Benchmark scenarios of later capabilities: the reviewer queue and the dashboard, each
-signed in as the person who uses it (staff made by bench.money).
+signed in as the person who uses it (staff made by bench.money), and the 360Giving export
+of every published grant, whose workers' peak memory is measured.
 
-Registered in bench.run.EXTRA_SCENARIOS. The 360Giving export is not in this branch; when
-it is, add its scenario here with its peak memory.
+Registered in bench.run.EXTRA_SCENARIOS.
 """
 
 from __future__ import annotations
@@ -46,5 +46,11 @@ def later_scenarios(generated: Generated) -> list:
             headers={"Cookie": f"session={manager}"},
             target=0.10,
             max_statements=20,
+        ),
+        Scenario(
+            f"360Giving export ({generated.counts.get('attribution_records', 0):,} records)",
+            "/open-data/360giving.json",
+            measure_memory=True,
+            connections=2,
         ),
     ]

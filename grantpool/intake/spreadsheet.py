@@ -177,27 +177,40 @@ def _answers(call: Call, row: dict[str, str]) -> dict[str, Any]:
     return answers
 
 
-def _organisation(session: Session, actor: User, row: dict[str, str]) -> Organisation:
-    """Matched by name and country (case-insensitive), or created."""
-    name, country = row["organisation_name"], row["organisation_country"].upper()
-    found = session.scalar(
-        select(Organisation)
-        .where(func.lower(Organisation.name) == name.lower(), Organisation.country == country)
-        .limit(1)
-    )
-    if found is not None:
-        return found
-    return create_organisation(
-        session,
-        actor,
-        {
-            "name": name,
-            "country": country,
-            "org_type": row["organisation_type"],
-            "registered": row.get("organisation_registered", "").lower() in ("yes", "y", "1"),
-            "contact_email": row.get("contact_email"),
-        },
-    )
+class _Organisations:
+    """Organisations matched by name and country (case-insensitive), or created: those a
+    file names are read in one statement, each new one created once."""
+
+    def __init__(self, session: Session, actor: User, rows: list[dict[str, str]]) -> None:
+        self.session, self.actor = session, actor
+        self.known: dict[tuple[str, str], Organisation] = {}
+        names = {(r.get("organisation_name") or "").lower() for r in rows} - {""}
+        for start in range(0, len(names), 1000):
+            chunk = sorted(names)[start:start + 1000]
+            for found in session.scalars(
+                select(Organisation)
+                .where(func.lower(Organisation.name).in_(chunk))
+                .order_by(Organisation.id)
+            ):
+                self.known.setdefault((found.name.lower(), found.country), found)
+
+    def get(self, row: dict[str, str]) -> Organisation:
+        name, country = row["organisation_name"], row["organisation_country"].upper()
+        key = (name.lower(), country)
+        if key not in self.known:
+            self.known[key] = create_organisation(
+                self.session,
+                self.actor,
+                {
+                    "name": name,
+                    "country": country,
+                    "org_type": row["organisation_type"],
+                    "registered": row.get("organisation_registered", "").lower()
+                    in ("yes", "y", "1"),
+                    "contact_email": row.get("contact_email"),
+                },
+            )
+        return self.known[key]
 
 
 def import_rows(
@@ -209,12 +222,14 @@ def import_rows(
     locale: str,
     now: dt.datetime | None = None,
 ) -> list[Application] | list[CellError]:
-    """Create one application per row through submit_application, all in one savepoint:
-    either every row is written, or none is and every problem is returned."""
+    """Check every row by the rules of submit_application (services.check_submission),
+    then write them all with services.submit_many, in one savepoint: either every row is
+    written, or none is and every problem is returned."""
     now = now or now_utc()
     problems: list[CellError] = []
-    created: list[Application] = []
+    checked: list[services.Checked] = []
     savepoint = session.begin_nested()
+    organisations = _Organisations(session, actor, rows)
     for number, row in enumerate(rows, start=2):
         for column, value in row.items():
             if value.startswith(_FORMULA_START) and not _is_number(value):
@@ -224,34 +239,35 @@ def import_rows(
         if any(p.row == number for p in problems):
             continue
         try:
-            with session.begin_nested():
-                try:
-                    organisation = _organisation(session, actor, row)
-                except ValidationFailed as failure:
-                    # Still check the rest of the row, so every problem is listed at once.
-                    _cleaned, answer_errors = validate_answers(
-                        call.questions,
-                        _answers(call, row),
-                        currency=call.currency,
-                        locale=locale,
-                    )
-                    raise ValidationFailed({**failure.errors, **answer_errors}) from None
-                language = row.get("language") or call.languages[0]
-                requested = services.requested_from_text(call, row["requested_amount"], locale)
-                created.append(
-                    services.submit_application(
-                        session,
-                        actor,
-                        call,
-                        organisation,
-                        _answers(call, row),
-                        requested,
-                        Channel.SPREADSHEET.value,
-                        language,
-                        now,
-                        notify=organisation.contact_email or "",
-                    )
+            try:
+                with session.begin_nested():  # a refused new organisation leaves nothing
+                    organisation = organisations.get(row)
+            except ValidationFailed as failure:
+                # Still check the rest of the row, so every problem is listed at once.
+                _cleaned, answer_errors = validate_answers(
+                    call.questions,
+                    _answers(call, row),
+                    currency=call.currency,
+                    locale=locale,
                 )
+                raise ValidationFailed({**failure.errors, **answer_errors}) from None
+            language = row.get("language") or call.languages[0]
+            requested = services.requested_from_text(call, row["requested_amount"], locale)
+            cleaned = services.check_submission(
+                call,
+                organisation,
+                _answers(call, row),
+                requested,
+                Channel.SPREADSHEET.value,
+                language,
+                now,
+            )
+            checked.append(
+                services.Checked(
+                    organisation, cleaned, requested, language,
+                    notify=organisation.contact_email or "",
+                )
+            )
         except ValidationFailed as failure:
             for field, messages in failure.errors.items():
                 column = _COLUMN_OF_FIELD.get(field, field) or _("(row)")
@@ -262,6 +278,9 @@ def import_rows(
     if problems:
         savepoint.rollback()
         return problems
+    created = services.submit_many(
+        session, actor, call, checked, Channel.SPREADSHEET.value, now
+    )
     savepoint.commit()
     return created
 

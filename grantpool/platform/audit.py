@@ -17,7 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context
-from sqlalchemy import BigInteger, ForeignKey, Index, String, select, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, insert, select, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, IdPK
@@ -113,10 +114,7 @@ def record_event(
         object_id = object_id if object_id is not None else obj.id
     if object_type is None:
         raise ValueError("an audit event needs an object type")
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    prev = _chain_head(session)
     event = AuditEvent(
         occurred_at=at or now_utc(),
         actor_id=getattr(actor, "id", None),
@@ -127,12 +125,80 @@ def record_event(
         before=_jsonable(before) if before is not None else None,
         after=_jsonable(after) if after is not None else None,
         remote_addr=client_address() if has_request_context() else "cli",
-        prev_hash=prev or GENESIS_HASH,
+        prev_hash=prev,
     )
     event.hash = _digest(event)
     session.add(event)
     session.flush()
+    session.info[_CHAIN_HEAD] = event.hash
     return event
+
+
+def record_events(
+    session: Session,
+    actor: Any,
+    action: str,
+    objects: list[tuple[str, Any, dict[str, Any] | None]],
+    *,
+    at: dt.datetime | None = None,
+) -> None:
+    """record_event for many objects at once — (object type, id, after) each — chained in
+    order and written in one statement (a bulk import)."""
+    if not objects:
+        return
+    prev = _chain_head(session)
+    remote = client_address() if has_request_context() else "cli"
+    rows = []
+    for object_type, object_id, after in objects:
+        event = AuditEvent(
+            occurred_at=at or now_utc(),
+            actor_id=getattr(actor, "id", None),
+            actor_label=getattr(actor, "email", None) or "system",
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            before=None,
+            after=_jsonable(after) if after is not None else None,
+            remote_addr=remote,
+            prev_hash=prev,
+        )
+        event.hash = prev = _digest(event)
+        rows.append(
+            {
+                column.key: getattr(event, column.key)
+                for column in AuditEvent.__table__.columns
+                if column.key != "id"
+            }
+        )
+    session.execute(insert(AuditEvent), rows)
+    session.info[_CHAIN_HEAD] = prev
+
+
+_CHAIN_HEAD = "grantpool.audit_chain_head"
+
+
+def _chain_head(session: Session) -> str:
+    """The hash of the newest event, with the chain locked for this transaction.
+
+    The first event of a transaction takes the lock (PostgreSQL: an advisory lock held to
+    the end of the transaction; SQLite: BEGIN IMMEDIATE already serialises writers) and
+    reads the newest hash; later events of the same transaction (a spreadsheet import
+    writes thousands) know it already, since nobody else can append meanwhile. Forgotten
+    when the transaction ends or any part of it (a savepoint) rolls back."""
+    head = session.info.get(_CHAIN_HEAD)
+    if head is not None:
+        return str(head)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    return prev or GENESIS_HASH
+
+
+@sa_event.listens_for(Session, "after_commit")
+@sa_event.listens_for(Session, "after_rollback")
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_chain_head(session: Session, *_args: Any) -> None:
+    session.info.pop(_CHAIN_HEAD, None)
 
 
 @dataclass(frozen=True)

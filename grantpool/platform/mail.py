@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text, select, update
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, IdPK
@@ -59,6 +59,25 @@ def queue_mail(
     session.add(message)
     session.flush()
     return message
+
+
+def queue_mails(session: Session, mails: list[tuple[str, str, str, dict[str, Any]]]) -> None:
+    """queue_mail for many (to, template, locale, context) at once: one statement."""
+    rows = []
+    for to, template, locale, context in mails:
+        with force_locale(locale):
+            rendered = render_template(f"mail/{template}.txt", **context).strip()
+        subject, _, body = rendered.partition("\n")
+        rows.append(
+            {
+                "to_address": to,
+                "subject": subject.strip(),
+                "body_text": body.strip() + "\n",
+                "locale": locale,
+            }
+        )
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
 
 
 class MailBackend(Protocol):

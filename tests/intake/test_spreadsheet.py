@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from grantpool.intake import spreadsheet
 from grantpool.intake.models import Application
 from grantpool.organisations.models import Organisation
+from grantpool.platform.audit import AuditEvent, verify_chain
+from grantpool.platform.mail import OutboxMessage
 from tests.calls.test_views import token_from
 from tests.conftest import login
 from tests.factories import PASSWORD, make_call, make_user
@@ -80,9 +82,27 @@ def test_import_is_all_or_nothing_with_every_problem(session: Session) -> None:
     rows = spreadsheet.read_csv(
         call, filled(call, [GOOD, {**GOOD, "has_partner": "no", "partner_name": ""}])
     )
+    rows[0]["contact_email"] = "youth@bouake.example.org"
     created = spreadsheet.import_rows(session, manager, call, rows, locale="en", now=now)
     assert [a.channel for a in created] == ["spreadsheet", "spreadsheet"]  # type: ignore[union-attr]
     assert created[0].organisation_id == created[1].organisation_id  # type: ignore[union-attr]
+    # Written in bulk, yet each as submit_application writes one: submitted with its
+    # reference, an audit event in an unbroken chain, a receipt to the organisation.
+    for application in created:
+        assert application.state == "submitted" and application.submitted_at == now
+        assert application.reference == f"GP-{now.year}-{application.id:05d}"
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "application.submit")
+    ).all()
+    assert sorted(int(e.object_id) for e in events) == sorted(a.id for a in created)
+    assert {e.after["reference"] for e in events} == {a.reference for a in created}
+    assert list(verify_chain(session)) == []
+    receipts = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_address == "youth@bouake.example.org")
+    ).all()
+    assert len(receipts) == 2
+    for application in created:
+        assert any(application.reference in m.body_text for m in receipts)
 
 
 @pytest.mark.parametrize(
