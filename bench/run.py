@@ -276,6 +276,11 @@ def load(base: str, scenario: Scenario, seconds: int, connections: int,
                   statements, errors, memory.report() if memory else "")
 
 
+def _rate(rps: float) -> str:
+    """Requests per second: whole numbers, but an export's fraction is kept."""
+    return f"{rps:,.0f}" if rps >= 10 else f"{rps:.2f}"
+
+
 def print_table(results: list[Result], database: str, scale: Scale) -> bool:
     ceiling = results[0].rps or 1.0
     print(f"\ngrantpool benchmark on {database}, {scale.organisations:,} organisations, "
@@ -299,8 +304,8 @@ def print_table(results: list[Result], database: str, scale: Scale) -> bool:
             ok = False
         if r.memory:
             verdict += (" " if verdict else "") + r.memory
-        print(f"| {r.scenario.name} | {r.rps:,.0f} | {ratio:.1%} | {r.p50} | {r.p90} | "
-              f"{r.p99} | {r.statements if r.statements is not None else '–'} | {verdict} |")
+        print(f"| {r.scenario.name} | {_rate(r.rps)} | {ratio:.1%} | {r.p50} | {r.p90} | "
+              f"{r.p99} | {r.statements if r.statements is not None else 'streamed'} | {verdict} |")
     return ok
 
 
@@ -344,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             load(base, scenario, 2, args.connections, workdir)  # warm up
             results.append(load(base, scenario, args.seconds, args.connections, workdir,
                                 master=process.pid))
-            print(f"  {scenario.name}: {results[-1].rps:,.0f} req/s", flush=True)
+            print(f"  {scenario.name}: {_rate(results[-1].rps)} req/s", flush=True)
         ok = print_table(results, args.database, scale)
         print(f"\ntotal time {time.monotonic() - started:.0f} s")
         return 0 if ok else 1
