@@ -394,3 +394,26 @@ def test_bad_submissions_change_nothing(
     assert applications(session) == 0
     assert stored_files(tmp_path) == []
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == events_before
+
+
+def test_the_call_page_tells_a_manager_how_to_collect_offline(
+    session: Session, client: FlaskClient, setting: dict[str, Any]
+) -> None:
+    from openpyxl import load_workbook
+
+    from tests.conftest import login
+    from tests.factories import PASSWORD
+
+    call = setting["call"]
+    login(client, setting["manager"].email, PASSWORD)
+    page = client.get(f"/manage/calls/{call.id}").get_data(as_text=True)
+    assert "Offline forms (ODK Collect, KoBoCollect, Enketo)" in page
+    assert "http://localhost/odk</code>" in page  # the server address ODK Collect asks for
+    assert f"/odk/forms/{call.id}/xlsform.xlsx" in page
+    download = client.get(f"/odk/forms/{call.id}/xlsform.xlsx")
+    assert download.status_code == 200
+    sheets = load_workbook(io.BytesIO(download.data)).sheetnames
+    assert {"survey", "choices", "settings"} <= set(sheets)
+    # A call without the channel says nothing of it.
+    other = make_call(session, manager=setting["manager"], open_until=soon(), channels=["web"])
+    assert "Offline forms" not in client.get(f"/manage/calls/{other.id}").get_data(as_text=True)
