@@ -145,3 +145,34 @@ class TemplateForm(Form):
         ),
         render_kw={"rows": 16},
     )
+
+
+def _tranche_choices() -> list[Any]:
+    return [choice("", _l("No")), *(choice(str(n), str(n)) for n in range(1, 13))]
+
+
+class TemplateTrancheForm(Form):
+    """One tranche of a template, its conditions as plain fields."""
+
+    percent = StringField(_l("Share (%)"), render_kw={"inputmode": "numeric", "size": 4})
+    offset_days = StringField(
+        _l("Due (days after the start)"), render_kw={"inputmode": "numeric", "size": 5}
+    )
+    wait_until_due = BooleanField(_l("Not paid before it is due"))
+    narrative_report = SelectField(
+        _l("Narrative report accepted, for tranche"), choices=_tranche_choices()
+    )
+    financial_report = SelectField(
+        _l("Financial report accepted, for tranche"), choices=_tranche_choices()
+    )
+    spent_percent = StringField(
+        _l("Previous tranche spent at least (%)"), render_kw={"inputmode": "numeric", "size": 4}
+    )
+    milestone = StringField(_l("Milestone verified"))
+    document = StringField(_l("Document provided"))
+    manual = BooleanField(_l("A fund manager approves"))
+
+
+class TemplateRowsForm(Form):
+    risk_level = TemplateForm.risk_level
+    tranches = FieldList(FormField(TemplateTrancheForm), min_entries=0, max_entries=12)

@@ -619,3 +619,111 @@ def spent_percent(spent: Money, of: Money) -> Decimal:
     if of.amount_minor <= 0:
         return Decimal(0)
     return (Decimal(spent.amount_minor) * 100 / Decimal(of.amount_minor)).quantize(Decimal("0.01"))
+
+
+# --- templates as form rows -------------------------------------------------------------------
+
+# The conditions a template row offers as plain fields: the common case, an "all" of at most
+# one of each. A template with "any", nesting or repeated kinds is edited as data instead.
+ROW_FIELDS = (
+    "percent",
+    "offset_days",
+    "wait_until_due",
+    "narrative_report",
+    "financial_report",
+    "spent_percent",
+    "milestone",
+    "document",
+    "manual",
+)
+
+
+def template_rows(tranches: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """A template as one plain row per tranche, or None when its conditions need the
+    data editor (any, nesting, a kind used twice, a fixed date)."""
+    rows = []
+    for spec in tranches:
+        tree = spec.get("conditions") or {"all": []}
+        if set(tree) != {"all"}:
+            return None
+        row: dict[str, Any] = {
+            "percent": spec["percent"],
+            "offset_days": spec.get("offset_days", 0),
+            "wait_until_due": False,
+            "narrative_report": None,
+            "financial_report": None,
+            "spent_percent": None,
+            "milestone": "",
+            "document": "",
+            "manual": False,
+        }
+        for leaf in tree["all"]:
+            if not isinstance(leaf, dict) or _is_group(leaf):
+                return None
+            kind = leaf.get("type")
+            if kind == "date_reached":
+                if leaf.get("offset_days") != row["offset_days"] or row["wait_until_due"]:
+                    return None
+                row["wait_until_due"] = True
+            elif kind == "report_accepted":
+                key = f"{leaf.get('kind')}_report"
+                if key not in row or row[key] is not None:
+                    return None
+                row[key] = leaf.get("tranche")
+            elif kind == "previous_spent_at_least" and row["spent_percent"] is None:
+                row["spent_percent"] = leaf.get("percent")
+            elif kind == "milestone_verified" and not row["milestone"]:
+                row["milestone"] = leaf.get("label", "")
+            elif kind == "document_provided" and not row["document"]:
+                row["document"] = leaf.get("kind", "")
+            elif kind == "manual_approval" and not row["manual"]:
+                row["manual"] = True
+            else:
+                return None
+        rows.append(row)
+    return rows
+
+
+def _whole(text: Any, field_name: str, message: str) -> int | None:
+    text = str(text if text is not None else "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValidationFailed.single(field_name, message) from None
+
+
+def template_from_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The template data of the plain rows a fund manager filled in (blank rows skipped);
+    validate_template then checks it as it checks data typed by hand."""
+    tranches = []
+    for number, row in enumerate(rows, start=1):
+        percent = _whole(row.get("percent"), f"tranches-{number - 1}-percent",
+                         _("Tranche %(n)s: give its share as a whole percentage.", n=number))
+        if percent is None:
+            continue
+        offset = _whole(row.get("offset_days"), f"tranches-{number - 1}-offset_days",
+                        _("Tranche %(n)s: give the days after the start as a whole number.",
+                          n=number)) or 0
+        leaves: list[dict[str, Any]] = []
+        if row.get("wait_until_due"):
+            leaves.append({"type": "date_reached", "offset_days": offset})
+        for kind in ("narrative", "financial"):
+            covered = _whole(row.get(f"{kind}_report"), f"tranches-{number - 1}-{kind}_report",
+                             _("Tranche %(n)s: choose the tranche the report covers.", n=number))
+            if covered is not None:
+                leaves.append({"type": "report_accepted", "kind": kind, "tranche": covered})
+        spent = _whole(row.get("spent_percent"), f"tranches-{number - 1}-spent_percent",
+                       _("Tranche %(n)s: give the share spent as a whole percentage.", n=number))
+        if spent is not None:
+            leaves.append({"type": "previous_spent_at_least", "percent": spent})
+        if (row.get("milestone") or "").strip():
+            leaves.append({"type": "milestone_verified", "label": row["milestone"].strip()})
+        if (row.get("document") or "").strip():
+            leaves.append({"type": "document_provided", "kind": row["document"].strip()})
+        if row.get("manual"):
+            leaves.append({"type": "manual_approval"})
+        tranches.append({"percent": percent, "offset_days": offset,
+                         "conditions": {"all": leaves}})
+    return tranches

@@ -29,6 +29,7 @@ from .forms import (
     ReportForm,
     ReviewForm,
     TemplateForm,
+    TemplateRowsForm,
     WaiverForm,
     choice,
 )
@@ -536,41 +537,82 @@ def agreement(grant_id: int, version: int) -> Any:
 # --- tranche templates ----------------------------------------------------------------------
 
 
+# Rows offered by the template editor: the template's own, then blank ones to add tranches.
+TEMPLATE_ROWS = 6
+
+
 @bp.route("/funds/<int:fund_id>/tranche-templates", methods=["GET", "POST"])
 @login_required
 def tranche_templates(fund_id: int) -> Any:
+    """Each risk level's template, edited as plain rows (share, due day and the common
+    conditions); a template whose conditions need more (any, nesting) as data."""
     fund = db.session.get(Fund, fund_id)
     if fund is None:
         raise NotFound()
     require(current_user, "fund.edit_tranche_templates", fund)
-    form = TemplateForm()
+    as_data = request.values.get("as_data") == "1"
+    form: TemplateForm | TemplateRowsForm = TemplateForm() if as_data else TemplateRowsForm()
     if request.method == "POST":
         try:
-            try:
-                tranches = json.loads(form.tranches.data or "")
-            except ValueError:
-                raise ValidationFailed.single(
-                    "tranches", _("Write the tranches as data (JSON).")
-                ) from None
+            if isinstance(form, TemplateRowsForm):
+                tranches = rules.template_from_rows([row.data for row in form.tranches])
+            else:
+                try:
+                    tranches = json.loads(form.tranches.data or "")
+                except ValueError:
+                    raise ValidationFailed.single(
+                        "tranches", _("Write the tranches as data (JSON).")
+                    ) from None
             services.save_template(
                 db.session, current_user, fund, form.risk_level.data or "", tranches
             )
         except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template(
-                "grants/templates.html", form=form, fund=fund, templates=_templates(fund)
-            ), 422
+            if isinstance(form, TemplateRowsForm):
+                # Row messages name their tranche; they all go to the summary at the top.
+                form.form_errors.extend(m for ms in failure.errors.values() for m in ms)
+            else:
+                form.add_errors(failure)
+            return _templates_page(fund, form, as_data), 422
         flash(_("The template has been saved."), "success")
-        return redirect(url_for("grants.tranche_templates", fund_id=fund.id))
+        return redirect(
+            url_for("grants.tranche_templates", fund_id=fund.id, risk=form.risk_level.data)
+        )
     risk = request.args.get("risk", "medium")
     if risk not in {r.value for r in rules.RiskLevel}:
         risk = "medium"
+    current = services.template_for(db.session, fund, risk)
+    rows = None if as_data else rules.template_rows(current)
+    if rows is None:
+        as_data, form = True, TemplateForm()
+        form.tranches.data = json.dumps(current, indent=2, ensure_ascii=False)
+    else:
+        form = TemplateRowsForm(data={"tranches": _blank_padded(rows)})
     form.risk_level.data = risk
-    form.tranches.data = json.dumps(
-        services.template_for(db.session, fund, risk), indent=2, ensure_ascii=False
-    )
+    return _templates_page(fund, form, as_data)
+
+
+def _blank_padded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    filled = [
+        {
+            **row,
+            "narrative_report": str(row["narrative_report"] or ""),
+            "financial_report": str(row["financial_report"] or ""),
+            "spent_percent": "" if row["spent_percent"] is None else str(row["spent_percent"]),
+            "percent": str(row["percent"]),
+            "offset_days": str(row["offset_days"]),
+        }
+        for row in rows
+    ]
+    return filled + [{}] * max(0, min(12, max(TEMPLATE_ROWS, len(rows) + 2)) - len(rows))
+
+
+def _templates_page(fund: Fund, form: Any, as_data: bool) -> str:
     return render_template(
-        "grants/templates.html", form=form, fund=fund, templates=_templates(fund)
+        "grants/templates.html",
+        form=form,
+        fund=fund,
+        templates=_templates(fund),
+        as_data=as_data,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -128,6 +129,8 @@ def seed_calls(
         )
     calls.close_call(session, manager, closed_call, now=now - dt.timedelta(days=30))
 
+    _import_demo_spreadsheet(session, manager, open_call, now)
+
     user, organisation = applicants[0]
     services.start_application(session, user, open_call, organisation, language="en", now=now)
     if len(applicants) > 1:
@@ -144,3 +147,27 @@ def seed_calls(
             now,
         )
         services.withdraw_application(session, user, sent, now)
+
+
+def _import_demo_spreadsheet(
+    session: Session, manager: User, call: Any, now: dt.datetime
+) -> None:
+    """Applications a field officer gathered on paper and typed into the call's
+    spreadsheet, imported as a fund manager would (the spreadsheet channel)."""
+    from .spreadsheet import CellError, import_rows
+
+    common = {"organisation_registered": "no", "language": "en", "has_partner": "no"}
+    rows = [
+        {**common, "organisation_name": "Gulu Youth Makers", "organisation_country": "UG",
+         "organisation_type": "informal_group", "contact_email": "",
+         "requested_amount": "3000", "people": "80",
+         "summary": "Repair the borehole and train two caretakers."},
+        {**common, "organisation_name": "Mama Lishe Group", "organisation_country": "KE",
+         "organisation_type": "community_based", "contact_email": "",
+         "requested_amount": "4500", "people": "150", "has_partner": "yes",
+         "partner_name": "Ward health office",
+         "summary": "Cooking demonstrations and kitchen gardens for mothers."},
+    ]
+    result = import_rows(session, manager, call, rows, locale="en", now=now)
+    if result and isinstance(result[0], CellError):
+        raise RuntimeError(f"demo spreadsheet rows refused: {result}")

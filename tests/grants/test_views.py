@@ -142,13 +142,69 @@ def test_manager_reviews_amends_and_edits_templates(client: FlaskClient, session
         url,
         data={
             "csrf_token": token(form),
+            "as_data": "1",
             "risk_level": "low",
             "tranches": '[{"percent": 70}, {"percent": 30, "offset_days": 90}]',
         },
     )
     assert saved.status_code == 302
-    bad = client.post(url, data={"csrf_token": token(form), "risk_level": "low", "tranches": "[{"})
+    bad = client.post(url, data={"csrf_token": token(form), "as_data": "1",
+                                 "risk_level": "low", "tranches": "[{"})
     assert bad.status_code == 422
+
+
+def test_a_template_is_edited_as_plain_rows(client: FlaskClient, session: Session) -> None:
+    from grantpool.grants import services as grant_services
+
+    world = make_world(session)
+    login(client, world.manager.email, PASSWORD)
+    url = f"/grants/funds/{world.fund.id}/tranche-templates"
+    page = client.get(url + "?risk=high").get_data(as_text=True)
+    # The built-in high-risk template, shown as fields: 25 % four times, a bank letter first.
+    assert 'name="tranches-0-percent"' in page and 'value="bank account letter"' in page
+    assert 'name="tranches-3-spent_percent"' in page and "Edit as data instead" in page
+    rows = {
+        "csrf_token": token(page),
+        "risk_level": "medium",
+        "tranches-0-percent": "50",
+        "tranches-0-offset_days": "0",
+        "tranches-0-document": "Bank account letter",
+        "tranches-1-percent": "50",
+        "tranches-1-offset_days": "90",
+        "tranches-1-wait_until_due": "y",
+        "tranches-1-narrative_report": "1",
+        "tranches-1-spent_percent": "60",
+        "tranches-2-percent": "",  # a blank block adds nothing
+    }
+    assert client.post(url, data=rows).status_code == 302
+    saved = grant_services.template_for(session, world.fund, "medium")
+    assert saved == [
+        {"percent": 50, "offset_days": 0,
+         "conditions": {"all": [{"type": "document_provided", "kind": "Bank account letter"}]}},
+        {"percent": 50, "offset_days": 90, "conditions": {"all": [
+            {"type": "date_reached", "offset_days": 90},
+            {"type": "report_accepted", "kind": "narrative", "tranche": 1},
+            {"type": "previous_spent_at_least", "percent": 60},
+        ]}},
+    ]
+    # Mistakes are named, what was typed stays, and nothing is saved.
+    bad = client.post(url, data={**rows, "tranches-1-percent": "forty",
+                                 "tranches-0-milestone": "Committee formed"})
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert "Tranche 2: give its share as a whole percentage." in text
+    assert 'value="forty"' in text and 'value="Committee formed"' in text
+    uneven = client.post(url, data={**rows, "tranches-1-percent": "40"})
+    assert uneven.status_code == 422
+    assert "add up to 100%" in uneven.get_data(as_text=True)
+    assert grant_services.template_for(session, world.fund, "medium") == saved
+    # A template whose conditions need "any" opens in the data editor.
+    grant_services.save_template(session, world.manager, world.fund, "low", [
+        {"percent": 100, "offset_days": 0, "conditions": {"any": [
+            {"type": "manual_approval"}, {"type": "document_provided", "kind": "Letter"}]}},
+    ])
+    data_page = client.get(url + "?risk=low").get_data(as_text=True)
+    assert 'name="as_data"' in data_page and "&#34;any&#34;" in data_page
 
 
 def test_pages_of_other_organisations_and_funds_are_not_found(
