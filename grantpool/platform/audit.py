@@ -114,20 +114,9 @@ def record_event(
         object_id = object_id if object_id is not None else obj.id
     if object_type is None:
         raise ValueError("an audit event needs an object type")
-    prev = _chain_head(session)
-    event = AuditEvent(
-        occurred_at=at or now_utc(),
-        actor_id=getattr(actor, "id", None),
-        actor_label=getattr(actor, "email", None) or "system",
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id if object_id is not None else ""),
-        before=_jsonable(before) if before is not None else None,
-        after=_jsonable(after) if after is not None else None,
-        remote_addr=client_address() if has_request_context() else "cli",
-        prev_hash=prev,
+    event = _chained(
+        _chain_head(session), actor, action, object_type, object_id, before, after, at
     )
-    event.hash = _digest(event)
     session.add(event)
     session.flush()
     session.info[_CHAIN_HEAD] = event.hash
@@ -147,22 +136,10 @@ def record_events(
     if not objects:
         return
     prev = _chain_head(session)
-    remote = client_address() if has_request_context() else "cli"
     rows = []
     for object_type, object_id, after in objects:
-        event = AuditEvent(
-            occurred_at=at or now_utc(),
-            actor_id=getattr(actor, "id", None),
-            actor_label=getattr(actor, "email", None) or "system",
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            before=None,
-            after=_jsonable(after) if after is not None else None,
-            remote_addr=remote,
-            prev_hash=prev,
-        )
-        event.hash = prev = _digest(event)
+        event = _chained(prev, actor, action, object_type, object_id, None, after, at)
+        prev = event.hash
         rows.append(
             {
                 column.key: getattr(event, column.key)
@@ -172,6 +149,33 @@ def record_events(
         )
     session.execute(insert(AuditEvent), rows)
     session.info[_CHAIN_HEAD] = prev
+
+
+def _chained(
+    prev: str,
+    actor: Any,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    at: dt.datetime | None,
+) -> AuditEvent:
+    """A new event linked to the one whose hash is `prev` (not yet added to a session)."""
+    event = AuditEvent(
+        occurred_at=at or now_utc(),
+        actor_id=getattr(actor, "id", None),
+        actor_label=getattr(actor, "email", None) or "system",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id if object_id is not None else ""),
+        before=_jsonable(before) if before is not None else None,
+        after=_jsonable(after) if after is not None else None,
+        remote_addr=client_address() if has_request_context() else "cli",
+        prev_hash=prev,
+    )
+    event.hash = _digest(event)
+    return event
 
 
 _CHAIN_HEAD = "grantpool.audit_chain_head"
