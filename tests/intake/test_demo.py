@@ -17,4 +17,4 @@ def test_demo_data_shows_open_and_closed_calls_and_applications(session: Session
     assert set(open_call.title) == {"en", "fr"}
     applications = list(session.scalars(select(Application)))
     assert {"draft", "submitted", "withdrawn"} <= {a.state for a in applications}
-    assert {a.channel for a in applications} == {"web", "api"}
+    assert {a.channel for a in applications} == {"web", "api", "spreadsheet"}
