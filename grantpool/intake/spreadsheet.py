@@ -184,9 +184,9 @@ class _Organisations:
     def __init__(self, session: Session, actor: User, rows: list[dict[str, str]]) -> None:
         self.session, self.actor = session, actor
         self.known: dict[tuple[str, str], Organisation] = {}
-        names = {(r.get("organisation_name") or "").lower() for r in rows} - {""}
+        names = sorted({(r.get("organisation_name") or "").lower() for r in rows} - {""})
         for start in range(0, len(names), 1000):
-            chunk = sorted(names)[start:start + 1000]
+            chunk = names[start:start + 1000]
             for found in session.scalars(
                 select(Organisation)
                 .where(func.lower(Organisation.name).in_(chunk))

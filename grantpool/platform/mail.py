@@ -46,16 +46,24 @@ class OutboxMessage(Base):
     )
 
 
-def queue_mail(
-    session: Session, to: str, template: str, locale: str, **context: Any
-) -> OutboxMessage:
+def _message_fields(to: str, template: str, locale: str, context: dict[str, Any]) -> dict[str, str]:
     """Render templates/mail/<template>.txt in `locale` (first line is the subject)."""
     with force_locale(locale):
         rendered = render_template(f"mail/{template}.txt", **context).strip()
     subject, _, body = rendered.partition("\n")
-    message = OutboxMessage(
-        to_address=to, subject=subject.strip(), body_text=body.strip() + "\n", locale=locale
-    )
+    return {
+        "to_address": to,
+        "subject": subject.strip(),
+        "body_text": body.strip() + "\n",
+        "locale": locale,
+    }
+
+
+def queue_mail(
+    session: Session, to: str, template: str, locale: str, **context: Any
+) -> OutboxMessage:
+    """Queue one message, rendered now in `locale`."""
+    message = OutboxMessage(**_message_fields(to, template, locale, context))
     session.add(message)
     session.flush()
     return message
@@ -63,19 +71,7 @@ def queue_mail(
 
 def queue_mails(session: Session, mails: list[tuple[str, str, str, dict[str, Any]]]) -> None:
     """queue_mail for many (to, template, locale, context) at once: one statement."""
-    rows = []
-    for to, template, locale, context in mails:
-        with force_locale(locale):
-            rendered = render_template(f"mail/{template}.txt", **context).strip()
-        subject, _, body = rendered.partition("\n")
-        rows.append(
-            {
-                "to_address": to,
-                "subject": subject.strip(),
-                "body_text": body.strip() + "\n",
-                "locale": locale,
-            }
-        )
+    rows = [_message_fields(*mail) for mail in mails]
     if rows:
         session.execute(insert(OutboxMessage), rows)
 
