@@ -10,6 +10,7 @@ back, with the app's session joined to it through savepoints.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from grantpool import create_app
@@ -183,3 +185,40 @@ def login(client: FlaskClient, email: str, password: str) -> Any:
 
     g.pop("csrf_token", None)
     return response
+
+
+def signed_in_client(app: Flask, user: Any) -> FlaskClient:
+    """A new client signed in as `user` (whose password is tests.factories.PASSWORD)."""
+    from tests.factories import PASSWORD
+
+    client = app.test_client()
+    login(client, user.email, PASSWORD)
+    return client
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, with no tables, for tests that migrate or commit freely
+    (SQLite: a new file; PostgreSQL: a new database beside the test one, dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    base = os.environ.get(PG_ENV)
+    if base is None:
+        if os.environ.get("GRANTPOOL_REQUIRE_ALL_BACKENDS"):
+            pytest.fail(f"{PG_ENV} is not set but CI requires every backend")
+        pytest.skip(
+            f"PostgreSQL run skipped: set {PG_ENV} to a throwaway database (`.ci/run` does)"
+        )
+    name = f"grantpool_empty_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(normalise_url(base)).set(database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

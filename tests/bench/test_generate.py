@@ -4,13 +4,9 @@ published attribution records), or the benchmark measures nonsense."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 import bench.money  # noqa: F401 - registers the grants, money and attribution generator
 from bench.generate import Scale, generate
@@ -19,46 +15,23 @@ from grantpool.extensions import db
 from grantpool.funds.models import Fund
 from grantpool.ledger.services import check_ledger
 from grantpool.platform import migrations
-from grantpool.platform.db import create_db_engine, normalise_url
+from grantpool.platform.db import create_db_engine
 from grantpool.platform.time import now_utc
 from grantpool.publishing.queries import iter_public_records
-from tests.conftest import PG_ENV, make_app
+from tests.conftest import make_app
 
 TINY = Scale(organisations=30, applications=300, grants=40, donors=4, calls=4)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own (the generator commits), dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'bench.sqlite3'}"
-        return
-    base = os.environ.get(PG_ENV)
-    if base is None:
-        if os.environ.get("GRANTPOOL_REQUIRE_ALL_BACKENDS"):
-            pytest.fail(f"{PG_ENV} is not set but CI requires every backend")
-        pytest.skip(f"PostgreSQL run skipped: set {PG_ENV} to a throwaway database")
-    name = f"grantpool_bench_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def test_generated_data_is_consistent(empty_database: str, tmp_path: Path) -> None:
-    migrations.upgrade(empty_database)
-    engine = create_db_engine(empty_database)
+def test_generated_data_is_consistent(empty_database_url: str, tmp_path: Path) -> None:
+    migrations.upgrade(empty_database_url)
+    engine = create_db_engine(empty_database_url)
     generated = generate(engine, TINY)
     engine.dispose()
     assert generated.counts["applications"] == TINY.applications
     assert generated.counts["grants"] > 0
     assert generated.counts["attribution_records"] == generated.counts["grants"]
-    app = make_app(empty_database, tmp_path)
+    app = make_app(empty_database_url, tmp_path)
     with app.app_context():
         assert list(check_ledger(db.session)) == []
         fund = db.session.scalar(select(Fund))

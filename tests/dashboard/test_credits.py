@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from grantpool.attribution import services as attribution
 from grantpool.dashboard import queries
 from grantpool.platform.sqlcount import HEADER
-from tests.conftest import login
-from tests.factories import PASSWORD, make_organisation, make_user
+from tests.conftest import signed_in_client
+from tests.factories import make_organisation, make_user
 from tests.grants.helpers import make_grant
 from tests.publishing.helpers import IDENTIFYING, SECRET_ORG, published_grant
 
@@ -25,12 +25,6 @@ from tests.publishing.helpers import IDENTIFYING, SECRET_ORG, published_grant
 @pytest.fixture
 def app_config():
     return {"SQL_COUNT_HEADER": True}
-
-
-def _manager_client(app, user):
-    client = app.test_client()
-    login(client, user.email, PASSWORD)
-    return client
 
 
 def _credited_grant(session: Session, world, name: str, scope: str = "named"):
@@ -66,7 +60,7 @@ def test_the_credit_list_follows_consent(app, session: Session) -> None:
     flagged, _ = _credited_grant(session, world, "Flagged Defenders Network")
     attribution.set_safety_flag(session, world.manager, flagged, True, "Threats reported")
 
-    client = _manager_client(app, world.manager)
+    client = signed_in_client(app, world.manager)
     page = client.get(f"/dashboard/funds/{world.fund.id}").get_data(as_text=True)
     assert "Partners credited" in page
     assert "Riverbank Youth Collective" in page and "Uganda" in page
@@ -99,7 +93,7 @@ def test_the_downloads_list_every_credited_partner(
     names = ["First Credited Group"] + [f"Credited Group {i}" for i in range(4)]
     for name in names[1:]:
         _credited_grant(session, p.world, name)
-    client = _manager_client(app, p.world.manager)
+    client = signed_in_client(app, p.world.manager)
     fund_id = p.world.fund.id
     page = client.get(f"/dashboard/funds/{fund_id}").get_data(as_text=True)
     listed = [n for n in names if n in page]
@@ -126,7 +120,7 @@ def test_the_rendered_figures_are_kept_until_something_is_recorded(
     app, session: Session
 ) -> None:
     p = published_grant(session, organisation={"name": "Cache Test Collective"})
-    client = _manager_client(app, p.world.manager)
+    client = signed_in_client(app, p.world.manager)
     path = f"/dashboard/funds/{p.world.fund.id}"
     first = client.get(path)
     again = client.get(path)

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from grantpool.accounts.models import Role
 from grantpool.dashboard.charts import bar_chart
 from grantpool.platform.sqlcount import HEADER
-from tests.conftest import login
-from tests.factories import PASSWORD, make_fund, make_organisation, make_user
+from tests.conftest import signed_in_client
+from tests.factories import make_fund, make_organisation, make_user
 from tests.grants.helpers import make_world
 from tests.ledger.helpers import contribute
 
@@ -31,10 +31,6 @@ def app_config():
     return {"SQL_COUNT_HEADER": True}
 
 
-def _signed_in(app, user):
-    client = app.test_client()
-    login(client, user.email, PASSWORD)
-    return client
 
 
 def test_donor_viewers_see_only_funds_their_donor_gave_to(app, session: Session) -> None:
@@ -44,7 +40,7 @@ def test_donor_viewers_see_only_funds_their_donor_gave_to(app, session: Session)
     other = make_world(session, available="")
     contribute(session, other.officer, other.fund, pool.donor_b, "10.00")
     only_a = make_user(session, (Role.DONOR_VIEWER.value, None, pool.donor_a.id))
-    client = _signed_in(app, only_a)
+    client = signed_in_client(app, only_a)
     assert client.get(f"/dashboard/funds/{fund_a.id}").status_code == 200
     assert client.get(f"/dashboard/funds/{other.fund.id}").status_code == 404
     assert client.get(f"/dashboard/funds/{other.fund.id}/report.pdf").status_code == 404
@@ -57,10 +53,10 @@ def test_donor_viewers_see_only_funds_their_donor_gave_to(app, session: Session)
 def test_a_donor_viewer_sees_its_own_row_and_staff_see_every_donor(app, session) -> None:
     pool = make_pool(session)
     fund_id = pool.world.fund.id
-    page = _signed_in(app, pool.viewer_a).get(f"/dashboard/funds/{fund_id}").get_data(
+    page = signed_in_client(app, pool.viewer_a).get(f"/dashboard/funds/{fund_id}").get_data(
         as_text=True)
     assert pool.donor_a.name in page and pool.donor_b.name not in page
-    page = _signed_in(app, pool.world.manager).get(f"/dashboard/funds/{fund_id}").get_data(
+    page = signed_in_client(app, pool.world.manager).get(f"/dashboard/funds/{fund_id}").get_data(
         as_text=True)
     assert pool.donor_a.name in page and pool.donor_b.name in page
 
@@ -71,16 +67,17 @@ def test_people_without_a_part_in_the_fund_get_not_found(app, session) -> None:
     stranger_manager = make_user(session, (Role.FUND_MANAGER.value, make_fund(session).id, None))
     applicant = make_user(session, Role.APPLICANT.value, organisations=[make_organisation(session)])
     for person in (stranger_manager, applicant, pool.world.grantee):
-        assert _signed_in(app, person).get(f"/dashboard/funds/{fund_id}").status_code == 404
+        assert signed_in_client(app, person).get(f"/dashboard/funds/{fund_id}").status_code == 404
     assert app.test_client().get(f"/dashboard/funds/{fund_id}").status_code in (302, 401)
     admin = make_user(session, Role.ADMIN.value)
-    assert _signed_in(app, admin).get(f"/dashboard/funds/{fund_id}").status_code == 200
-    assert _signed_in(app, pool.world.officer).get(f"/dashboard/funds/{fund_id}").status_code == 200
+    assert signed_in_client(app, admin).get(f"/dashboard/funds/{fund_id}").status_code == 200
+    officer = signed_in_client(app, pool.world.officer)
+    assert officer.get(f"/dashboard/funds/{fund_id}").status_code == 200
 
 
 def test_page_has_well_formed_svg_charts_each_beside_its_table(app, session) -> None:
     pool = make_pool(session)
-    page = _signed_in(app, pool.world.manager).get(
+    page = signed_in_client(app, pool.world.manager).get(
         f"/dashboard/funds/{pool.world.fund.id}").get_data(as_text=True)
     charts = re.findall(r"<svg.*?</svg>", page, re.S)
     assert len(charts) >= 5
@@ -102,7 +99,7 @@ def test_bar_chart_escapes_labels_and_parses() -> None:
 
 def test_every_table_exports_to_csv_and_xlsx(app, session) -> None:
     pool = make_pool(session)
-    client = _signed_in(app, pool.world.manager)
+    client = signed_in_client(app, pool.world.manager)
     fund_id = pool.world.fund.id
     page = client.get(f"/dashboard/funds/{fund_id}").get_data(as_text=True)
     links = sorted(set(re.findall(r'href="(/dashboard/funds/\d+/export/[^"]+)"', page)))
@@ -127,7 +124,7 @@ def test_every_table_exports_to_csv_and_xlsx(app, session) -> None:
 
 def test_donor_report_pdf_reads_back_with_charts_and_credit(app, session) -> None:
     pool = make_pool(session)
-    response = _signed_in(app, pool.viewer_a).get(
+    response = signed_in_client(app, pool.viewer_a).get(
         f"/dashboard/funds/{pool.world.fund.id}/report.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
@@ -139,7 +136,7 @@ def test_donor_report_pdf_reads_back_with_charts_and_credit(app, session) -> Non
 
 def test_bad_filters_are_explained_and_change_nothing(app, session) -> None:
     pool = make_pool(session)
-    response = _signed_in(app, pool.world.manager).get(
+    response = signed_in_client(app, pool.world.manager).get(
         f"/dashboard/funds/{pool.world.fund.id}?from=yesterday&country=ZZ")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -158,7 +155,7 @@ def test_public_page_is_off_by_default(app, session) -> None:
 
 
 def _statements(app, session, user, path: str) -> int:
-    client = _signed_in(app, user)
+    client = signed_in_client(app, user)
     session.commit()
     session.expunge_all()
     response = client.get(path)

@@ -2,41 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from grantpool.models import metadata
 from grantpool.platform import migrations
-from grantpool.platform.db import create_db_engine, normalise_url
-
-PG_ENV = "GRANTPOOL_TEST_DATABASE_URL"
-MIGRATION_DB = "gp_platform_mig"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    base_url = os.environ.get(PG_ENV)
-    if not base_url:
-        pytest.skip(f"PostgreSQL migration test skipped: set {PG_ENV} to a throwaway database")
-    admin = create_engine(normalise_url(base_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {MIGRATION_DB} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {MIGRATION_DB}"))
-    url = make_url(normalise_url(base_url)).set(database=MIGRATION_DB)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {MIGRATION_DB} WITH (FORCE)"))
-        admin.dispose()
+from grantpool.platform.db import create_db_engine
 
 
 def _schema(url: str) -> tuple[set[str], set[str], set[str]]:
@@ -75,8 +45,8 @@ def _schema(url: str) -> tuple[set[str], set[str], set[str]]:
     return tables, triggers, extras
 
 
-def test_upgrade_check_downgrade_upgrade(fresh_database_url: str) -> None:
-    url = fresh_database_url
+def test_upgrade_check_downgrade_upgrade(empty_database_url: str) -> None:
+    url = empty_database_url
     model_tables = {t.name for t in metadata.sorted_tables}
     assert "audit_events" in model_tables
 
