@@ -87,13 +87,15 @@ def _scope(fund_id: int) -> queries.FundScope:
     return scope
 
 
+def _donor_ids(scope: queries.FundScope) -> set[int] | None:
+    """The donors whose rows this reader sees: all (None) for staff, else its own."""
+    if can(current_user, "dashboard.see_all_donors", scope):
+        return None
+    return queries.viewer_donor_ids(current_user)
+
+
 def _board(scope: queries.FundScope, filters: queries.Filters) -> queries.Dashboard:
-    donor_ids = (
-        None
-        if can(current_user, "dashboard.see_all_donors", scope)
-        else queries.viewer_donor_ids(current_user)
-    )
-    return queries.dashboard(db.session, scope.fund, filters, donor_ids=donor_ids)
+    return queries.dashboard(db.session, scope.fund, filters, donor_ids=_donor_ids(scope))
 
 
 def _charts(tables: list[Table]) -> dict[str, Markup]:
@@ -182,12 +184,7 @@ def _figures(
 def show(fund_id: int) -> Any:
     scope = _scope(fund_id)
     require(current_user, "dashboard.view", scope)
-    donor_ids = (
-        None
-        if can(current_user, "dashboard.see_all_donors", scope)
-        else queries.viewer_donor_ids(current_user)
-    )
-    figures, status = _figures(scope, donor_ids, public=False)
+    figures, status = _figures(scope, _donor_ids(scope), public=False)
     return render_template("dashboard/show.html", fund=scope.fund, figures=figures), status
 
 
