@@ -175,6 +175,14 @@ def csrf_token(client: FlaskClient) -> str:
     return match.group(1)
 
 
+def without_csrf(response: Any) -> str:
+    """A page's text without its CSRF tokens, which are signed with the current second:
+    two answers compared across a second boundary differ only there."""
+    import re
+
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", response.get_data(as_text=True))
+
+
 def login(client: FlaskClient, email: str, password: str) -> Any:
     response = client.post(
         "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
