@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import get_locale, get_translations
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from . import i18n
+from .pagecache import FragmentCache
 
 
 def _translations() -> Any:
@@ -24,6 +28,42 @@ def _translations() -> Any:
     return translations
 
 
+# Stand-ins for the two values of the shared header that change with every request; no
+# rendered text can contain them (they hold no character HTML escapes either way).
+_CSRF_SLOT = "gp-slot-csrf-2f9c"
+_NEXT_SLOT = "gp-slot-next-2f9c"
+_headers = FragmentCache(size=256, ttl=24 * 3600)
+
+
+def _reader_kind() -> tuple[bool, frozenset[str], bool]:
+    """All the header's links depend on: signed in, the roles held (whatever their fund
+    or donor) and whether the reader belongs to any organisation."""
+    if not current_user.is_authenticated:
+        return (False, frozenset(), False)
+    return (True, frozenset(str(a.role) for a in current_user.roles),
+            bool(current_user.memberships))
+
+
+def site_header() -> Markup:
+    """The header of every page: its links and language menu are rendered once per
+    worker for each language and kind of reader (a dozen links, texts and URLs cost more
+    than the rest of a small page); the CSRF token and the page to come back to are then
+    filled in. In debug mode it is rendered each time, so template edits show at once."""
+
+    def render() -> str:
+        return render_template("_site_header.html", csrf_value=_CSRF_SLOT, next_value=_NEXT_SLOT)
+
+    if current_app.debug:
+        html = render()
+    else:
+        key = (str(get_locale() or "en"), request.script_root, _reader_kind())
+        html = _headers.get_or_render(key, render)
+    come_back = request.full_path if request.method == "GET" else ""
+    # The rendered template is already escaped; Markup.replace escapes what it puts in.
+    header = Markup(html)  # noqa: S704
+    return header.replace(_CSRF_SLOT, generate_csrf()).replace(_NEXT_SLOT, come_back)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _translations().ugettext(s),
@@ -37,6 +77,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["minor_money"] = lambda minor, currency: i18n.money_filter(
         i18n.Money(minor, currency)
     )
+    app.jinja_env.globals["site_header"] = site_header
     app.jinja_env.globals["language_names"] = i18n.LANGUAGE_NAMES
     app.jinja_env.globals["offered_languages"] = i18n.offered_languages
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
