@@ -206,7 +206,12 @@ def _login_session_user() -> Select[tuple[User]]:
             LoginSession.revoked_at.is_(None),
             User.active.is_(True),
         )
-        .options(joinedload(User.roles), joinedload(User.memberships))
+        .options(
+            joinedload(User.roles),
+            # The organisations themselves load when a page lists them: most requests only
+            # ask which organisations the user belongs to.
+            joinedload(User.memberships).lazyload(Membership.organisation),
+        )
     )
 
 
@@ -452,7 +457,9 @@ def _api_token_user() -> Select[tuple[ApiToken]]:
         .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
         .options(
             joinedload(ApiToken.user).joinedload(User.roles),
-            joinedload(ApiToken.user).joinedload(User.memberships),
+            joinedload(ApiToken.user)
+            .joinedload(User.memberships)
+            .lazyload(Membership.organisation),
         )
     )
 

@@ -3,6 +3,7 @@ check your answers, confirmation, and my applications."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import (
@@ -20,6 +21,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
+from sqlalchemy.orm import defer, joinedload, lazyload
 
 from ..accounts import services as accounts
 from ..calls import services as calls
@@ -65,8 +67,10 @@ def _call(call_id: int) -> Call:
     return call
 
 
-def _application(application_id: int, action: str = "application.view") -> Application:
-    application = db.session.get(Application, application_id)
+def _application(
+    application_id: int, action: str = "application.view", options: tuple[Any, ...] = ()
+) -> Application:
+    application = db.session.get(Application, application_id, options=options)
     if application is None:
         raise NotFound()
     require(current_user, action, application)
@@ -277,11 +281,25 @@ def _typed_from_request(
     return typed, upload_errors
 
 
+@functools.cache
+def _draft_page_loading() -> tuple[Any, ...]:
+    """A draft's page needs its call's form and bounds and the organisation's name: not
+    the fund, nor the call's long texts (they load if ever touched)."""
+    return (
+        joinedload(Application.call).options(
+            lazyload(Call.fund),
+            defer(Call.description),
+            defer(Call.tranche_template),
+            defer(Call.eligibility),
+        ),
+    )
+
+
 @bp.route("/applications/<int:application_id>/page/<int:number>", methods=["GET", "POST"])
 @reads_only
 @login_required
 def page(application_id: int, number: int) -> Any:
-    application = _application(application_id, "application.edit")
+    application = _application(application_id, "application.edit", _draft_page_loading())
     if application.state != "draft":
         return redirect(url_for("intake.show", application_id=application.id))
     pages = _pages(application)
