@@ -68,3 +68,24 @@ def test_applicant_pages_do_not_grow_with_the_data(app, session):
     assert small == large
     assert large["form page"] <= FORM_PAGE_LIMIT
     assert large["submission"] <= SUBMISSION_LIMIT
+
+
+def test_pages_listing_a_members_organisations_read_them_at_once(app, session) -> None:
+    """Account home, "My organisations" and the apply page list every organisation the
+    member belongs to, in the order they joined, with the same statements for one or five."""
+    call = make_call(session, open_until=now_utc() + dt.timedelta(days=10))
+    counts = {}
+    for n in (1, 5):
+        organisations = [make_organisation(session, name=f"Group {n}-{i}") for i in range(n)]
+        person = make_user(session, "applicant", organisations=organisations)
+        client = app.test_client()
+        login(client, person.email, PASSWORD)
+        for path in ("/", "/organisations/mine", f"/calls/{call.id}/apply"):
+            response = _measure(session, lambda path=path, client=client: client.get(path))
+            assert response.status_code == 200, path
+            page = response.get_data(as_text=True)
+            positions = [page.index(o.name) for o in organisations]
+            assert positions == sorted(positions), path
+            counts[n, path] = _statements(response)
+    for path in ("/", "/organisations/mine", f"/calls/{call.id}/apply"):
+        assert counts[1, path] == counts[5, path], path

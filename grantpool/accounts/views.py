@@ -23,6 +23,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db, limiter, login_manager
+from ..organisations.services import member_organisations
 from ..platform.errors import ValidationFailed
 from ..platform.i18n import LANGUAGE_NAMES, offered_languages, select_locale
 from . import services
@@ -138,7 +139,9 @@ def _failed(response: Response) -> bool:
 @bp.get("/")
 def home() -> Any:
     if current_user.is_authenticated:
-        return render_template("accounts/home.html")
+        return render_template(
+            "accounts/home.html", organisations=member_organisations(db.session, current_user)
+        )
     return render_template("home.html")
 
 

@@ -35,6 +35,7 @@ from ..calls.rules import (
     text_in,
 )
 from ..extensions import db, limiter
+from ..organisations import services as organisation_services
 from ..organisations.models import Organisation
 from ..organisations.rules import area_name, country_choices
 from ..platform.errors import NotFound, ValidationFailed
@@ -196,7 +197,7 @@ def apply(call_id: int) -> Any:
     call = _call(call_id)
     if not current_user.is_authenticated:
         return redirect(url_for("intake.register", next=request.path))
-    organisations = [m.organisation for m in current_user.memberships]
+    organisations = organisation_services.member_organisations(db.session, current_user)
     if not organisations:
         return redirect(url_for("intake.register", next=request.path))
     if not call.is_accepting(now_utc()):

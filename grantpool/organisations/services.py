@@ -155,6 +155,18 @@ def add_member(session: Session, actor: User, organisation: Organisation, user: 
     )
 
 
+def member_organisations(session: Session, user: User) -> list[Organisation]:
+    """The organisations `user` belongs to, in the order they joined: one statement."""
+    return list(
+        session.scalars(
+            select(Organisation)
+            .join(Membership, Membership.organisation_id == Organisation.id)
+            .where(Membership.user_id == user.id)
+            .order_by(Membership.id)
+        )
+    )
+
+
 def list_organisations(
     session: Session,
     *,

@@ -52,7 +52,8 @@ def list_organisations() -> Any:
 @login_required
 def mine() -> Any:
     return render_template(
-        "organisations/mine.html", organisations=[m.organisation for m in current_user.memberships]
+        "organisations/mine.html",
+        organisations=services.member_organisations(db.session, current_user),
     )
 
 

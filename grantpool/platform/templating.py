@@ -40,8 +40,11 @@ def _reader_kind() -> tuple[bool, frozenset[str], bool]:
     or donor) and whether the reader belongs to any organisation."""
     if not current_user.is_authenticated:
         return (False, frozenset(), False)
-    return (True, frozenset(str(a.role) for a in current_user.roles),
-            bool(current_user.memberships))
+    return (
+        True,
+        frozenset(str(a.role) for a in current_user.roles),
+        bool(current_user.memberships),
+    )
 
 
 def site_header() -> Markup:

@@ -57,8 +57,6 @@ def test_the_header_follows_the_language(app: Flask, session: Session) -> None:
     templating._headers.clear()
     client = app.test_client()
     english = header(client.get("/calls").get_data(as_text=True))
-    french = header(
-        client.get("/calls", headers={"Accept-Language": "fr"}).get_data(as_text=True)
-    )
+    french = header(client.get("/calls", headers={"Accept-Language": "fr"}).get_data(as_text=True))
     assert ">Calls<" in english
     assert english != french and ">Calls<" not in french
