@@ -3,7 +3,6 @@ check your answers, confirmation, and my applications."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from flask import (
@@ -282,25 +281,23 @@ def _typed_from_request(
     return typed, upload_errors
 
 
-@functools.cache
-def _draft_page_loading() -> tuple[Any, ...]:
-    """A draft's page needs its call's form and bounds and the organisation's name: not
-    the fund, nor the call's long texts (they load if ever touched)."""
-    return (
-        joinedload(Application.call).options(
-            lazyload(Call.fund),
-            defer(Call.description),
-            defer(Call.tranche_template),
-            defer(Call.eligibility),
-        ),
-    )
+# A draft's page needs its call's form and bounds and the organisation's name: not the
+# fund, nor the call's long texts (they load if ever touched).
+_DRAFT_PAGE_LOADING = (
+    joinedload(Application.call).options(
+        lazyload(Call.fund),
+        defer(Call.description),
+        defer(Call.tranche_template),
+        defer(Call.eligibility),
+    ),
+)
 
 
 @bp.route("/applications/<int:application_id>/page/<int:number>", methods=["GET", "POST"])
 @reads_only
 @login_required
 def page(application_id: int, number: int) -> Any:
-    application = _application(application_id, "application.edit", _draft_page_loading())
+    application = _application(application_id, "application.edit", _DRAFT_PAGE_LOADING)
     if application.state != "draft":
         return redirect(url_for("intake.show", application_id=application.id))
     pages = _pages(application)
