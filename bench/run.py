@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench import browser  # noqa: E402
 from bench.generate import Generated, Scale, generate  # noqa: E402
 from grantpool.platform import migrations  # noqa: E402
 from grantpool.platform.db import create_db_engine, normalise_url  # noqa: E402
@@ -112,9 +113,11 @@ def app_environment(url: str, workdir: Path) -> dict[str, str]:
 def session_cookie(url: str, workdir: Path, generated: Generated) -> tuple[str, int]:
     """Sign the bench applicant in and start a draft, through the real services."""
     os.environ.update(app_environment(url, workdir))
+    from sqlalchemy import select
+
+    from bench.browser import signed_in_cookie
     from grantpool import create_app
     from grantpool.accounts.models import User
-    from grantpool.accounts.services import start_login_session
     from grantpool.calls.models import Call
     from grantpool.extensions import db
     from grantpool.intake.services import start_application
@@ -123,16 +126,12 @@ def session_cookie(url: str, workdir: Path, generated: Generated) -> tuple[str, 
     app = create_app()
     with app.app_context():
         organisation = db.session.get(Organisation, generated.applicant_organisation_id)
-        from sqlalchemy import select
-
         user = db.session.scalar(select(User).where(User.email == "applicant0@bench.example.org"))
         call = db.session.get(Call, generated.open_call_id)
         draft = start_application(db.session, user, call, organisation, language="en")
-        token = start_login_session(db.session, user, "bench")
         db.session.commit()
-        serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
-        cookie = serializer.dumps({"_user_id": token, "_fresh": True})
         draft_id = draft.id
+        cookie = signed_in_cookie(app, user)
     app.extensions["grantpool.db"].dispose()
     return cookie, draft_id
 
@@ -146,7 +145,7 @@ def scenarios(generated: Generated, cookie: str, draft_id: int) -> list[Scenario
         Scenario("minimal route (/healthz)", "/healthz"),
         Scenario("public call page", f"/calls/{generated.open_call_id}"),
         Scenario("application form page", f"/applications/{draft_id}/page/1",
-                 headers={"Cookie": f"session={cookie}"}, target=0.40, max_statements=8),
+                 headers=browser.headers(cookie), target=0.40, max_statements=8),
         Scenario("application submission (API)",
                  f"/api/v1/calls/{generated.open_call_id}/applications", method="POST",
                  body=body, headers={"Authorization": f"Bearer {generated.applicant_token}",

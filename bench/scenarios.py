@@ -7,29 +7,27 @@ Registered in bench.run.EXTRA_SCENARIOS.
 
 from __future__ import annotations
 
+from bench import browser
 from bench.generate import Generated
 from bench.money import STAFF
 
 
 def signed_in_cookie(email: str) -> str:
-    """A session cookie for a bench user, made through the real sign-in service (the
-    environment was set up by bench.run.session_cookie)."""
+    """The session cookie of a bench user's browser (the environment was set up by
+    bench.run.session_cookie)."""
     from sqlalchemy import select
 
+    from bench.browser import signed_in_cookie as browser_cookie
     from grantpool import create_app
     from grantpool.accounts.models import User
-    from grantpool.accounts.services import start_login_session
     from grantpool.extensions import db
 
     app = create_app()
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == email))
-        token = start_login_session(db.session, user, "bench")
-        db.session.commit()
-        serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
-        cookie = serializer.dumps({"_user_id": token, "_fresh": True})
+        cookie = browser_cookie(app, user)
     app.extensions["grantpool.db"].dispose()
-    return str(cookie)
+    return cookie
 
 
 def later_scenarios(generated: Generated) -> list:
@@ -39,11 +37,11 @@ def later_scenarios(generated: Generated) -> list:
     reviewer = signed_in_cookie("reviewer@bench.example.org")
     manager = signed_in_cookie("manager@bench.example.org")
     return [
-        Scenario("reviewer queue", "/reviews", headers={"Cookie": f"session={reviewer}"}),
+        Scenario("reviewer queue", "/reviews", headers=browser.headers(reviewer)),
         Scenario(
             f"dashboard ({generated.counts.get('grants', 0):,} grants)",
             f"/dashboard/funds/{generated.fund_id}",
-            headers={"Cookie": f"session={manager}"},
+            headers=browser.headers(manager),
             target=0.10,
             max_statements=20,
         ),
