@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
-from sqlalchemy.orm import defer, joinedload, lazyload
+from sqlalchemy.orm import defer, joinedload, lazyload, load_only
 
 from ..accounts import services as accounts
 from ..calls import services as calls
@@ -283,13 +283,22 @@ def _typed_from_request(
 
 # A draft's page needs its call's form and bounds and the organisation's name: not the
 # fund, nor the call's long texts (they load if ever touched).
+# What a draft's page reads, and no more: every column loaded is built into a result
+# column and an attribute on each request. Saving a page also needs the call's bounds.
 _DRAFT_PAGE_LOADING = (
     joinedload(Application.call).options(
         lazyload(Call.fund),
-        defer(Call.description),
-        defer(Call.tranche_template),
-        defer(Call.eligibility),
+        load_only(
+            Call.title,
+            Call.currency,
+            Call.min_request_minor,
+            Call.max_request_minor,
+            Call.questions,
+        ),
     ),
+    joinedload(Application.organisation).load_only(Organisation.name),
+    defer(Application.idempotency_key),
+    defer(Application.request_fingerprint),
 )
 
 
