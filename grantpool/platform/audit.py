@@ -193,9 +193,14 @@ def _chain_head(session: Session) -> str:
     if head is not None:
         return str(head)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+        # One statement: the lock, then the newest hash read under it (migration 0009).
+        prev = session.scalar(_PG_CHAIN_HEAD, {"k": _AUDIT_LOCK_KEY})
+    else:
+        prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     return prev or GENESIS_HASH
+
+
+_PG_CHAIN_HEAD = text("SELECT audit_chain_head(:k)")
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -279,3 +279,41 @@ def test_cli_audit_verify_reports_tampering(app: Flask, session: Session) -> Non
     assert "audit trail intact" not in result.output
     assert f"audit event {events[1].id}: content altered" in result.stderr
     assert f"audit event {events[3].id}: previous event missing or altered" in result.stderr
+
+
+def test_writers_racing_keep_one_unbroken_chain(real_database: Flask) -> None:
+    """Eight transactions append events at the same moment, each reading the chain's head
+    and linking to it. The chain's lock makes them take turns, and each must read the head
+    its predecessor committed: no fork (two events after one parent), no break."""
+    import threading
+
+    from grantpool.extensions import db
+
+    app = real_database
+    writers, events_each = 8, 5
+    barrier = threading.Barrier(writers)
+    failures: list[str] = []
+
+    def write(n: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=60)
+                for i in range(events_each):
+                    record_event(db.session, None, "test.race", object_type="race",
+                                 object_id=f"{n}-{i}")
+                db.session.commit()
+            except Exception as exc:  # reported, not hidden
+                db.session.rollback()
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    with app.app_context():
+        events = _events(db.session)
+        assert len(events) == writers * events_each
+        assert len({e.prev_hash for e in events}) == len(events)  # no fork
+        assert list(verify_chain(db.session)) == []
