@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select, true
 
 from ..calls.models import Call
 from ..calls.rules import Channel, QuestionKind, allowed_content_types
@@ -35,13 +36,16 @@ class CallApplications(MethodView):
 
         Send an `Idempotency-Key` header to make a retry safe: the same key returns the
         application the first request created."""
-        call = db.session.get(Call, call_id)
-        if call is None:
+        # The call and the organisation in one round trip; either missing is a 404.
+        found = db.session.execute(
+            select(Call, Organisation)
+            .join_from(Call, Organisation, true())
+            .where(Call.id == call_id, Organisation.id == data["organisation_id"])
+        ).first()
+        if found is None:
             raise NotFound()
+        call, organisation = found
         require(current_user, "call.view", call)
-        organisation = db.session.get(Organisation, data["organisation_id"])
-        if organisation is None:
-            raise NotFound()
         require(current_user, "organisation.apply", organisation)
         answers = _attach_uploads(call, dict(data["answers"]))
         return services.submit_application(
