@@ -143,6 +143,10 @@ def scenarios(generated: Generated, cookie: str, draft_id: int) -> list[Scenario
                        "requested_minor": 250_000, "currency": "USD", "language": "en"})
     return [
         Scenario("minimal route (/healthz)", "/healthz"),
+        # What signing in alone costs (one statement, a small JSON answer): the ceiling of
+        # any page a signed-in browser asks for.
+        Scenario("signed in, nothing more (/api/v1/me)", "/api/v1/me",
+                 headers=browser.headers(cookie)),
         Scenario("public call page", f"/calls/{generated.open_call_id}"),
         Scenario("application form page", f"/applications/{draft_id}/page/1",
                  headers=browser.headers(cookie), target=0.40, max_statements=8),
