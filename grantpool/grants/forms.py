@@ -107,7 +107,33 @@ class PaymentForm(_KeyedForm):
     )
 
 
-class TrancheRowForm(Form):
+def _tranche_choices() -> list[Any]:
+    return [choice("", _l("No")), *(choice(str(n), str(n)) for n in range(1, 13))]
+
+
+class ConditionFields(Form):
+    """A tranche's common conditions as plain fields, all of them to be met (see
+    rules.template_rows and rules.tranche_row)."""
+
+    wait_until_due = BooleanField(_l("Not paid before it is due"))
+    narrative_report = SelectField(
+        _l("Narrative report accepted, for tranche"), choices=_tranche_choices()
+    )
+    financial_report = SelectField(
+        _l("Financial report accepted, for tranche"), choices=_tranche_choices()
+    )
+    spent_percent = StringField(
+        _l("Previous tranche spent at least (%)"), render_kw={"inputmode": "numeric", "size": 4}
+    )
+    milestone = StringField(_l("Milestone verified"))
+    document = StringField(_l("Document provided"))
+    manual = BooleanField(_l("A fund manager approves"))
+
+
+class TrancheRowForm(ConditionFields):
+    """One tranche of an amendment: its conditions as plain fields, or as data when they
+    need more (any, nesting)."""
+
     number = HiddenField()
     amount = StringField(_l("Amount"))
     due_on = StringField(_l("Not before"), render_kw={"type": "date"})
@@ -147,30 +173,13 @@ class TemplateForm(Form):
     )
 
 
-def _tranche_choices() -> list[Any]:
-    return [choice("", _l("No")), *(choice(str(n), str(n)) for n in range(1, 13))]
-
-
-class TemplateTrancheForm(Form):
+class TemplateTrancheForm(ConditionFields):
     """One tranche of a template, its conditions as plain fields."""
 
     percent = StringField(_l("Share (%)"), render_kw={"inputmode": "numeric", "size": 4})
     offset_days = StringField(
         _l("Due (days after the start)"), render_kw={"inputmode": "numeric", "size": 5}
     )
-    wait_until_due = BooleanField(_l("Not paid before it is due"))
-    narrative_report = SelectField(
-        _l("Narrative report accepted, for tranche"), choices=_tranche_choices()
-    )
-    financial_report = SelectField(
-        _l("Financial report accepted, for tranche"), choices=_tranche_choices()
-    )
-    spent_percent = StringField(
-        _l("Previous tranche spent at least (%)"), render_kw={"inputmode": "numeric", "size": 4}
-    )
-    milestone = StringField(_l("Milestone verified"))
-    document = StringField(_l("Document provided"))
-    manual = BooleanField(_l("A fund manager approves"))
 
 
 class TemplateRowsForm(Form):

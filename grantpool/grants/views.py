@@ -405,6 +405,10 @@ def amend_grant(grant_id: int) -> Any:
     require(current_user, "grant.manage", grant)
     tranches = [t for t in services.tranches_of(db.session, grant) if t.state != "cancelled"]
     form = AmendmentForm()
+    # Conditions are edited as plain fields, unless a tranche's need more (any, nesting)
+    # or the manager asks for the data editor.
+    rows = [rules.tranche_row(t.conditions, t.due_on) for t in tranches]
+    as_data = request.values.get("as_data") == "1" or None in rows
     if request.method == "POST":
         try:
             errors: dict[str, str] = {}
@@ -419,23 +423,7 @@ def amend_grant(grant_id: int) -> Any:
                     errors["amount"] = _("Enter an amount such as 1250.50.")
             schedule = None
             if form.edit_schedule.data:
-                schedule = []
-                for row in form.tranches:
-                    try:
-                        schedule.append(
-                            {
-                                "number": int(row.form.number.data or 0),
-                                "amount": parse_money(
-                                    row.form.amount.data or "", grant.currency, _locale()
-                                ),
-                                "due_on": _date(row.form.due_on.data),
-                                "conditions": json.loads(row.form.conditions.data or "{}"),
-                            }
-                        )
-                    except (ValueError, TypeError):
-                        errors["tranches"] = _(
-                            "Each tranche needs an amount, a date and conditions written as data."
-                        )
+                schedule = _amended_schedule(grant, form, tranches, as_data, errors)
             if errors:
                 raise ValidationFailed(errors)
             services.amend_grant(
@@ -452,21 +440,80 @@ def amend_grant(grant_id: int) -> Any:
                 form.add_errors(error)
             else:
                 form.form_errors.append(str(error.message))
-            return render_template("grants/amend.html", form=form, grant=grant), 422
+            return render_template(
+                "grants/amend.html", form=form, grant=grant, as_data=as_data
+            ), 422
         flash(_("The grant has been amended and a new agreement issued."), "success")
         return _back(grant.id)
     form.end_on.data = grant.end_on.isoformat()
     form.amount.data = str(grant.amount.to_decimal())
-    for tranche in tranches:
-        form.tranches.append_entry(
-            {
-                "number": str(tranche.number),
-                "amount": str(tranche.amount.to_decimal()),
-                "due_on": tranche.due_on.isoformat(),
-                "conditions": json.dumps(tranche.conditions, ensure_ascii=False),
-            }
+    for tranche, row in zip(tranches, rows, strict=True):
+        entry = {
+            "number": str(tranche.number),
+            "amount": str(tranche.amount.to_decimal()),
+            "due_on": tranche.due_on.isoformat(),
+        }
+        if as_data:
+            entry["conditions"] = json.dumps(tranche.conditions, ensure_ascii=False)
+        else:
+            entry.update(_plain_row_fields(row or {}))
+        form.tranches.append_entry(entry)
+    return render_template("grants/amend.html", form=form, grant=grant, as_data=as_data)
+
+
+def _amended_schedule(
+    grant: Grant, form: AmendmentForm, tranches: list[Tranche], as_data: bool,
+    errors: dict[str, str],
+) -> list[dict[str, Any]]:
+    """The schedule the manager sent: each row's amount and date, and its conditions from
+    the plain fields (keeping the ids of conditions left as they were) or the data."""
+    previous = {t.number: t.conditions for t in tranches}
+    schedule = []
+    for index, row in enumerate(form.tranches):
+        number = _number(row.form.number.data)
+        try:
+            amount = parse_money(row.form.amount.data or "", grant.currency, _locale())
+            due_on = _date(row.form.due_on.data)
+        except (ValueError, TypeError):
+            amount = due_on = None
+        if amount is None or due_on is None or number is None:
+            errors["tranches"] = _("Each tranche needs an amount and a date.")
+            continue
+        if as_data:
+            try:
+                conditions = json.loads(row.form.conditions.data or "{}")
+            except ValueError:
+                errors["tranches"] = _("Write each tranche's conditions as data (JSON).")
+                continue
+        else:
+            try:
+                conditions = rules.conditions_from_row(
+                    row.form.data, index, number, due_on, previous.get(number)
+                )
+            except ValidationFailed as failure:
+                errors.update({key: messages[0] for key, messages in failure.errors.items()})
+                continue
+        schedule.append(
+            {"number": number, "amount": amount, "due_on": due_on, "conditions": conditions}
         )
-    return render_template("grants/amend.html", form=form, grant=grant)
+    return schedule
+
+
+def _number(text: str | None) -> int | None:
+    try:
+        return int(text or "")
+    except ValueError:
+        return None
+
+
+def _plain_row_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The plain condition fields as the form shows them (choices and numbers as text)."""
+    return {
+        **row,
+        "narrative_report": str(row.get("narrative_report") or ""),
+        "financial_report": str(row.get("financial_report") or ""),
+        "spent_percent": "" if row.get("spent_percent") is None else str(row["spent_percent"]),
+    }
 
 
 @bp.post("/<int:grant_id>/state")
@@ -594,10 +641,7 @@ def tranche_templates(fund_id: int) -> Any:
 def _blank_padded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     filled = [
         {
-            **row,
-            "narrative_report": str(row["narrative_report"] or ""),
-            "financial_report": str(row["financial_report"] or ""),
-            "spent_percent": "" if row["spent_percent"] is None else str(row["spent_percent"]),
+            **_plain_row_fields(row),
             "percent": str(row["percent"]),
             "offset_days": str(row["offset_days"]),
         }

@@ -153,6 +153,67 @@ def test_manager_reviews_amends_and_edits_templates(client: FlaskClient, session
     assert bad.status_code == 422
 
 
+def test_an_amendment_edits_tranche_conditions_as_plain_fields(
+    client: FlaskClient, session: Session
+) -> None:
+    world = make_world(session)
+    grant = make_grant(session, world, 1_000_000, risk_level="low")
+    first, second = services.tranches_of(session, grant)
+    report_leaf = next(leaf for leaf in second.conditions["all"]
+                       if leaf["type"] == "report_accepted")
+    login(client, world.manager.email, PASSWORD)
+    url = f"/grants/{grant.id}/amend"
+    page = client.get(url).get_data(as_text=True)
+    # Low risk: the second tranche waits for its date and the first narrative report.
+    assert '<input checked id="tranches-1-wait_until_due"' in page
+    assert '<option selected value="1">1</option>' in page  # its narrative report
+    assert "Conditions (as data)" not in page and "Edit as data instead" in page
+    rows = {
+        "csrf_token": token(page),
+        "reason": "A milestone agreed with the committee",
+        "end_on": grant.end_on.isoformat(),
+        "amount": "10000",
+        "edit_schedule": "y",
+        "tranches-0-number": str(first.number),
+        "tranches-0-amount": "6000",
+        "tranches-0-due_on": first.due_on.isoformat(),
+        "tranches-1-number": str(second.number),
+        "tranches-1-amount": "4000",
+        "tranches-1-due_on": second.due_on.isoformat(),
+        "tranches-1-wait_until_due": "y",
+        "tranches-1-narrative_report": "1",
+        "tranches-1-milestone": "Pump installed",
+    }
+    # A mistake is named, what was typed stays, and nothing changes.
+    bad = client.post(url, data={**rows, "tranches-1-spent_percent": "most"})
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert "Tranche 2: give the share spent as a whole percentage." in text
+    assert 'value="Pump installed"' in text and 'value="most"' in text
+    session.refresh(second)
+    assert not any(leaf["type"] == "milestone_verified" for leaf in second.conditions["all"])
+
+    assert client.post(url, data=rows).status_code == 302
+    session.refresh(second)
+    leaves = {leaf["type"]: leaf for leaf in second.conditions["all"]}
+    assert set(leaves) == {"date_reached", "report_accepted", "milestone_verified"}
+    assert leaves["milestone_verified"]["label"] == "Pump installed"
+    assert leaves["date_reached"]["date"] == second.due_on.isoformat()
+    assert leaves["report_accepted"]["id"] == report_leaf["id"]  # a waiver would still hold
+
+    # Conditions a row cannot hold ("any") open the data editor.
+    services.amend_grant(session, world.manager, grant, reason="Either will do", tranches=[
+        {"number": t.number, "amount": t.amount, "due_on": t.due_on,
+         "conditions": {"any": [{"type": "manual_approval"},
+                                {"type": "milestone_verified", "label": "Pump installed"}]}
+         if t.number == 2 else t.conditions}
+        for t in (first, second)
+    ])
+    page = client.get(url).get_data(as_text=True)
+    assert "Conditions (as data)" in page and 'name="as_data" value="1"' in page
+    assert 'name="tranches-1-milestone"' not in page
+
+
 def test_a_template_is_edited_as_plain_rows(client: FlaskClient, session: Session) -> None:
     from grantpool.grants import services as grant_services
 
