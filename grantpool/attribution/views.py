@@ -107,18 +107,28 @@ def _as_form(settings: Any) -> dict[str, Any]:
 @bp.get("/grants/<int:grant_id>")
 @login_required
 def show_grant(grant_id: int) -> Any:
-    grant = _grant(grant_id)
+    return _grant_page(_grant(grant_id))
+
+
+def _grant_page(grant: Grant, sent: str | None = None) -> Any:
+    """The grant's credit page. After a mistake (422), the form named by `sent` shows what
+    was typed in it, beside the messages, instead of what is saved."""
     record = services.record_of(db.session, grant)
     history = services.consent_history(db.session, record)
     override = services.grant_override(db.session, grant)
-    return render_template(
+    settings = _as_form(services.effective_settings(db.session, grant))
+    if sent == "settings":
+        settings = {**request.form.to_dict(), "has_logo": settings["has_logo"]}
+    page = render_template(
         "attribution/grant.html",
         grant=grant,
         record=record,
         history=history,
         actors=services.actors_of(db.session, history),
         override=override,
-        settings=_as_form(services.effective_settings(db.session, grant)),
+        settings=settings,
+        sent=sent,
+        typed=request.form if sent else {},
         can_edit=can(current_user, "attribution.edit", grant),
         can_manage=can(current_user, "attribution.manage", grant),
         capacity_asked=(grant_answers(grant).get("capacity_strengthening") or "")
@@ -126,6 +136,7 @@ def show_grant(grant_id: int) -> Any:
         else "",
         rules=rules,
     )
+    return (page, 422) if sent else page
 
 
 def grant_answers(grant: Grant) -> dict[str, Any]:
@@ -148,9 +159,10 @@ def save_grant_settings(grant_id: int) -> Any:
             services.remove_grant_settings(db.session, current_user, grant)
         else:
             services.save_grant_settings(db.session, current_user, grant, request.form, _logo())
-        flash(_("Saved."), "success")
     except ValidationFailed as error:
         _flash_errors(error)
+        return _grant_page(grant, sent="settings")
+    flash(_("Saved."), "success")
     return _back(grant)
 
 
@@ -164,7 +176,7 @@ def change_consent(grant_id: int) -> Any:
             embargo = dt.date.fromisoformat(request.form["embargo_until"])
         except ValueError:
             flash(_("Enter the embargo date as YYYY-MM-DD."), "error")
-            return _back(grant)
+            return _grant_page(grant, sent="consent")
     try:
         services.change_consent(
             db.session,
@@ -180,6 +192,7 @@ def change_consent(grant_id: int) -> Any:
         if not isinstance(error, ValidationFailed) and error.status_code in (403, 404):
             raise
         _flash_errors(error)
+        return _grant_page(grant, sent="consent")
     return _back(grant)
 
 
@@ -195,9 +208,10 @@ def set_safety(grant_id: int) -> Any:
             bool(request.form.get("flag")),
             request.form.get("reason", ""),
         )
-        flash(_("Saved. It applies from now on, everywhere."), "success")
     except ValidationFailed as error:
         _flash_errors(error)
+        return _grant_page(grant, sent="safety")
+    flash(_("Saved. It applies from now on, everywhere."), "success")
     return _back(grant)
 
 
@@ -207,7 +221,8 @@ def save_details(grant_id: int) -> Any:
     grant = _grant(grant_id)
     try:
         services.save_fund_details(db.session, current_user, grant, request.form)
-        flash(_("Saved."), "success")
     except ValidationFailed as error:
         _flash_errors(error)
+        return _grant_page(grant, sent="details")
+    flash(_("Saved."), "success")
     return _back(grant)

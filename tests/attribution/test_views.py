@@ -76,3 +76,52 @@ def test_fund_manager_hides_a_partner_and_others_see_nothing(
     client.post("/logout", data={"csrf_token": token(page)})
     login(client, outsider.email, PASSWORD)
     assert client.get(f"/attribution/grants/{p.grant.id}").status_code == 404
+
+
+def test_mistakes_on_the_grant_page_keep_what_was_typed_and_change_nothing(
+    client: FlaskClient, session: Session
+) -> None:
+    p = published_grant(session, organisation={"name": "Careful Collective"})
+    login(client, p.partner.email, PASSWORD)
+    url = f"/attribution/grants/{p.grant.id}"
+    page = client.get(url).get_data(as_text=True)
+    long_story = "Nous avons nettoyé la rivière avec quarante familles. " * 200
+    sent = client.post(url + "/settings", data={
+        "csrf_token": token(page), "naming": "shout", "location_precision": "area",
+        "description_fr": long_story,
+    })
+    assert sent.status_code == 422
+    text = sent.get_data(as_text=True)
+    assert "Choose how you want to be named" in text
+    assert long_story.strip()[:200] in text  # the partner's words are still there
+    assert 'id="precision-area" name="location_precision" value="area" checked' in text
+    assert services.grant_override(session, p.grant) is None
+
+    sent = client.post(url + "/consent", data={
+        "csrf_token": token(page), "state": "given", "scope": "anonymised",
+        "embargo_until": "next spring",
+    })
+    assert sent.status_code == 422
+    text = sent.get_data(as_text=True)
+    assert "Enter the embargo date as YYYY-MM-DD." in text
+    assert 'value="anonymised" checked' in text and 'value="next spring"' in text
+    assert services.record_of(session, p.grant).consent_state != "given"
+
+    client.post("/logout", data={"csrf_token": token(page)})
+    login(client, p.world.manager.email, PASSWORD)
+    page = client.get(url).get_data(as_text=True)
+    sent = client.post(url + "/details", data={
+        "csrf_token": token(page), "theme": "w" * 101, "humanitarian": "1",
+        "capacity_provided": "Book-keeping training for the treasurer",
+    })
+    assert sent.status_code == 422
+    text = sent.get_data(as_text=True)
+    assert "Book-keeping training for the treasurer</textarea>" in text
+    assert 'name="humanitarian" value="1" checked' in text
+    record = services.record_of(session, p.grant)
+    assert record.capacity_provided is None
+    sent = client.post(url + "/safety", data={"csrf_token": token(page), "flag": "1",
+                                              "reason": ""})
+    assert sent.status_code == 422
+    assert "Say why the partner must be hidden." in sent.get_data(as_text=True)
+    assert not services.record_of(session, p.grant).safety_flag
