@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -132,6 +133,7 @@ def seed_calls(
     _import_demo_spreadsheet(session, manager, open_call, now)
 
     user, organisation = applicants[0]
+    _receive_demo_odk_submission(session, user, organisation, open_call, now)
     services.start_application(session, user, open_call, organisation, language="en", now=now)
     if len(applicants) > 1:
         user, organisation = applicants[1]
@@ -171,3 +173,30 @@ def _import_demo_spreadsheet(
     result = import_rows(session, manager, call, rows, locale="en", now=now)
     if result and isinstance(result[0], CellError):
         raise RuntimeError(f"demo spreadsheet rows refused: {result}")
+
+
+def _receive_demo_odk_submission(
+    session: Session, user: User, organisation: Organisation, call: Any, now: dt.datetime
+) -> None:
+    """An application filled in offline on a phone with ODK Collect and sent once back in
+    signal, read as the OpenRosa submission endpoint reads it (the ODK channel)."""
+    from .odk import parse_submission, receive_submission
+    from .xform import xform_for
+
+    form = xform_for(call)
+    instance = (
+        f'<?xml version="1.0"?><data id="{form.form_id}" version="{form.version}" '
+        'xmlns:orx="http://openrosa.org/xforms">'
+        "<requested_amount>2500</requested_amount>"
+        "<summary>Rain gauges and an SMS alert tree, so three villages get a day's warning "
+        "before the river rises.</summary>"
+        "<people>300</people><has_partner>yes</has_partner>"
+        "<partner_name>District disaster office</partner_name>"
+        "<budget><line>Rain gauges</line><amount>900</amount></budget>"
+        "<budget><line>Phones and airtime</line><amount>1600</amount></budget>"
+        f"<orx:meta><orx:instanceID>uuid:{uuid.uuid4()}</orx:instanceID></orx:meta></data>"
+    )
+    receive_submission(
+        session, user, organisation, parse_submission(instance.encode()), {},
+        languages=["en"], now=now - dt.timedelta(days=2),
+    )
