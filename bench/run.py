@@ -115,7 +115,6 @@ def session_cookie(url: str, workdir: Path, generated: Generated) -> tuple[str, 
     os.environ.update(app_environment(url, workdir))
     from sqlalchemy import select
 
-    from bench.browser import signed_in_cookie
     from grantpool import create_app
     from grantpool.accounts.models import User
     from grantpool.calls.models import Call
@@ -131,7 +130,7 @@ def session_cookie(url: str, workdir: Path, generated: Generated) -> tuple[str, 
         draft = start_application(db.session, user, call, organisation, language="en")
         db.session.commit()
         draft_id = draft.id
-        cookie = signed_in_cookie(app, user)
+        cookie = browser.signed_in_cookie(app, user)
     app.extensions["grantpool.db"].dispose()
     return cookie, draft_id
 

@@ -17,7 +17,6 @@ def signed_in_cookie(email: str) -> str:
     bench.run.session_cookie)."""
     from sqlalchemy import select
 
-    from bench.browser import signed_in_cookie as browser_cookie
     from grantpool import create_app
     from grantpool.accounts.models import User
     from grantpool.extensions import db
@@ -25,7 +24,7 @@ def signed_in_cookie(email: str) -> str:
     app = create_app()
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == email))
-        cookie = browser_cookie(app, user)
+        cookie = browser.signed_in_cookie(app, user)
     app.extensions["grantpool.db"].dispose()
     return cookie
 

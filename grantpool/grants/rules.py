@@ -20,7 +20,7 @@ from the conditions and the facts each time, and `explain` says it in plain word
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -659,7 +659,9 @@ def tranche_row(conditions: Any, due_on: dt.date) -> dict[str, Any] | None:
     return _plain_conditions(conditions, lambda leaf: leaf.get("date") == due_on.isoformat())
 
 
-def _plain_conditions(tree: Any, is_due: Any) -> dict[str, Any] | None:
+def _plain_conditions(
+    tree: Any, is_due: Callable[[Mapping[str, Any]], bool]
+) -> dict[str, Any] | None:
     """The plain fields of an all-of tree whose leaves each fit one field; `is_due` tells
     whether a date leaf is "not before the tranche is due"."""
     tree = tree or {"all": []}
