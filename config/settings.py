@@ -75,6 +75,13 @@ SETTINGS: list[Setting] = [
         bool,
     ),
     Setting(
+        "PUBLICATION_MIN_CELL",
+        3,
+        "fewest grants a public or donor figure may stand for; smaller cells are merged or "
+        "shown as withheld",
+        int,
+    ),
+    Setting(
         "DASHBOARD_CACHE_SECONDS",
         60,
         "keep a rendered dashboard this long at most (it is also renewed whenever anything "

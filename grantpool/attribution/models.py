@@ -49,6 +49,9 @@ class AttributionSettings(Base):
     )
     # The partner's own words about the work and its results: {"en": "...", "fr": "..."}.
     descriptions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The words the partner wrote for anonymised publication; an anonymised record carries
+    # these and never `descriptions`, which may name places, people or the organisation.
+    anonymised_descriptions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     logo_key: Mapped[str | None] = mapped_column(String(200))
     logo_content_type: Mapped[str | None] = mapped_column(String(100))
     updated_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))

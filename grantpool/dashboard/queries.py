@@ -893,16 +893,16 @@ def credit_filters(fund: Fund, filters: Filters) -> PublicFilters:
 
 
 def credited(
-    session: Session, fund: Fund, filters: Filters, today: dt.date, limit: int | None = None
+    session: Session, fund: Fund, filters: Filters, now: dt.datetime, limit: int | None = None
 ) -> tuple[list[PublicRecord], bool]:
-    """The first `limit` attribution records of this fund as published today (consent,
+    """The first `limit` attribution records of this fund as published now (consent,
     embargo, safety flag and chosen naming applied by grantpool.publishing), and whether
     there are more. At most two batches are read, so the statements stay bounded."""
     limit = limit or CREDITED_ON_PAGE
     records = list(
         islice(
             iter_public_records(
-                session, today, credit_filters(fund, filters), batch=limit + 1, max_batches=2
+                session, now, credit_filters(fund, filters), batch=limit + 1, max_batches=2
             ),
             limit + 1,
         )
@@ -965,7 +965,7 @@ def dashboard(
     filters: Filters,
     *,
     donor_ids: set[int] | None = None,
-    today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> Dashboard:
     """All figures of one fund's dashboard: a fixed number of statements."""
     kept = read_kept(session, fund)  # also offers the country choices when narrowed
@@ -974,7 +974,7 @@ def dashboard(
     money = fund_money(session, fund, filters, donors, kept=unnarrowed)
     allocation_ = allocation(session, fund, filters, use_totals=kept is not None, kept=unnarrowed)
     calls, countries = filter_choices(session, fund, kept)
-    credited_, more_credited = credited(session, fund, filters, today or now_utc().date())
+    credited_, more_credited = credited(session, fund, filters, now or now_utc())
     return Dashboard(
         fund=fund,
         filters=filters,

@@ -193,7 +193,7 @@ def _credit_batches(
 ) -> Iterator[list[list[Any]]]:
     """Every credited partner of the fund, as table rows, a batch at a time."""
     records = iter_public_records(
-        db.session, now_utc().date(), queries.credit_filters(scope.fund, filters)
+        db.session, now_utc(), queries.credit_filters(scope.fund, filters)
     )
     while batch := list(islice(records, 500)):
         yield credits_table(batch).rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..platform.db import Base, IdPK
@@ -36,6 +36,10 @@ class Organisation(Base):
     annual_budget_currency: Mapped[str | None] = mapped_column(String(3))
     contact_email: Mapped[str | None] = mapped_column(String(320))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
+    # A fund manager's decision that publishing anything about this organisation would put
+    # it at risk: every grant and record of it is hidden from every public or donor output.
+    safety_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    safety_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
@@ -46,6 +50,10 @@ class Organisation(Base):
             "(annual_budget_minor IS NULL) = (annual_budget_currency IS NULL) "
             "AND (annual_budget_minor IS NULL OR annual_budget_minor >= 0)",
             name="annual_budget_with_currency",
+        ),
+        CheckConstraint(
+            "NOT safety_flag OR length(trim(coalesce(safety_reason, ''))) > 0",
+            name="safety_has_reason",
         ),
         Index("ix_organisations_country", "country"),
         Index("ix_organisations_name", "name"),

@@ -3,7 +3,13 @@
 Every public output (pages, 360Giving JSON and CSV, IATI XML, certificates) reads
 `PublicRecord`s from here and nothing else, so what the partner did not approve is never
 in reach of a template or a serialiser. Whether a record is published is computed on each
-call from consent, embargo, safety flag and settings: nothing is cached.
+call from consent, embargo, safety flags and settings: nothing is cached.
+
+The safety flag protects an organisation: set on the organisation or on any of its
+grants, it hides every grant of that organisation, in every fund. An embargo ends at
+midnight in the fund's time zone. An anonymised record carries only the words the
+partner wrote for anonymised publication, and its anonymised name is given in every
+published language (`partner_names`), so open data does not depend on the reader's.
 
 Statements are bounded: two before the first batch (contributions and donors) and three
 per batch of `batch` grants (settings, ledger balances, paid disbursements).
@@ -14,14 +20,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from flask import current_app, has_app_context
+from flask_babel import force_locale
+from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from ..attribution import rules
 from ..attribution.models import AttributionRecord, AttributionSettings
-from ..attribution.rules import Contributed, LocationPrecision
+from ..attribution.rules import Contributed, LocationPrecision, Naming
+from ..calls.models import Call
 from ..funds.models import Donor, Fund
 from ..grants.models import Disbursement, Grant
 from ..intake.models import Application
@@ -92,6 +103,17 @@ class PublicRecord:
     capacity_provided: str | None
     donors: list[DonorShare] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
+    # The credited name in each published language: the organisation's own name in all of
+    # them, or the anonymised description written in each language.
+    partner_names: dict[str, str] = field(default_factory=dict)
+    # The location precision in force (area, country or hidden).
+    precision: str = LocationPrecision.HIDDEN.value
+    # The call's title in each language it was written in.
+    call_titles: dict[str, str] = field(default_factory=dict)
+    fund_timezone: str = "UTC"
+    # The last change of anything this record publishes (consent, settings, the
+    # organisation's details, a payment), for IATI's last-updated-datetime.
+    changed_at: dt.datetime | None = None
 
     @property
     def year(self) -> int:
@@ -99,6 +121,12 @@ class PublicRecord:
 
     def description_in(self, language: str) -> str:
         return rules.text_in(self.descriptions, language)
+
+    def partner_in(self, language: str) -> str:
+        return self.partner_names.get(language) or self.partner
+
+    def call_title_in(self, language: str) -> str:
+        return rules.text_in(self.call_titles, language)
 
     def credit_line(self) -> str:
         return rules.credit_line(self.partner, [d.name for d in self.donors], self.fund_name)
@@ -116,6 +144,8 @@ _COLUMNS = (
     Grant.language,
     Grant.state,
     Fund.name.label("fund_name"),
+    Fund.timezone.label("fund_timezone"),
+    Call.title.label("call_title"),
     Organisation.name.label("org_name"),
     Organisation.org_type,
     Organisation.country,
@@ -125,7 +155,9 @@ _COLUMNS = (
     Organisation.youth_led,
     Organisation.refugee_migrant_led,
     Organisation.disability_led,
+    Organisation.updated_at.label("org_updated_at"),
     AttributionRecord.consent_state,
+    AttributionRecord.consent_changed_at,
     AttributionRecord.consent_scope,
     AttributionRecord.embargo_until,
     AttributionRecord.safety_flag,
@@ -135,25 +167,84 @@ _COLUMNS = (
 )
 
 
-def _candidates(today: dt.date, filters: Filters, grant_id: int | None = None) -> Any:
-    """Grants whose record may be published today (settings are checked afterwards)."""
-    query = (
-        select(*_COLUMNS)
+def organisation_protected(organisation_id: Any) -> Any:
+    """SQL: the organisation, or any of its grants in any fund, carries a safety flag."""
+    flagged_record = AttributionRecord.__table__.alias("flagged_record")
+    flagged_grant = Grant.__table__.alias("flagged_grant")
+    flagged_org = Organisation.__table__.alias("flagged_org")
+    return or_(
+        exists().where(flagged_org.c.id == organisation_id, flagged_org.c.safety_flag.is_(True)),
+        exists()
+        .select_from(
+            flagged_record.join(flagged_grant, flagged_grant.c.id == flagged_record.c.grant_id)
+        )
+        .where(
+            flagged_grant.c.organisation_id == organisation_id,
+            flagged_record.c.safety_flag.is_(True),
+        ),
+    )
+
+
+# The settings in force for a grant: its own override, else its organisation's default,
+# else the safe default (anonymised, country only).
+_OVERRIDE = aliased(AttributionSettings, name="override_settings")
+_DEFAULT = aliased(AttributionSettings, name="default_settings")
+EFFECTIVE_NAMING = func.coalesce(_OVERRIDE.naming, _DEFAULT.naming, Naming.ANONYMISED.value)
+EFFECTIVE_PRECISION = func.coalesce(
+    _OVERRIDE.location_precision, _DEFAULT.location_precision, LocationPrecision.COUNTRY.value
+)
+
+
+def with_effective_settings(query: Any) -> Any:
+    """Join the two settings rows a grant's effective naming and precision come from."""
+    return query.outerjoin(_OVERRIDE, _OVERRIDE.grant_id == Grant.id).outerjoin(
+        _DEFAULT,
+        and_(_DEFAULT.organisation_id == Grant.organisation_id, _DEFAULT.grant_id.is_(None)),
+    )
+
+
+def latest_local_date(now: dt.datetime) -> dt.date:
+    """The latest calendar date anywhere on Earth at `now` (UTC+14): no embargo that has
+    ended in some fund's time zone is excluded by SQL before its zone is checked."""
+    return (now.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
+
+
+def local_date(now: dt.datetime, timezone: str) -> dt.date:
+    try:
+        return now.astimezone(ZoneInfo(timezone)).date()
+    except (KeyError, ValueError):
+        return now.astimezone(dt.UTC).date()
+
+
+def _candidates(now: dt.datetime, filters: Filters, grant_id: int | None = None) -> Any:
+    """Grants whose record may be published at `now`: consent given, no safety flag on
+    the organisation or any of its grants, settings that publish, an embargo that may
+    have ended (each fund's own date is checked afterwards)."""
+    query = with_effective_settings(
+        select(*_COLUMNS, EFFECTIVE_NAMING.label("naming"), EFFECTIVE_PRECISION.label("precision"))
         .join(AttributionRecord, AttributionRecord.grant_id == Grant.id)
         .join(Fund, Fund.id == Grant.fund_id)
         .join(Organisation, Organisation.id == Grant.organisation_id)
-        .where(
-            AttributionRecord.consent_state == rules.ConsentState.GIVEN.value,
-            AttributionRecord.safety_flag.is_(False),
-            or_(
-                AttributionRecord.embargo_until.is_(None), AttributionRecord.embargo_until <= today
-            ),
-        )
+        .join(Application, Application.id == Grant.application_id)
+        .join(Call, Call.id == Application.call_id)
+    ).where(
+        AttributionRecord.consent_state == rules.ConsentState.GIVEN.value,
+        AttributionRecord.safety_flag.is_(False),
+        ~organisation_protected(Grant.organisation_id),
+        Naming.NOT_PUBLISHED.value != EFFECTIVE_NAMING,
+        or_(
+            AttributionRecord.embargo_until.is_(None),
+            AttributionRecord.embargo_until <= latest_local_date(now),
+        ),
     )
     if grant_id is not None:
         query = query.where(Grant.id == grant_id)
     if filters.country:
-        query = query.where(Organisation.country == filters.country.upper())
+        # A hidden location cannot be found by filtering on it either.
+        query = query.where(
+            Organisation.country == filters.country.upper(),
+            LocationPrecision.HIDDEN.value != EFFECTIVE_PRECISION,
+        )
     if filters.year:
         start = dt.datetime(filters.year, 1, 1, tzinfo=dt.UTC)
         query = query.where(
@@ -164,11 +255,7 @@ def _candidates(today: dt.date, filters: Filters, grant_id: int | None = None) -
     if filters.fund_id is not None:
         query = query.where(Grant.fund_id == filters.fund_id)
     if filters.call_id is not None:
-        query = query.where(
-            Grant.application_id.in_(
-                select(Application.id).where(Application.call_id == filters.call_id)
-            )
-        )
+        query = query.where(Application.call_id == filters.call_id)
     if filters.awarded_from is not None:
         query = query.where(Grant.awarded_at >= filters.awarded_from)
     if filters.awarded_before is not None:
@@ -228,6 +315,8 @@ class _Settings:
     descriptions: dict[str, str]
     logo_key: str | None
     logo_content_type: str | None
+    anonymised_descriptions: dict[str, str] = field(default_factory=dict)
+    updated_at: dt.datetime | None = None
 
 
 _SAFE_DEFAULT = _Settings(
@@ -252,6 +341,8 @@ def _settings(session: Session, rows: list[Any]) -> dict[int, _Settings]:
             AttributionSettings.descriptions,
             AttributionSettings.logo_key,
             AttributionSettings.logo_content_type,
+            AttributionSettings.anonymised_descriptions,
+            AttributionSettings.updated_at,
         ).where(
             or_(
                 AttributionSettings.grant_id.in_(grant_ids),
@@ -268,6 +359,8 @@ def _settings(session: Session, rows: list[Any]) -> dict[int, _Settings]:
             dict(s.descriptions or {}),
             s.logo_key,
             s.logo_content_type,
+            dict(s.anonymised_descriptions or {}),
+            s.updated_at,
         )
         if s.grant_id is None:
             defaults[s.organisation_id] = value
@@ -306,13 +399,41 @@ def _leadership(row: Any) -> list[Leadership]:
     return [lead for lead in Leadership if getattr(row, lead.value)]
 
 
+def published_languages() -> tuple[str, ...]:
+    """The interface languages: every open-data narrative is written in each of them."""
+    if not has_app_context():
+        return ("en",)
+    configured = current_app.config.get("LANGUAGES") or ["en"]
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    return tuple(dict.fromkeys(code.strip() for code in configured if code.strip()))
+
+
+@lru_cache(maxsize=4096)
+def _anonymised_name(
+    language: str,
+    org_type: str,
+    leadership: tuple[Leadership, ...],
+    country: str,
+    area: str | None,
+    precision: str,
+) -> str:
+    with force_locale(language):
+        return rules.anonymised_description(org_type, leadership, country, area, precision)
+
+
+def _latest(*instants: dt.datetime | None) -> dt.datetime | None:
+    known = [i for i in instants if i is not None]
+    return max(known) if known else None
+
+
 def _public(
     row: Any,
     settings: _Settings,
     funding: _Funding,
     received: int,
     payments: list[Payment],
-    today: dt.date,
+    now: dt.datetime,
 ) -> PublicRecord | None:
     exposure = rules.exposure(
         naming=settings.naming,
@@ -321,17 +442,37 @@ def _public(
         consent_scope=row.consent_scope,
         embargo_until=row.embargo_until,
         safety_flag=row.safety_flag,
-        today=today,
+        today=local_date(now, row.fund_timezone),
     )
     if not exposure.published:
         return None
     precision = exposure.precision
+    languages = published_languages()
     if exposure.named:
         partner = row.org_name
+        partner_names = dict.fromkeys(languages, row.org_name)
+        descriptions = dict(settings.descriptions or {})
     else:
+        leadership = tuple(_leadership(row))
         partner = rules.anonymised_description(
-            row.org_type, _leadership(row), row.country, row.area, precision
+            row.org_type, list(leadership), row.country, row.area, precision
         )
+        partner_names = {
+            language: _anonymised_name(
+                language, row.org_type, leadership, row.country, row.area, precision.value
+            )
+            for language in languages
+        }
+        # Never the partner's own words: they may name it, its people or its village.
+        descriptions = dict(settings.anonymised_descriptions or {})
+    last_paid = max((p.paid_on for p in payments), default=None)
+    changed_at = _latest(
+        row.awarded_at,
+        row.consent_changed_at,
+        settings.updated_at,
+        row.org_updated_at if exposure.named else None,
+        dt.datetime.combine(last_paid, dt.time(), tzinfo=dt.UTC) if last_paid else None,
+    )
     return PublicRecord(
         grant_id=row.id,
         reference=f"G-{row.id:05d}",
@@ -344,7 +485,7 @@ def _public(
         country=row.country if precision != LocationPrecision.HIDDEN else None,
         area=row.area if precision == LocationPrecision.AREA else None,
         place=rules.place(row.country, row.area, precision),
-        descriptions=dict(settings.descriptions or {}),
+        descriptions={k: v for k, v in descriptions.items() if isinstance(v, str) and v.strip()},
         has_logo=exposure.named and bool(settings.logo_key),
         fund_id=row.fund_id,
         fund_name=row.fund_name,
@@ -360,12 +501,19 @@ def _public(
         capacity_provided=row.capacity_provided,
         donors=funding.shares(row.fund_id, row.amount_minor, row.theme, row.country),
         payments=payments,
+        partner_names=partner_names,
+        precision=precision.value,
+        call_titles={
+            k: v for k, v in dict(row.call_title or {}).items() if isinstance(v, str) and v
+        },
+        fund_timezone=row.fund_timezone,
+        changed_at=changed_at,
     )
 
 
 def iter_public_records(
     session: Session,
-    today: dt.date,
+    now: dt.datetime,
     filters: Filters | None = None,
     *,
     batch: int = BATCH,
@@ -378,11 +526,16 @@ def iter_public_records(
     funding = _Funding(session, filters.fund_id)
     last = after
     batches = 0
+    # Built once: every batch runs the same statement with the next keyset bound.
+    query = (
+        _candidates(now, filters)
+        .where(Grant.id > bindparam("after_grant"))
+        .order_by(Grant.id)
+        .limit(batch)
+    )
     while max_batches is None or batches < max_batches:
         batches += 1
-        rows = session.execute(
-            _candidates(today, filters).where(Grant.id > last).order_by(Grant.id).limit(batch)
-        ).all()
+        rows = session.execute(query, {"after_grant": last}).all()
         if not rows:
             return
         settings = _settings(session, rows)
@@ -395,18 +548,17 @@ def iter_public_records(
                 funding,
                 received.get(row.id, 0),
                 payments.get(row.id, []),
-                today,
+                now,
             )
-            # A hidden location cannot be found by filtering on it either.
-            if public is not None and (not filters.country or public.country):
+            if public is not None:
                 yield public
         last = rows[-1].id
         if len(rows) < batch:
             return
 
 
-def public_record(session: Session, grant_id: int, today: dt.date) -> PublicRecord | None:
-    rows = session.execute(_candidates(today, Filters(), grant_id=grant_id)).all()
+def public_record(session: Session, grant_id: int, now: dt.datetime) -> PublicRecord | None:
+    rows = session.execute(_candidates(now, Filters(), grant_id=grant_id)).all()
     if not rows:
         return None
     funding = _Funding(session)
@@ -416,23 +568,31 @@ def public_record(session: Session, grant_id: int, today: dt.date) -> PublicReco
         funding,
         _received(session, rows).get(grant_id, 0),
         _payments(session, rows).get(grant_id, []),
-        today,
+        now,
     )
 
 
-def public_logo(session: Session, grant_id: int, today: dt.date) -> tuple[str, str] | None:
+def public_logo(session: Session, grant_id: int, now: dt.datetime) -> tuple[str, str] | None:
     """The logo's storage key and type, only for a record published under its name."""
-    record = public_record(session, grant_id, today)
+    record = public_record(session, grant_id, now)
     if record is None or not record.has_logo:
         return None
-    rows = session.execute(_candidates(today, Filters(), grant_id=grant_id)).all()
+    rows = session.execute(_candidates(now, Filters(), grant_id=grant_id)).all()
     settings = _settings(session, rows)[grant_id]
     if not settings.logo_key or not settings.logo_content_type:
         return None
     return settings.logo_key, settings.logo_content_type
 
 
-def published_themes(session: Session, today: dt.date) -> list[str]:
-    base = _candidates(today, Filters()).subquery()
+def published_themes(session: Session, now: dt.datetime) -> list[str]:
+    """Themes of records published now: a grant that is not published lends none."""
+    base = _candidates(now, Filters()).subquery()
     themes = session.execute(select(base.c.theme).where(base.c.theme.is_not(None)).distinct())
     return sorted({t for (t,) in themes if t}, key=str.lower)
+
+
+def min_cell() -> int:
+    """The fewest grants a published figure may stand for (PUBLICATION_MIN_CELL)."""
+    if not has_app_context():
+        return 3
+    return max(1, int(current_app.config.get("PUBLICATION_MIN_CELL", 3)))

@@ -31,8 +31,8 @@ PAGE_SIZE = 50
 NO_CACHE = {"Cache-Control": "no-store"}
 
 
-def _today() -> Any:
-    return now_utc().date()
+def _now() -> Any:
+    return now_utc()
 
 
 def _filters() -> queries.Filters:
@@ -56,7 +56,7 @@ def list_records() -> Any:
     after = request.args.get("after", 0, type=int)
     records = []
     for record in queries.iter_public_records(
-        db.session, _today(), filters, batch=PAGE_SIZE + 1, after=after
+        db.session, _now(), filters, batch=PAGE_SIZE + 1, after=after
     ):
         records.append(record)
         if len(records) > PAGE_SIZE:
@@ -69,13 +69,13 @@ def list_records() -> Any:
         filters=filters,
         next_after=records[-1].grant_id if more else None,
         countries=country_choices(),
-        themes=queries.published_themes(db.session, _today()),
+        themes=queries.published_themes(db.session, _now()),
     )
 
 
 def _record(grant_id: int) -> queries.PublicRecord:
     require(current_user, "publication.view")
-    record = queries.public_record(db.session, grant_id, _today())
+    record = queries.public_record(db.session, grant_id, _now())
     if record is None:
         raise NotFound()
     return record
@@ -105,7 +105,7 @@ def certificate(grant_id: int) -> Response:
 @reads_only
 def logo(grant_id: int) -> Response:
     require(current_user, "publication.view")
-    found = queries.public_logo(db.session, grant_id, _today())
+    found = queries.public_logo(db.session, grant_id, _now())
     if found is None:
         raise NotFound()
     key, content_type = found
@@ -127,7 +127,7 @@ def _stream(chunks: Any, mimetype: str, filename: str) -> Response:
 def giving_json() -> Response:
     require(current_user, "publication.view")
     prefix = current_app.config["OPEN_DATA_PREFIX"]
-    records = queries.iter_public_records(db.session, _today())
+    records = queries.iter_public_records(db.session, _now())
     chunks = opendata.giving_json(db.session, records, prefix, _base_url(), now_utc())
     return _stream(chunks, "application/json", "360giving.json")
 
@@ -137,7 +137,7 @@ def giving_json() -> Response:
 def giving_csv() -> Response:
     require(current_user, "publication.view")
     prefix = current_app.config["OPEN_DATA_PREFIX"]
-    records = queries.iter_public_records(db.session, _today())
+    records = queries.iter_public_records(db.session, _now())
     chunks = opendata.giving_csv(db.session, records, prefix, _base_url())
     return _stream(chunks, "text/csv", "360giving.csv")
 
@@ -146,7 +146,7 @@ def giving_csv() -> Response:
 @reads_only
 def iati_xml() -> Response:
     require(current_user, "publication.view")
-    records = queries.iter_public_records(db.session, _today())
+    records = queries.iter_public_records(db.session, _now())
     chunks = opendata.iati_xml(
         records,
         current_app.config["IATI_ORG_REF"],

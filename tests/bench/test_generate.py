@@ -36,7 +36,7 @@ def test_generated_data_is_consistent(empty_database_url: str, tmp_path: Path) -
         assert list(check_ledger(db.session)) == []
         fund = db.session.scalar(select(Fund))
         assert check_totals(db.session, fund) == []
-        published = list(iter_public_records(db.session, now_utc().date()))
+        published = list(iter_public_records(db.session, now_utc()))
         # Most partners agreed to be credited; some did not, or asked for an embargo.
         assert 0 < len(published) < generated.counts["grants"]
         assert db.session.scalar(select(func.count()).select_from(Fund)) == 1

@@ -16,6 +16,7 @@ from tests.grants.helpers import PAYMENT_DAY, World, make_grant, make_world
 from tests.ledger.helpers import contribute
 
 TODAY = dt.date(2026, 11, 22)
+NOW = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
 
 SECRET_ORG = {
     "name": "Secret Sisters Savings Circle",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from grantpool.attribution import services as attribution
 from grantpool.publishing import opendata, queries
 
-from .helpers import IDENTIFYING, SECRET_ORG, TODAY, pay_first_tranche, published_grant
+from .helpers import IDENTIFYING, NOW, SECRET_ORG, pay_first_tranche, published_grant
 
 STANDARDS = Path(__file__).resolve().parent.parent / "data" / "standards"
 GIVING = STANDARDS / "360giving"
@@ -315,12 +315,12 @@ def _bulk(session: Session, world: Any, n: int, start: int) -> None:
 def _peak_while_streaming(session: Session) -> int:
     tracemalloc.start()
     try:
-        records = queries.iter_public_records(session, TODAY, batch=200)
+        records = queries.iter_public_records(session, NOW, batch=200)
         for chunk in opendata.iati_xml(records, "XI-T", "360G-t", dt.datetime.now(dt.UTC)):
             assert chunk
         for chunk in opendata.giving_json(
             session,
-            queries.iter_public_records(session, TODAY, batch=200),
+            queries.iter_public_records(session, NOW, batch=200),
             "360G-t",
             "http://x",
             dt.datetime.now(dt.UTC),
