@@ -111,6 +111,9 @@ class PublicRecord:
     # The call's title in each language it was written in.
     call_titles: dict[str, str] = field(default_factory=dict)
     fund_timezone: str = "UTC"
+    # The UN M49 region the work is in, for outputs that must say where even when the
+    # partner hides its country (IATI's recipient-region).
+    region: str | None = None
     # The last change of anything this record publishes (consent, settings, the
     # organisation's details, a payment), for IATI's last-updated-datetime.
     changed_at: dt.datetime | None = None

@@ -22,7 +22,7 @@ from ..platform.permissions import require
 from ..platform.storage import get_storage
 from ..platform.time import now_utc
 from ..platform.web import reads_only
-from . import opendata, queries
+from . import giving, iati, queries
 from .pdf import certificate_pdf
 
 bp = Blueprint("publishing", __name__)
@@ -128,7 +128,7 @@ def giving_json() -> Response:
     require(current_user, "publication.view")
     prefix = current_app.config["OPEN_DATA_PREFIX"]
     records = queries.iter_public_records(db.session, _now())
-    chunks = opendata.giving_json(db.session, records, prefix, _base_url(), now_utc())
+    chunks = giving.giving_json(db.session, records, prefix, _base_url(), now_utc())
     return _stream(chunks, "application/json", "360giving.json")
 
 
@@ -138,7 +138,7 @@ def giving_csv() -> Response:
     require(current_user, "publication.view")
     prefix = current_app.config["OPEN_DATA_PREFIX"]
     records = queries.iter_public_records(db.session, _now())
-    chunks = opendata.giving_csv(db.session, records, prefix, _base_url())
+    chunks = giving.giving_csv(db.session, records, prefix, _base_url())
     return _stream(chunks, "text/csv", "360giving.csv")
 
 
@@ -147,7 +147,7 @@ def giving_csv() -> Response:
 def iati_xml() -> Response:
     require(current_user, "publication.view")
     records = queries.iter_public_records(db.session, _now())
-    chunks = opendata.iati_xml(
+    chunks = iati.iati_xml(
         records,
         current_app.config["IATI_ORG_REF"],
         current_app.config["OPEN_DATA_PREFIX"],

@@ -21,7 +21,7 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy.orm import Session
 
 from grantpool.attribution import services as attribution
-from grantpool.publishing import opendata, queries
+from grantpool.publishing import giving, iati, queries
 
 from .helpers import IDENTIFYING, NOW, SECRET_ORG, pay_first_tranche, published_grant
 
@@ -316,9 +316,9 @@ def _peak_while_streaming(session: Session) -> int:
     tracemalloc.start()
     try:
         records = queries.iter_public_records(session, NOW, batch=200)
-        for chunk in opendata.iati_xml(records, "XI-T", "360G-t", dt.datetime.now(dt.UTC)):
+        for chunk in iati.iati_xml(records, "XI-T", "360G-t", dt.datetime.now(dt.UTC)):
             assert chunk
-        for chunk in opendata.giving_json(
+        for chunk in giving.giving_json(
             session,
             queries.iter_public_records(session, NOW, batch=200),
             "360G-t",
