@@ -29,9 +29,30 @@ def _manage(user: Any, grant: Any) -> bool:
     return user is not None and user.is_fund_manager(grant.fund_id)
 
 
-@rule("attribution.edit_defaults")
-def _edit_defaults(user: Any, organisation: Any) -> bool:
-    return user is not None and user.belongs_to(organisation.id)
+# An organisation's credit page. The object is an `OrganisationScope`: the organisation and
+# the funds it has applied to or holds grants from.
+
+
+@rule("organisation_credit.view")
+def _view_organisation(user: Any, scope: Any) -> bool:
+    if user is None:
+        return False
+    return user.belongs_to(scope.organisation.id) or _protects(user, scope)
+
+
+@rule("organisation_credit.edit")
+def _edit_defaults(user: Any, scope: Any) -> bool:
+    return user is not None and user.belongs_to(scope.organisation.id)
+
+
+@rule("organisation_credit.protect")
+def _protect(user: Any, scope: Any) -> bool:
+    return user is not None and _protects(user, scope)
+
+
+def _protects(user: Any, scope: Any) -> bool:
+    """Admins, and the managers of a fund the organisation works with, may hide it."""
+    return user.is_admin or any(user.is_fund_manager(fund_id) for fund_id in scope.fund_ids)
 
 
 @rule("attribution.list")

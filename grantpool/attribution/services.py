@@ -1,5 +1,9 @@
-"""Attribution operations: settings, consent, safety flag. Flush, never commit; every
-change leaves an AuditEvent (consent changes also a ConsentEvent)."""
+"""Attribution operations: settings, consent, safety flags. Flush, never commit; every
+change leaves an AuditEvent (consent changes also a ConsentEvent).
+
+A safety flag protects an organisation: the fund manager sets it on the organisation, or
+on any of its grants, and every grant and record of the organisation is hidden from every
+public or donor output, in every fund, until each flag is lifted."""
 
 from __future__ import annotations
 
@@ -8,12 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
+from flask import current_app, has_app_context
+from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from ..accounts.models import Role, User
+from ..calls.models import Call
 from ..grants.models import Grant
+from ..intake.models import Application
 from ..organisations.models import Organisation
 from ..platform.audit import record_event, snapshot
 from ..platform.errors import ValidationFailed
@@ -26,8 +34,43 @@ from .rules import ConsentScope, ConsentState, LocationPrecision, Naming
 
 LOGO_MAX_BYTES = 1024 * 1024
 DESCRIPTION_MAX = 4000
-LANGUAGES = ("en", "fr")
-_SETTING_FIELDS = ["naming", "location_precision", "descriptions", "logo_key"]
+_SETTING_FIELDS = [
+    "naming",
+    "location_precision",
+    "descriptions",
+    "anonymised_descriptions",
+    "logo_key",
+]
+
+
+def languages() -> tuple[str, ...]:
+    """The languages a partner writes its words in: the interface languages."""
+    configured: Any = current_app.config.get("LANGUAGES") if has_app_context() else None
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    codes = tuple(dict.fromkeys(c.strip() for c in configured or ("en",) if c.strip()))
+    return codes or ("en",)
+
+
+@dataclass(frozen=True)
+class OrganisationScope:
+    """An organisation and the funds it works with (applications or grants): who may see
+    its credit page and protect it is decided against this."""
+
+    organisation: Organisation
+    fund_ids: frozenset[int]
+
+
+def organisation_scope(session: Session, organisation: Organisation) -> OrganisationScope:
+    funds = session.scalars(
+        union(
+            select(Grant.fund_id).where(Grant.organisation_id == organisation.id),
+            select(Call.fund_id)
+            .join(Application, Application.call_id == Call.id)
+            .where(Application.organisation_id == organisation.id),
+        )
+    )
+    return OrganisationScope(organisation, frozenset(int(f) for f in funds))
 
 
 def default_settings(organisation_id: int) -> AttributionSettings:
@@ -38,6 +81,7 @@ def default_settings(organisation_id: int) -> AttributionSettings:
         naming=Naming.ANONYMISED.value,
         location_precision=LocationPrecision.COUNTRY.value,
         descriptions={},
+        anonymised_descriptions={},
     )
 
 
@@ -87,18 +131,23 @@ def _clean_settings(data: Mapping[str, Any]) -> dict[str, Any]:
     precision = str(data.get("location_precision") or "")
     if precision not in {p.value for p in LocationPrecision}:
         errors["location_precision"] = _("Choose how precisely to show where you work.")
-    descriptions: dict[str, str] = {}
-    for language in LANGUAGES:
-        value = str(data.get(f"description_{language}") or "").strip()
-        if len(value) > DESCRIPTION_MAX:
-            errors[f"description_{language}"] = _(
-                "Use at most %(n)s characters.", n=DESCRIPTION_MAX
-            )
-        elif value:
-            descriptions[language] = value
+    words: dict[str, dict[str, str]] = {"description": {}, "anonymised_description": {}}
+    for kind, texts in words.items():
+        for language in languages():
+            name = f"{kind}_{language}"
+            value = str(data.get(name) or "").strip()
+            if len(value) > DESCRIPTION_MAX:
+                errors[name] = _("Use at most %(n)s characters.", n=DESCRIPTION_MAX)
+            elif value:
+                texts[language] = value
     if errors:
         raise ValidationFailed(errors)
-    return {"naming": naming, "location_precision": precision, "descriptions": descriptions}
+    return {
+        "naming": naming,
+        "location_precision": precision,
+        "descriptions": words["description"],
+        "anonymised_descriptions": words["anonymised_description"],
+    }
 
 
 def _apply(
@@ -121,6 +170,7 @@ def _apply(
     row.naming = clean["naming"]
     row.location_precision = clean["location_precision"]
     row.descriptions = clean["descriptions"]
+    row.anonymised_descriptions = clean["anonymised_descriptions"]
     row.updated_by_id = actor.id
     row.updated_at = now
     session.add(row)
@@ -147,7 +197,7 @@ def save_organisation_settings(
     now: dt.datetime | None = None,
 ) -> AttributionSettings:
     """The organisation's default: naming, precision, own description, logo."""
-    require(actor, "attribution.edit_defaults", organisation)
+    require(actor, "organisation_credit.edit", organisation_scope(session, organisation))
     row = organisation_settings(session, organisation)
     return _apply(session, actor, row, data, logo, now or now_utc())
 
@@ -170,6 +220,8 @@ def save_grant_settings(
             grant_id=grant.id,
             logo_key=base.logo_key,
             logo_content_type=base.logo_content_type,
+            descriptions={},
+            anonymised_descriptions={},
         )
     return _apply(session, actor, row, data, logo, now or now_utc())
 
@@ -258,7 +310,8 @@ def set_safety_flag(
     reason: str = "",
     now: dt.datetime | None = None,
 ) -> AttributionRecord:
-    """The fund manager hides the partner everywhere (or lifts that), with a reason."""
+    """The fund manager hides the partner everywhere (or lifts that), with a reason: the
+    flag on this grant hides every grant of the organisation, in every fund."""
     require(actor, "attribution.manage", grant)
     reason = (reason or "").strip()
     if flag and not reason:
@@ -279,6 +332,109 @@ def set_safety_flag(
         at=now,
     )
     return record
+
+
+def set_organisation_safety_flag(
+    session: Session,
+    actor: User,
+    organisation: Organisation,
+    flag: bool,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> Organisation:
+    """Hide the organisation everywhere (or lift the flag set on it), with a reason."""
+    require(actor, "organisation_credit.protect", organisation_scope(session, organisation))
+    reason = (reason or "").strip()
+    if flag and not reason:
+        raise ValidationFailed.single("reason", _("Say why the partner must be hidden."))
+    if len(reason) > DESCRIPTION_MAX:
+        raise ValidationFailed.single(
+            "reason", _("Use at most %(n)s characters.", n=DESCRIPTION_MAX)
+        )
+    before = snapshot(organisation, ["safety_flag", "safety_reason"])
+    organisation.safety_flag = flag
+    organisation.safety_reason = reason or None
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "organisation.safety_set" if flag else "organisation.safety_lift",
+        organisation,
+        object_type="organisation",
+        before=before,
+        after=snapshot(organisation, ["safety_flag", "safety_reason"]),
+        at=now,
+    )
+    return organisation
+
+
+@dataclass(frozen=True)
+class Protection:
+    """Where the safety flags that hide an organisation are set."""
+
+    on_organisation: bool
+    organisation_reason: str | None
+    # (grant id, grant reference, reason) of each flagged grant.
+    grants: list[tuple[int, str, str | None]]
+
+    @property
+    def hidden(self) -> bool:
+        return self.on_organisation or bool(self.grants)
+
+
+def protection(session: Session, organisation: Organisation) -> Protection:
+    flagged = session.execute(
+        select(Grant.id, AttributionRecord.safety_reason)
+        .join(AttributionRecord, AttributionRecord.grant_id == Grant.id)
+        .where(Grant.organisation_id == organisation.id, AttributionRecord.safety_flag.is_(True))
+        .order_by(Grant.id)
+    ).all()
+    return Protection(
+        bool(organisation.safety_flag),
+        organisation.safety_reason,
+        [(grant_id, Grant.reference_for(grant_id), reason) for grant_id, reason in flagged],
+    )
+
+
+@dataclass(frozen=True)
+class CreditPreview:
+    """What one audience reads about the partner in one language, if consent is given."""
+
+    language: str
+    published: bool
+    partner: str
+    place: str
+    words: str
+    logo: bool
+
+
+def credit_preview(
+    organisation: Organisation, naming: str, precision: str, data: Mapping[str, Any]
+) -> list[CreditPreview]:
+    """The record as the public and donors would read it in each language, computed with
+    the same rules as publication from the settings as typed (not yet saved)."""
+    result = []
+    named = naming == Naming.OWN_NAME
+    for language in languages():
+        if naming == Naming.NOT_PUBLISHED or precision not in {p.value for p in LocationPrecision}:
+            result.append(CreditPreview(language, False, "", "", "", False))
+            continue
+        with force_locale(language):
+            if named:
+                partner = organisation.name
+            else:
+                partner = rules.anonymised_description(
+                    organisation.org_type,
+                    organisation.leadership,
+                    organisation.country,
+                    organisation.area,
+                    precision,
+                )
+            place = rules.place(organisation.country, organisation.area, precision)
+        kind = "description" if named else "anonymised_description"
+        words = str(data.get(f"{kind}_{language}") or "").strip()
+        result.append(CreditPreview(language, True, partner, place, words, named))
+    return result
 
 
 def save_fund_details(

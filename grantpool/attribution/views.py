@@ -28,12 +28,16 @@ def _grant(grant_id: int) -> Grant:
     return grant
 
 
-def _organisation(organisation_id: int) -> Organisation:
+def _organisation(organisation_id: int) -> services.OrganisationScope:
+    """The organisation, for its members and for those who may protect it; anyone else
+    gets the same 404 as for an organisation that does not exist."""
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound()
-    require(current_user, "attribution.edit_defaults", organisation)
-    return organisation
+    scope = services.organisation_scope(db.session, organisation)
+    if not can(current_user, "organisation_credit.view", scope):
+        raise NotFound()
+    return scope
 
 
 def _logo() -> services.Logo | None:
@@ -63,36 +67,87 @@ def list_records() -> Any:
     )
 
 
-@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
-@login_required
-def organisation_settings(organisation_id: int) -> Any:
-    organisation = _organisation(organisation_id)
-    if request.method == "POST":
-        try:
-            services.save_organisation_settings(
-                db.session, current_user, organisation, request.form, _logo()
-            )
-        except ValidationFailed as error:
-            _flash_errors(error)
-            return render_template(
-                "attribution/organisation.html",
-                organisation=organisation,
-                settings=request.form,
-                grants=services.grants_of_organisation(db.session, organisation),
-                errors=error.errors,
-                rules=rules,
-            ), 422
-        flash(_("Saved. It applies to every grant without its own choice."), "success")
-        return redirect(url_for(".organisation_settings", organisation_id=organisation.id))
-    settings = services.organisation_settings(db.session, organisation)
+def _organisation_page(
+    scope: services.OrganisationScope,
+    settings: Any = None,
+    *,
+    errors: Any = None,
+    preview: Any = None,
+    sent: str | None = None,
+) -> Any:
+    organisation = scope.organisation
+    if settings is None:
+        settings = _as_form(services.organisation_settings(db.session, organisation))
+    grants = [
+        (g, r)
+        for g, r in services.grants_of_organisation(db.session, organisation)
+        if can(current_user, "attribution.view", g)
+    ]
     return render_template(
         "attribution/organisation.html",
         organisation=organisation,
-        settings=_as_form(settings),
-        grants=services.grants_of_organisation(db.session, organisation),
-        errors={},
+        settings=settings,
+        grants=grants,
+        errors=errors or {},
+        preview=preview,
+        sent=sent,
+        typed=request.form if sent else {},
+        languages=services.languages(),
+        can_edit=can(current_user, "organisation_credit.edit", scope),
+        can_protect=can(current_user, "organisation_credit.protect", scope),
+        protection=services.protection(db.session, organisation),
         rules=rules,
     )
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+@login_required
+def organisation_settings(organisation_id: int) -> Any:
+    scope = _organisation(organisation_id)
+    organisation = scope.organisation
+    if request.method == "GET":
+        return _organisation_page(scope)
+    require(current_user, "organisation_credit.edit", scope)
+    typed = {**request.form.to_dict(), "has_logo": _as_form(
+        services.organisation_settings(db.session, organisation)
+    )["has_logo"]}
+    if request.form.get("action") == "preview":
+        # Nothing is saved: the partner reads what each audience would see first.
+        preview = services.credit_preview(
+            organisation,
+            request.form.get("naming", ""),
+            request.form.get("location_precision", ""),
+            request.form,
+        )
+        return _organisation_page(scope, typed, preview=preview)
+    try:
+        services.save_organisation_settings(
+            db.session, current_user, organisation, request.form, _logo()
+        )
+    except ValidationFailed as error:
+        _flash_errors(error)
+        return _organisation_page(scope, typed, errors=error.errors), 422
+    flash(_("Saved. It applies to every grant without its own choice."), "success")
+    return redirect(url_for(".organisation_settings", organisation_id=organisation.id))
+
+
+@bp.post("/organisations/<int:organisation_id>/safety")
+@login_required
+def set_organisation_safety(organisation_id: int) -> Any:
+    scope = _organisation(organisation_id)
+    try:
+        services.set_organisation_safety_flag(
+            db.session,
+            current_user,
+            scope.organisation,
+            bool(request.form.get("flag")),
+            request.form.get("reason", ""),
+        )
+    except ValidationFailed as error:
+        _flash_errors(error)
+        return _organisation_page(scope, sent="safety"), 422
+    flash(_("Saved. It applies from now on, everywhere."), "success")
+    return redirect(url_for(".organisation_settings", organisation_id=organisation_id))
 
 
 def _as_form(settings: Any) -> dict[str, Any]:
@@ -100,6 +155,10 @@ def _as_form(settings: Any) -> dict[str, Any]:
         "naming": settings.naming,
         "location_precision": settings.location_precision,
         **{f"description_{k}": v for k, v in (settings.descriptions or {}).items()},
+        **{
+            f"anonymised_description_{k}": v
+            for k, v in (settings.anonymised_descriptions or {}).items()
+        },
         "has_logo": bool(settings.logo_key),
     }
 
@@ -131,6 +190,8 @@ def _grant_page(grant: Grant, sent: str | None = None) -> Any:
         typed=request.form if sent else {},
         can_edit=can(current_user, "attribution.edit", grant),
         can_manage=can(current_user, "attribution.manage", grant),
+        protection=services.protection(db.session, grant.organisation),
+        languages=services.languages(),
         capacity_asked=(grant_answers(grant).get("capacity_strengthening") or "")
         if can(current_user, "attribution.manage", grant)
         else "",

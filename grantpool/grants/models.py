@@ -114,7 +114,11 @@ class Grant(Base):
 
     @property
     def reference(self) -> str:
-        return f"G-{self.id:05d}"
+        return self.reference_for(self.id)
+
+    @staticmethod
+    def reference_for(grant_id: int) -> str:
+        return f"G-{grant_id:05d}"
 
     def __repr__(self) -> str:
         return f"<Grant {self.id} {self.state}>"
