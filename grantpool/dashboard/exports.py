@@ -12,7 +12,7 @@ from typing import Any
 from openpyxl import Workbook
 
 from ..platform.money import Money
-from .tables import Share, Table
+from .tables import Share, Table, Withheld
 
 
 def _plain(value: Any) -> Any:
@@ -21,6 +21,8 @@ def _plain(value: Any) -> Any:
         return value.to_decimal()
     if isinstance(value, Share):
         return None if value.value is None else round(value.value, 4)
+    if isinstance(value, Withheld):
+        return str(value)
     return value
 
 

@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
 from ..accounts.models import Role, User
+from ..attribution.models import AttributionRecord
+from ..attribution.rules import ConsentState, LocationPrecision, Naming
 from ..calls.models import Call
 from ..funds.models import Donor, Fund
 from ..grants.models import Disbursement, Grant
@@ -51,9 +53,20 @@ from ..organisations.models import Organisation
 from ..organisations.rules import LOCAL_AND_NATIONAL, Leadership
 from ..platform.money import exponent
 from ..platform.time import now_utc
+from ..publishing.queries import (
+    EFFECTIVE_NAMING,
+    EFFECTIVE_PRECISION,
+    PublicRecord,
+    grant_theme,
+    iter_public_records,
+    local_date,
+    min_cell,
+    organisation_protected,
+    with_effective_settings,
+)
 from ..publishing.queries import Filters as PublicFilters
-from ..publishing.queries import PublicRecord, iter_public_records
 from ..reviews.models import Decision
+from .cells import WITHHELD, Slice, protect_breakdown, protect_total
 
 # Organisations whose declared annual budget is below this many major units of the fund's
 # currency count as "small" (the Grand Bargain localisation workstream's usual cut-off
@@ -445,14 +458,6 @@ def earmarks(session: Session, fund: Fund, filters: Filters) -> list[tuple[str, 
 # --- allocation and localisation -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Slice:
-    key: str
-    committed: int
-    disbursed: int
-    grants: int
-
-
 @dataclass
 class Allocation:
     """Committed and disbursed money by each dimension, and the whole."""
@@ -473,11 +478,19 @@ class Allocation:
 DIMENSIONS = ("call", "country", "area", "theme", "org_type", "leadership", "local", "budget")
 
 
-def _grant_money(fund: Fund, filters: Filters) -> Any:
-    """One row per grant in view: its organisation's traits, call, theme and money.
+def _grant_money(
+    fund: Fund, filters: Filters, now: dt.datetime, *, publishable: bool = True
+) -> Any:
+    """One row per grant in view: its organisation's traits, call, theme and money, each
+    as it may be published.
 
     committed = its commitment account + its paid account (what is committed, net of
     releases, including what has been paid); disbursed = its paid account.
+
+    The location keys follow the precision the partner chose: an area only at "area",
+    no country when hidden. A grant that is withdrawn, embargoed, flagged (on it or its
+    organisation) or not to be published counts only in totals: fund and country; every
+    finer breakdown sees it as withheld.
     """
     committed_account = LedgerAccount.__table__.alias("committed_account")
     paid_account = LedgerAccount.__table__.alias("paid_account")
@@ -502,25 +515,61 @@ def _grant_money(fund: Fund, filters: Filters) -> Any:
     )
     paid = func.coalesce(paid_balance.c.balance_minor, 0)
     start, end = filters.bounds(fund)
-    query = (
+    # Written so that a grant without a credit record is never NULL here (not protected).
+    protected = or_(
+        func.coalesce(AttributionRecord.consent_state, "") == ConsentState.WITHDRAWN.value,
+        and_(
+            AttributionRecord.embargo_until.is_not(None),
+            AttributionRecord.embargo_until > local_date(now, fund.timezone),
+        ),
+        AttributionRecord.safety_flag.is_(True),
+        organisation_protected(Grant.organisation_id),
+        Naming.NOT_PUBLISHED.value == EFFECTIVE_NAMING,
+    )
+
+    def finer(value: Any) -> Any:
+        return case((protected, WITHHELD), else_=value) if publishable else value
+
+    if publishable:
+        country = case(
+            (LocationPrecision.HIDDEN.value == EFFECTIVE_PRECISION, ""), else_=Organisation.country
+        )
+        area = case(
+            (protected, WITHHELD),
+            (
+                LocationPrecision.AREA.value == EFFECTIVE_PRECISION,
+                func.coalesce(Organisation.area, ""),
+            ),
+            else_="",
+        )
+        theme = grant_theme()
+        leaders = [
+            and_(getattr(Organisation, lead.value).is_(True), ~protected).label(lead.value)
+            for lead in Leadership
+        ]
+    else:
+        # As the kept summary has them (totals.grant_keys), for checking it.
+        country = Organisation.country
+        area = func.coalesce(Organisation.area, "")
+        theme = Application.answers[THEME_ANSWER].as_string()
+        leaders = [getattr(Organisation, lead.value) for lead in Leadership]
+    query = with_effective_settings(
         select(
             Grant.id.label("grant_id"),
-            cast(Application.call_id, String).label("call"),
-            Organisation.country.label("country"),
-            func.coalesce(Organisation.area, "").label("area"),
-            func.coalesce(Application.answers[THEME_ANSWER].as_string(), "").label("theme"),
-            Organisation.org_type.label("org_type"),
-            local.label("local"),
-            budget_band.label("budget"),
-            Organisation.women_led,
-            Organisation.youth_led,
-            Organisation.refugee_migrant_led,
-            Organisation.disability_led,
+            finer(cast(Application.call_id, String)).label("call"),
+            country.label("country"),
+            area.label("area"),
+            finer(func.coalesce(theme, "")).label("theme"),
+            finer(Organisation.org_type).label("org_type"),
+            finer(local).label("local"),
+            finer(budget_band).label("budget"),
+            *leaders,
             (func.coalesce(committed_balance.c.balance_minor, 0) + paid).label("committed"),
             paid.label("disbursed"),
         )
         .join(Organisation, Organisation.id == Grant.organisation_id)
         .join(Application, Application.id == Grant.application_id)
+        .outerjoin(AttributionRecord, AttributionRecord.grant_id == Grant.id)
         .outerjoin(
             committed_account,
             and_(
@@ -537,8 +586,7 @@ def _grant_money(fund: Fund, filters: Filters) -> Any:
             ),
         )
         .outerjoin(paid_balance, paid_balance.c.account_id == paid_account.c.id)
-        .where(Grant.fund_id == fund.id, *_period(Grant.awarded_at, start, end))
-    )
+    ).where(Grant.fund_id == fund.id, *_period(Grant.awarded_at, start, end))
     if filters.call_id:
         query = query.where(Application.call_id == filters.call_id)
     if filters.country:
@@ -551,18 +599,15 @@ def allocation(
     fund: Fund,
     filters: Filters,
     *,
-    use_totals: bool = True,
-    kept: Kept | None = None,
+    now: dt.datetime | None = None,
+    protect: bool = True,
 ) -> Allocation:
-    """Committed and disbursed money by every dimension. Unnarrowed, from the kept
-    summary (no statement when `kept` is given). Narrowed, in one statement: the grants
-    in view are summed once per dimension with UNION ALL over a common table expression
-    (grouping sets, portably)."""
-    if use_totals and not filters.narrows_grants:
-        kept = kept if kept is not None else read_kept(session, fund)
-        if kept is not None:
-            return _sorted_allocation({name: kept.slices(name) for name in ("all", *DIMENSIONS)})
-    g = _grant_money(fund, filters)
+    """Committed and disbursed money by every dimension, as it may be published, in one
+    statement: the grants in view, each with its publishable keys, are summed once per
+    dimension with UNION ALL over a common table expression (grouping sets, portably).
+    Then every cell of fewer than PUBLICATION_MIN_CELL grants is merged or withheld
+    (`protect=False` gives the raw sums, for checks)."""
+    g = _grant_money(fund, filters, now or now_utc(), publishable=protect)
 
     def grouped(name: str, key: Any, *where: Any) -> Select[Any]:
         query = select(
@@ -589,15 +634,26 @@ def allocation(
         dimensions[name].append(
             Slice(key or "", int(committed or 0), int(disbursed or 0), int(count or 0))
         )
-    return _sorted_allocation(dimensions)
+    if not dimensions["all"]:
+        dimensions["all"] = [Slice("", 0, 0, 0)]
+    if not protect:
+        for rows in dimensions.values():
+            rows.sort(key=lambda s: (-s.committed, s.key))
+        return Allocation(dimensions)
+    return protect_allocation(dimensions, min_cell())
 
 
-def _sorted_allocation(dimensions: dict[str, list[Slice]]) -> Allocation:
-    for name, rows in dimensions.items():
-        rows.sort(key=lambda s: (-s.committed, s.key))
-        if name == "all" and not rows:
-            rows.append(Slice("", 0, 0, 0))
-    return Allocation(dimensions)
+def protect_allocation(dimensions: dict[str, list[Slice]], threshold: int) -> Allocation:
+    total = protect_total(dimensions["all"][0], threshold)
+    if total.withheld:
+        # The grants in view are too few: no breakdown of them is published either.
+        return Allocation({"all": [total], **{name: [] for name in DIMENSIONS}})
+    safe = {
+        name: protect_breakdown(rows, threshold, overlapping=name == "leadership")
+        for name, rows in dimensions.items()
+        if name != "all"
+    }
+    return Allocation({"all": [total], **safe})
 
 
 @dataclass(frozen=True)
@@ -621,14 +677,21 @@ def localisation(allocation_: Allocation, money: MoneyFigures) -> Localisation:
     local = allocation_.get("local", "local")
     small = allocation_.get("budget", "small")
     known = small.committed + allocation_.get("budget", "not_small").committed
+    # Where part of a breakdown is merged or withheld, its shares cannot be told.
+    local_known = not total.withheld and not _has_withheld(allocation_, "local")
+    budget_known = not total.withheld and not _has_withheld(allocation_, "budget")
     return Localisation(
-        committed_local=share(local.committed, total.committed),
-        disbursed_local=share(local.disbursed, total.disbursed),
-        committed_small=share(small.committed, known),
-        small_budget_known=share(known, total.committed),
+        committed_local=share(local.committed, total.committed) if local_known else None,
+        disbursed_local=share(local.disbursed, total.disbursed) if local_known else None,
+        committed_small=share(small.committed, known) if budget_known else None,
+        small_budget_known=share(known, total.committed) if budget_known else None,
         pass_through=money.pass_through,
         retained_for_costs=money.retained_for_costs,
     )
+
+
+def _has_withheld(allocation_: Allocation, dimension: str) -> bool:
+    return any(s.key == WITHHELD for s in allocation_.dimensions.get(dimension, []))
 
 
 # --- speed -------------------------------------------------------------------------------------
@@ -839,24 +902,28 @@ def _round(value: Any) -> float | None:
 
 
 def filter_choices(
-    session: Session, fund: Fund, kept: Kept | None = None
+    session: Session, fund: Fund
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
-    """The fund's calls and the countries of its grantees (one statement with kept
-    figures, else two)."""
+    """The fund's calls and the countries a reader may narrow to: those where enough
+    grants are published at country precision or finer that choosing one cannot single
+    a partner out (two statements)."""
     calls = [
         (call_id, title)
         for call_id, title in session.execute(
             select(Call.id, Call.title).where(Call.fund_id == fund.id).order_by(Call.id)
         )
     ]
-    if kept is not None:
-        return calls, sorted(s.key for s in kept.slices("country"))
+    country = with_effective_settings(
+        select(Organisation.country)
+        .select_from(Grant)
+        .join(Organisation, Organisation.id == Grant.organisation_id)
+    ).where(
+        Grant.fund_id == fund.id, LocationPrecision.HIDDEN.value != EFFECTIVE_PRECISION
+    )
     countries = list(
         session.scalars(
-            select(Organisation.country)
-            .join(Grant, Grant.organisation_id == Organisation.id)
-            .where(Grant.fund_id == fund.id)
-            .group_by(Organisation.country)
+            country.group_by(Organisation.country)
+            .having(func.count(Grant.id) >= min_cell())
             .order_by(Organisation.country)
         )
     )
@@ -958,6 +1025,15 @@ class Dashboard:
     credited: list[PublicRecord] = field(default_factory=list)
     more_credited: bool = False
 
+    @property
+    def withheld(self) -> bool:
+        """The grants in view are too few for their figures to be published."""
+        return self.allocation.total().withheld
+
+    @property
+    def min_cell(self) -> int:
+        return min_cell()
+
 
 def dashboard(
     session: Session,
@@ -972,8 +1048,8 @@ def dashboard(
     unnarrowed = None if filters.narrows_grants else kept
     donors = donor_money(session, fund, filters, donor_ids=None, kept=unnarrowed)
     money = fund_money(session, fund, filters, donors, kept=unnarrowed)
-    allocation_ = allocation(session, fund, filters, use_totals=kept is not None, kept=unnarrowed)
-    calls, countries = filter_choices(session, fund, kept)
+    allocation_ = allocation(session, fund, filters, now=now)
+    calls, countries = filter_choices(session, fund)
     credited_, more_credited = credited(session, fund, filters, now or now_utc())
     return Dashboard(
         fund=fund,

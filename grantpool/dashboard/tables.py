@@ -22,7 +22,8 @@ from ..organisations.rules import (
     country_name,
 )
 from ..platform.money import Money, exponent
-from ..publishing.queries import PublicRecord
+from ..publishing.queries import PublicRecord, min_cell
+from .cells import WITHHELD
 from .queries import SPEED_MEASURES, Dashboard, Slice
 
 
@@ -34,6 +35,16 @@ class Share:
 
     def __str__(self) -> str:
         return "–" if self.value is None else f"{self.value:.1%}"
+
+
+class Withheld:
+    """A cell whose figure stands for too few grants to be published."""
+
+    def __str__(self) -> str:
+        return _("withheld")
+
+
+WITHHELD_CELL = Withheld()
 
 
 @dataclass(frozen=True)
@@ -60,13 +71,19 @@ BUDGET_LABELS = {
 
 
 def _label(dimension: str, key: str, board: Dashboard, language: str) -> str:
+    if key == WITHHELD:
+        return _(
+            "Other or withheld (rows of fewer than %(n)s grants, and grants that are not "
+            "published)",
+            n=min_cell(),
+        )
     if dimension == "call":
         title = board.call_titles.get(int(key)) if key.isdigit() else None
         return text_in(title, language) if title else key
     if dimension == "country":
-        return country_name(key)
+        return country_name(key) if key else _("Not published")
     if dimension == "area":
-        return area_name(key) or _("Not given")
+        return area_name(key) if key else _("Not published at this precision, or not given")
     if dimension == "theme":
         return key or _("Not given")
     if dimension == "org_type":
@@ -87,7 +104,7 @@ ALLOCATION_TITLES = {
     "call": _l("By call"),
     "country": _l("By country"),
     "area": _l("By sub-national area"),
-    "theme": _l("By theme (the applicant's answer)"),
+    "theme": _l("By theme"),
     "org_type": _l("By organisation type"),
     "leadership": _l("By leadership (an organisation may count in several rows)"),
 }
@@ -162,15 +179,12 @@ def build_tables(board: Dashboard, language: str = "en") -> list[Table]:
                 f"allocation-{dimension}",
                 str(title),
                 [_("Where"), _("Committed"), _("Disbursed"), _("Grants")],
-                [
-                    [
-                        _label(dimension, s.key, board, language),
-                        money(s.committed),
-                        money(s.disbursed),
-                        s.grants,
-                    ]
-                    for s in rows
-                ],
+                [_allocation_row(dimension, s, board, language, money) for s in rows],
+                note=_(
+                    "Each row stands for at least %(n)s grants; smaller rows are merged. "
+                    "Locations follow the precision each partner chose.",
+                    n=min_cell(),
+                ),
                 chart=(0, 1),
             )
         )
@@ -215,6 +229,8 @@ def build_tables(board: Dashboard, language: str = "en") -> list[Table]:
             [_("Measure"), _("Median"), _("90th percentile"), _("Counted")],
             [
                 [str(SPEED_LABELS[s.measure]), s.median, s.p90, s.count]
+                if s.count == 0 or s.count >= min_cell()
+                else [str(SPEED_LABELS[s.measure]), WITHHELD_CELL, WITHHELD_CELL, s.count]
                 for s in board.speed
                 if s.measure in SPEED_MEASURES
             ],
@@ -251,6 +267,15 @@ def build_tables(board: Dashboard, language: str = "en") -> list[Table]:
     )
     tables.append(credits_table(board.credited, more=board.more_credited))
     return tables
+
+
+def _allocation_row(
+    dimension: str, s: Slice, board: Dashboard, language: str, money: Any
+) -> list[Any]:
+    label = _label(dimension, s.key, board, language) if s.key or dimension != "all" else ""
+    if s.withheld:
+        return [label, WITHHELD_CELL, WITHHELD_CELL, WITHHELD_CELL]
+    return [label, money(s.committed), money(s.disbursed), s.grants]
 
 
 def credits_table(records: Iterable[PublicRecord], more: bool = False) -> Table:

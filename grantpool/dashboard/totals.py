@@ -278,7 +278,7 @@ def _source_totals(session: Session, fund: Fund) -> dict[tuple[str, str], tuple[
     from . import queries
 
     rows: dict[tuple[str, str], tuple[int, int, int]] = {}
-    live = queries.allocation(session, fund, queries.Filters(), use_totals=False)
+    live = queries.allocation(session, fund, queries.Filters(), protect=False)
     for dimension, slices in live.dimensions.items():
         for s in slices:
             if s.grants or s.committed or s.disbursed:

@@ -40,6 +40,7 @@ from ..ledger.models import Contribution, LedgerAccount, LedgerBalance
 from ..ledger.rules import grant_paid_account
 from ..organisations.models import Organisation
 from ..organisations.rules import IATI_ORGANISATION_TYPE, Leadership, OrganisationType
+from .regions import region_of
 
 BATCH = 500
 
@@ -164,7 +165,6 @@ _COLUMNS = (
     AttributionRecord.consent_scope,
     AttributionRecord.embargo_until,
     AttributionRecord.safety_flag,
-    AttributionRecord.theme,
     AttributionRecord.humanitarian,
     AttributionRecord.capacity_provided,
 )
@@ -219,12 +219,31 @@ def local_date(now: dt.datetime, timezone: str) -> dt.date:
         return now.astimezone(dt.UTC).date()
 
 
+# The application answer that names a theme, where a call asks for one.
+THEME_ANSWER = "theme"
+
+
+def grant_theme() -> Any:
+    """SQL: a grant's theme, from one source for every output: the fund's classification
+    (set on the grant's credit page), else the applicant's own answer until the fund has
+    classified it. Needs the grant's application and attribution record joined."""
+    return func.coalesce(
+        func.nullif(func.trim(AttributionRecord.theme), ""),
+        func.nullif(func.trim(Application.answers[THEME_ANSWER].as_string()), ""),
+    )
+
+
 def _candidates(now: dt.datetime, filters: Filters, grant_id: int | None = None) -> Any:
     """Grants whose record may be published at `now`: consent given, no safety flag on
     the organisation or any of its grants, settings that publish, an embargo that may
     have ended (each fund's own date is checked afterwards)."""
     query = with_effective_settings(
-        select(*_COLUMNS, EFFECTIVE_NAMING.label("naming"), EFFECTIVE_PRECISION.label("precision"))
+        select(
+            *_COLUMNS,
+            grant_theme().label("theme"),
+            EFFECTIVE_NAMING.label("naming"),
+            EFFECTIVE_PRECISION.label("precision"),
+        )
         .join(AttributionRecord, AttributionRecord.grant_id == Grant.id)
         .join(Fund, Fund.id == Grant.fund_id)
         .join(Organisation, Organisation.id == Grant.organisation_id)
@@ -254,7 +273,7 @@ def _candidates(now: dt.datetime, filters: Filters, grant_id: int | None = None)
             Grant.awarded_at >= start, Grant.awarded_at < start.replace(year=filters.year + 1)
         )
     if filters.theme:
-        query = query.where(func.lower(AttributionRecord.theme) == filters.theme.strip().lower())
+        query = query.where(func.lower(grant_theme()) == filters.theme.strip().lower())
     if filters.fund_id is not None:
         query = query.where(Grant.fund_id == filters.fund_id)
     if filters.call_id is not None:
@@ -510,6 +529,7 @@ def _public(
             k: v for k, v in dict(row.call_title or {}).items() if isinstance(v, str) and v
         },
         fund_timezone=row.fund_timezone,
+        region=region_of(row.country),
         changed_at=changed_at,
     )
 

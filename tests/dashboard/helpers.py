@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role, User
+from grantpool.attribution import services as attribution
 from grantpool.funds.models import Donor
 from grantpool.grants import services as grants
 from grantpool.grants.models import Grant
@@ -96,6 +97,13 @@ def make_pool(session: Session) -> Pool:
         annual_budget_minor=1_000_000, annual_budget_currency="USD",
     )
     big = make_organisation(session, org_type="international_ngo", country="UG")
+    # The local partner lets its area be shown; the other keeps the default (country).
+    attribution.save_organisation_settings(
+        session,
+        make_user(session, Role.APPLICANT.value, organisations=[small]),
+        small,
+        {"naming": "anonymised", "location_precision": "area"},
+    )
     local_grant = award(session, world, small, 100_000)
     other_grant = award(session, world, big, 50_000)
     pay_first_tranche(session, world, local_grant, dt.date(2026, 1, 9))  # 4 days after award
