@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
@@ -133,7 +134,14 @@ class PublicRecord:
         return rules.text_in(self.call_titles, language)
 
     def credit_line(self) -> str:
-        return rules.credit_line(self.partner, [d.name for d in self.donors], self.fund_name)
+        return rules.credit_line(self.partner, self.donor_names(), self.fund_name)
+
+    def donor_names(self) -> list[str]:
+        """The donors as they are credited: individual donors are people, never named."""
+        names = [
+            _("individual donors") if d.donor_type == "individual" else d.name for d in self.donors
+        ]
+        return list(dict.fromkeys(names))
 
 
 _COLUMNS = (
