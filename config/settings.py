@@ -63,8 +63,16 @@ SETTINGS: list[Setting] = [
     Setting("BASE_URL", "http://127.0.0.1:5000", "public address used in emailed links"),
     Setting("OPEN_DATA_PREFIX", "360G-grantpool",
             "360Giving identifier prefix (360G-…) of published grants and unregistered partners"),
-    Setting("IATI_ORG_REF", "XI-GRANTPOOL",
-            "the fund manager's IATI organisation identifier (reporting-org)"),
+    Setting("GIVING_FUNDER_ORG_ID", None,
+            "the fund manager's org-id.guide identifier, funder of every grant in the 360Giving "
+            "file (unset: `<OPEN_DATA_PREFIX>-FUND-<fund id>`)"),
+    Setting("IATI_ORG_REF", None,
+            "the fund manager's IATI organisation identifier (reporting-org), e.g. "
+            "`GB-CHC-1234567`; required in production (the IATI file answers 503 until "
+            "set); empty elsewhere means the marked example `XI-IATI-EXAMPLE`"),
+    Setting("IATI_ORG_TYPE", None,
+            "the fund manager's IATI OrganisationType code (e.g. `21` international NGO, "
+            "`22` national NGO); required in production; empty elsewhere means `90`"),
     Setting("INVITATION_DAYS", 7, "how long an invitation link works", int),
     Setting("PASSWORD_RESET_MINUTES", 60, "how long a password reset link works", int),
     Setting("SQL_ECHO", False, "log every SQL statement", bool),

@@ -22,8 +22,8 @@ from ..platform.permissions import require
 from ..platform.storage import get_storage
 from ..platform.time import now_utc
 from ..platform.web import reads_only
-from . import giving, iati, queries
-from .pdf import certificate_pdf
+from . import giving, iati, queries, verification
+from .pdf import certificate_logo, certificate_pdf
 
 bp = Blueprint("publishing", __name__)
 
@@ -84,20 +84,48 @@ def _record(grant_id: int) -> queries.PublicRecord:
 @bp.get("/published/<int:grant_id>")
 @reads_only
 def show_record(grant_id: int) -> Any:
-    return render_template("publishing/show.html", record=_record(grant_id))
+    record = _record(grant_id)
+    return render_template(
+        "publishing/show.html",
+        record=record,
+        verify_url=verification.verification_url(record.grant_id),
+    )
 
 
 @bp.get("/published/<int:grant_id>/certificate.pdf")
 @reads_only
 def certificate(grant_id: int) -> Response:
     record = _record(grant_id)
+    now = _now()
+    body = certificate_pdf(
+        record,
+        verify_url=verification.verification_url(record.grant_id),
+        issued_on=queries.local_date(now, record.fund_timezone),
+        logo=certificate_logo(db.session, grant_id, now),
+    )
     return Response(
-        certificate_pdf(record),
+        body,
         mimetype="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="attribution-{record.reference}.pdf"',
             **NO_CACHE,
         },
+    )
+
+
+@bp.get("/published/verify/<code>")
+@reads_only
+def verify(code: str) -> Any:
+    """The address printed on a certificate: whether its record is published now. A
+    record that is not says so and nothing more; an unknown or altered code is a 404."""
+    require(current_user, "publication.view")
+    grant_id = verification.grant_id_from_code(code, current_app.config["SECRET_KEY"])
+    if grant_id is None or not verification.grant_exists(db.session, grant_id):
+        raise NotFound()
+    record = queries.public_record(db.session, grant_id, _now())
+    return Response(
+        render_template("publishing/verify.html", record=record),
+        headers={**NO_CACHE, "X-Robots-Tag": "noindex"},
     )
 
 
@@ -146,11 +174,43 @@ def giving_csv() -> Response:
 @reads_only
 def iati_xml() -> Response:
     require(current_user, "publication.view")
+    try:
+        publisher = iati.publisher(current_app.config)
+    except iati.IatiNotConfigured as exc:
+        # Publishing under an invented identity would mislead every reader of the file.
+        return Response(
+            str(exc), status=503, mimetype="text/plain", headers={"Retry-After": "3600", **NO_CACHE}
+        )
     records = queries.iter_public_records(db.session, _now())
-    chunks = iati.iati_xml(
-        records,
-        current_app.config["IATI_ORG_REF"],
-        current_app.config["OPEN_DATA_PREFIX"],
-        now_utc(),
-    )
+    chunks = iati.iati_xml(db.session, records, publisher, _base_url(), now_utc())
     return _stream(chunks, "application/xml", "iati-activities.xml")
+
+
+@bp.get("/open-data/exclusions")
+@reads_only
+def exclusions() -> Any:
+    """The exclusion policy the IATI file links to: what is withheld, and why."""
+    require(current_user, "publication.view")
+    try:
+        example = iati.publisher(current_app.config).example
+    except iati.IatiNotConfigured:
+        example = False
+    return render_template(
+        "publishing/exclusions.html",
+        min_cell=queries.min_cell(),
+        example=example,
+        example_ref=iati.EXAMPLE_ORG_REF,
+    )
+
+
+@bp.get("/open-data/themes")
+@reads_only
+def themes() -> Any:
+    """The codes of the reporting organisation's sector vocabulary (IATI vocabulary 99)."""
+    require(current_user, "publication.view")
+    published = queries.published_themes(db.session, _now())
+    return render_template(
+        "publishing/themes.html",
+        themes=list({iati.theme_code(t): t for t in published}.items()),
+        general=iati.GENERAL_THEME,
+    )
