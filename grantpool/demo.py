@@ -57,7 +57,7 @@ ORGANISATIONS = [
         "name": "Mairie de Ouahigouya",
         "org_type": "local_government",
         "country": "BF",
-        "area": "BF-01",
+        "area": "BF-10",
         "locality": "Ouahigouya",
         "registered": True,
     },

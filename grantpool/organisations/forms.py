@@ -19,7 +19,7 @@ class OrganisationForm(Form):
     area = StringField(
         _l("Region or province code (optional)"),
         validators=[Optional(), Length(max=10)],
-        description=_l("ISO 3166-2 code, for example KE-47 for Nairobi."),
+        description=_l("ISO 3166-2 code, for example KE-30 for Nairobi City."),
     )
     locality = StringField(
         _l("Town or district (optional)"), validators=[Optional(), Length(max=200)]

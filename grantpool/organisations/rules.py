@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import re
 from enum import StrEnum
+from typing import Any
 
 import pycountry
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 
@@ -107,7 +109,7 @@ def is_valid_country(code: str) -> bool:
 
 
 def is_valid_area(country: str, area: str) -> bool:
-    """An ISO 3166-2 subdivision of that country, e.g. KE-47 for Nairobi."""
+    """An ISO 3166-2 subdivision of that country, e.g. KE-30 for Nairobi City County."""
     if not area:
         return True
     subdivision = pycountry.subdivisions.get(code=area.upper())
@@ -119,11 +121,66 @@ def country_name(code: str) -> str:
     return country.name if country else code
 
 
+def _subdivision(code: str | None) -> Any:
+    return pycountry.subdivisions.get(code=code.upper()) if code else None
+
+
 def area_name(code: str | None) -> str:
     if not code:
         return ""
-    subdivision = pycountry.subdivisions.get(code=code.upper())
+    subdivision = _subdivision(code)
     return subdivision.name if subdivision else code
+
+
+# ISO 3166-2 names each subdivision's administrative level in English (pycountry's `type`).
+# The levels of the countries partners work in most are translated; any other stays in
+# English rather than being guessed.
+AREA_LEVEL_LABELS = {
+    "Province": _l("Province"),
+    "District": _l("District"),
+    "Municipality": _l("Municipality"),
+    "Region": _l("Region"),
+    "State": _l("State"),
+    "Department": _l("Department"),
+    "County": _l("County"),
+    "Governorate": _l("Governorate"),
+    "Prefecture": _l("Prefecture"),
+    "Autonomous district": _l("Autonomous district"),
+    "Geographical region": _l("Geographical region"),
+    "Capital district": _l("Capital district"),
+    "City": _l("City"),
+    "Administrative region": _l("Administrative region"),
+    "Country": _l("Country"),
+}
+
+
+def area_level(code: str | None, locale: str | None = None) -> str:
+    """The administrative level of an ISO 3166-2 area ("County" for KE-47), in `locale`
+    (default: the current one); "" for an unknown code."""
+    subdivision = _subdivision(code)
+    if subdivision is None:
+        return ""
+    label = AREA_LEVEL_LABELS.get(subdivision.type)
+    if label is None:
+        return str(subdivision.type)
+    if locale is None:
+        return str(label)
+    with force_locale(locale):
+        return str(label)
+
+
+def area_label(code: str | None, locale: str | None = None) -> str:
+    """The area's name with its level, for lists and tables: "West Pokot (County)"."""
+    level = area_level(code, locale)
+    name = area_name(code)
+    return f"{name} ({level})" if level else name
+
+
+def area_parent(code: str | None) -> str | None:
+    """The ISO 3166-2 area this one lies in (BF-10 for the province BF-YAT), or None for a
+    first-level area."""
+    subdivision = _subdivision(code)
+    return getattr(subdivision, "parent_code", None) if subdivision else None
 
 
 @functools.cache
@@ -133,6 +190,11 @@ def country_choices() -> tuple[tuple[str, str], ...]:
 
 
 @functools.lru_cache(maxsize=256)
-def area_choices(country: str) -> tuple[tuple[str, str], ...]:
+def _areas_of(country: str) -> tuple[tuple[str, str], ...]:
     subdivisions = pycountry.subdivisions.get(country_code=(country or "").upper()) or []
     return tuple(sorted(((s.code, s.name) for s in subdivisions), key=lambda s: s[1]))
+
+
+def area_choices(country: str, locale: str | None = None) -> tuple[tuple[str, str], ...]:
+    """(code, "name (level)") of the country's ISO 3166-2 areas, by name."""
+    return tuple((code, area_label(code, locale)) for code, _name in _areas_of(country))
