@@ -69,6 +69,16 @@ def test_seed_demo_once_and_print_logins(app, session):
         not o.registered and o.org_type in {"community_based", "informal_group"}
         for o in organisations
     )
+    # The demo shows a protected organisation and an anonymised record with its own words
+    # for anonymised publication, and the public outputs hold them.
+    assert any(o.safety_flag for o in organisations)
+    client = app.test_client()
+    published = "".join(
+        client.get(url).get_data(as_text=True)
+        for url in ("/published/", "/open-data/360giving.json", "/open-data/iati-activities.xml")
+    )
+    assert "Young women trained as tailors" in published
+    assert "Gulu Refugee Youth Network" not in published and "Bouaké" not in published
     verify = runner.invoke(args=["grantpool", "audit-verify"])
     assert verify.exit_code == 0 and "intact" in verify.output
     ledger = runner.invoke(args=["grantpool", "ledger-check"])

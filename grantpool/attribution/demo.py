@@ -1,6 +1,7 @@
 """Demonstration attribution records for `flask grantpool seed-demo`: one of each consent
-choice (named, anonymised, embargoed, withdrawn, not yet given), so the public pages and
-open-data files have something to show."""
+choice (named, anonymised with words written for anonymised publication, embargoed,
+withdrawn, not yet given) and an organisation protected by a safety flag, so the public
+pages and open-data files have something to show."""
 
 from __future__ import annotations
 
@@ -82,8 +83,20 @@ def seed_attribution(
     services.change_consent(session, applicant, kwsc, "given", scope="named")
 
     # Anonymised: "a youth-led local organisation in Vallée du Bandama, Côte d'Ivoire".
+    # Its own words name its town, so it wrote a version for anonymised publication.
     services.save_organisation_settings(
-        session, candidat, organisations[1], {"naming": "anonymised", "location_precision": "area"}
+        session,
+        candidat,
+        organisations[1],
+        {
+            "naming": "anonymised",
+            "location_precision": "area",
+            "description_fr": "Notre association de jeunes de Bouaké forme des couturières.",
+            "anonymised_description_en": "Young women trained as tailors, with a sewing "
+            "machine each to start working.",
+            "anonymised_description_fr": "Des jeunes femmes formées à la couture, chacune "
+            "avec une machine pour commencer à travailler.",
+        },
     )
     services.save_fund_details(session, manager, ajsb, {"theme": "livelihoods"})
     services.change_consent(session, candidat, ajsb, "given", scope="anonymised")
@@ -112,6 +125,11 @@ def seed_attribution(
         session, gulu_member, gulu, "given", scope="named", now=now - dt.timedelta(days=3)
     )
     services.change_consent(session, gulu_member, gulu, "withdrawn", note="Safety concerns.")
+    # The fund protects the organisation itself: none of its grants, in any fund, is
+    # published until the flag is lifted, whatever its consent says.
+    services.set_organisation_safety_flag(
+        session, manager, organisations[2], True, "Staff threatened after a radio interview."
+    )
 
     # Not yet given: a new grant to the municipality.
     mairie = grants.create_grant(

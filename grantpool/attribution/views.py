@@ -195,6 +195,9 @@ def _grant_page(grant: Grant, sent: str | None = None) -> Any:
         capacity_asked=(grant_answers(grant).get("capacity_strengthening") or "")
         if can(current_user, "attribution.manage", grant)
         else "",
+        theme_answered=_answer_text(grant_answers(grant).get("theme"))
+        if can(current_user, "attribution.manage", grant)
+        else "",
         rules=rules,
     )
     return (page, 422) if sent else page
@@ -205,6 +208,10 @@ def grant_answers(grant: Grant) -> dict[str, Any]:
 
     application = db.session.get(Application, grant.application_id)
     return dict(application.answers or {}) if application else {}
+
+
+def _answer_text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _back(grant: Grant) -> Any:

@@ -18,7 +18,7 @@ from ..organisations.rules import (
     ORGANISATION_TYPE_LABELS,
     Leadership,
     OrganisationType,
-    area_name,
+    area_label,
     country_name,
 )
 from ..platform.money import Money, exponent
@@ -83,7 +83,10 @@ def _label(dimension: str, key: str, board: Dashboard, language: str) -> str:
     if dimension == "country":
         return country_name(key) if key else _("Not published")
     if dimension == "area":
-        return area_name(key) if key else _("Not published at this precision, or not given")
+        if not key:
+            return _("Not published at this precision, or not given")
+        # The ISO 3166-2 name with its administrative level, and the country it is in.
+        return f"{area_label(key, language)}, {country_name(key[:2])}"
     if dimension == "theme":
         return key or _("Not given")
     if dimension == "org_type":

@@ -169,7 +169,7 @@ def test_anonymised_records_carry_only_words_written_for_them(
     assert "a community organisation in Kenya" in text
     assert "une organisation communautaire" in text.lower() or "Kenya" in text
     assert "Une communauté de pêcheurs a rebâti son débarcadère." in text
-    preview_rows = text.split("What will be published", 1)[1].split("</table>", 1)[0]
+    preview_rows = text.split("What will be published", 1)[1].split("</section>", 1)[0]
     assert "Kisumu" not in preview_rows and "Lakeside" not in preview_rows
     # Nothing was saved by the preview.
     assert services.organisation_settings(session, p.organisation).id is None
