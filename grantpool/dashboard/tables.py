@@ -72,11 +72,7 @@ BUDGET_LABELS = {
 
 def _label(dimension: str, key: str, board: Dashboard, language: str) -> str:
     if key == WITHHELD:
-        return _(
-            "Other or withheld (rows of fewer than %(n)s grants, and grants that are not "
-            "published)",
-            n=min_cell(),
-        )
+        return _("Other or withheld")
     if dimension == "call":
         title = board.call_titles.get(int(key)) if key.isdigit() else None
         return text_in(title, language) if title else key
@@ -184,8 +180,10 @@ def build_tables(board: Dashboard, language: str = "en") -> list[Table]:
                 [_("Where"), _("Committed"), _("Disbursed"), _("Grants")],
                 [_allocation_row(dimension, s, board, language, money) for s in rows],
                 note=_(
-                    "Each row stands for at least %(n)s grants; smaller rows are merged. "
-                    "Locations follow the precision each partner chose.",
+                    "Each row stands for at least %(n)s grants. “Other or withheld” holds "
+                    "smaller rows and grants that are not published (withdrawn, embargoed or "
+                    "protected), which count only in totals. Locations follow the precision "
+                    "each partner chose.",
                     n=min_cell(),
                 ),
                 chart=(0, 1),
