@@ -143,3 +143,58 @@ def seed_attribution(
     )
     assert services.record_of(session, mairie) is None
     _ = mairie_member
+
+    _seed_savings_network(session, manager, fund, domain, password, now)
+
+
+# Three more savings groups in Nairobi City: with the Kibera collective, enough grants in
+# one country, area and theme for the dashboard to show those rows (cells of fewer than
+# PUBLICATION_MIN_CELL grants are merged into "other or withheld").
+SAVINGS_GROUPS = [
+    ("Mathare Mothers Savings Group", "mathare"),
+    ("Korogocho Youth Table Banking", "korogocho"),
+    ("Dandora Women Traders Circle", "dandora"),
+]
+
+
+def _seed_savings_network(
+    session: Session,
+    manager: User,
+    fund: Fund,
+    domain: str,
+    password: str,
+    now: dt.datetime,
+) -> None:
+    from ..organisations.services import create_organisation
+
+    for i, (name, slug) in enumerate(SAVINGS_GROUPS):
+        organisation = create_organisation(
+            session,
+            manager,
+            {
+                "name": name,
+                "org_type": "community_based",
+                "country": "KE",
+                "area": "KE-30",
+                "women_led": slug != "korogocho",
+                "youth_led": slug == "korogocho",
+            },
+        )
+        member = _member(session, manager, organisation, f"{slug}@{domain}", password)
+        grant = grants.create_grant(
+            session,
+            manager,
+            _application(session, fund, organisation, now - dt.timedelta(hours=3 + i)),
+            Money(150_000 + 25_000 * i, fund.base_currency),
+            risk_level="low",
+            language="en",
+            now=now - dt.timedelta(hours=1),
+        )
+        services.save_organisation_settings(
+            session,
+            member,
+            organisation,
+            {"naming": "own_name", "location_precision": "area"},
+        )
+        services.save_fund_details(session, manager, grant, {"theme": "food security"})
+        services.change_consent(session, member, grant, "given", scope="named")

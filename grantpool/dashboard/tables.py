@@ -220,6 +220,20 @@ def build_tables(board: Dashboard, language: str = "en") -> list[Table]:
                 "%(limit)s a year.",
                 n=local.grants,
                 limit=str(Money.from_decimal(_small_limit(), currency)),
+            )
+            + (
+                " "
+                + _(
+                    "A share shown as – is withheld: with the grants that are not published, "
+                    "it could be worked out for fewer than %(n)s grants.",
+                    n=min_cell(),
+                )
+                if any(
+                    s.key == WITHHELD
+                    for name in ("local", "budget")
+                    for s in board.allocation.dimensions.get(name, [])
+                )
+                else ""
             ),
         )
     )
