@@ -1,0 +1,198 @@
+"""The credit API: a partner reads and sets how it is credited, previews what each
+audience reads, and gives or withdraws consent; a fund manager protects a partner.
+The same services and permissions as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from ..extensions import db
+from ..grants.models import Grant
+from ..organisations.models import Organisation
+from ..platform.api import authenticated
+from ..platform.errors import NotFound
+from ..platform.permissions import can, require
+from ..platform.time import now_utc
+from ..publishing.queries import public_record
+from . import services
+from .schemas import (
+    ConsentSchema,
+    CreditSettingsSchema,
+    GrantCreditSchema,
+    OrganisationCreditSchema,
+    PreviewSchema,
+    SafetySchema,
+    as_form,
+)
+
+blp = Blueprint("attribution_api", __name__, description="Credit and partner safety")
+
+
+def _scope(organisation_id: int) -> services.OrganisationScope:
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound()
+    scope = services.organisation_scope(db.session, organisation)
+    if not can(current_user, "organisation_credit.view", scope):
+        raise NotFound()
+    return scope
+
+
+def _grant(grant_id: int) -> Grant:
+    grant = db.session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound()
+    require(current_user, "attribution.view", grant)
+    return grant
+
+
+def _protection(organisation: Organisation, may_see_reasons: bool) -> dict[str, Any]:
+    found = services.protection(db.session, organisation)
+    if not may_see_reasons:
+        return {"hidden": found.hidden}
+    return {
+        "hidden": found.hidden,
+        "on_organisation": found.on_organisation,
+        "reason": found.organisation_reason,
+        "flagged_grants": [reference for _id, reference, _reason in found.grants],
+    }
+
+
+def _settings(settings: Any) -> dict[str, Any]:
+    return {
+        "naming": settings.naming,
+        "location_precision": settings.location_precision,
+        "descriptions": dict(settings.descriptions or {}),
+        "anonymised_descriptions": dict(settings.anonymised_descriptions or {}),
+        "has_logo": bool(settings.logo_key),
+    }
+
+
+def _organisation_credit(scope: services.OrganisationScope) -> dict[str, Any]:
+    organisation = scope.organisation
+    return {
+        "organisation_id": organisation.id,
+        **_settings(services.organisation_settings(db.session, organisation)),
+        "protection": _protection(
+            organisation, can(current_user, "organisation_credit.protect", scope)
+        ),
+    }
+
+
+@blp.route("/organisations/<int:organisation_id>/credit")
+class OrganisationCredit(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, OrganisationCreditSchema)
+    def get(self, organisation_id: int) -> Any:
+        """How the organisation is credited by default, and whether it is protected."""
+        return _organisation_credit(_scope(organisation_id))
+
+    @blp.arguments(CreditSettingsSchema)
+    @blp.response(200, OrganisationCreditSchema)
+    def put(self, data: dict[str, Any], organisation_id: int) -> Any:
+        """The organisation's default credit (its members only)."""
+        scope = _scope(organisation_id)
+        services.save_organisation_settings(
+            db.session, current_user, scope.organisation, as_form(data)
+        )
+        return _organisation_credit(scope)
+
+
+@blp.route("/organisations/<int:organisation_id>/credit/preview")
+class OrganisationCreditPreview(MethodView):
+    decorators = [authenticated]
+
+    @blp.arguments(CreditSettingsSchema)
+    @blp.response(200, PreviewSchema(many=True))
+    def post(self, data: dict[str, Any], organisation_id: int) -> Any:
+        """What the public and donors would read in each language with these settings,
+        once consent is given. Nothing is saved."""
+        scope = _scope(organisation_id)
+        require(current_user, "organisation_credit.edit", scope)
+        return services.credit_preview(
+            scope.organisation, data["naming"], data["location_precision"], as_form(data)
+        )
+
+
+@blp.route("/organisations/<int:organisation_id>/safety")
+class OrganisationSafety(MethodView):
+    decorators = [authenticated]
+
+    @blp.arguments(SafetySchema)
+    @blp.response(200, OrganisationCreditSchema)
+    def put(self, data: dict[str, Any], organisation_id: int) -> Any:
+        """Hide the organisation everywhere, in every fund, or lift the flag set on it
+        (admins and managers of a fund it works with)."""
+        scope = _scope(organisation_id)
+        services.set_organisation_safety_flag(
+            db.session, current_user, scope.organisation, data["flag"], data["reason"]
+        )
+        return _organisation_credit(scope)
+
+
+def _grant_credit(grant: Grant) -> dict[str, Any]:
+    record = services.record_of(db.session, grant)
+    return {
+        "grant_id": grant.id,
+        "reference": grant.reference,
+        "consent_state": record.consent_state if record else "not_given",
+        "consent_scope": record.consent_scope if record else None,
+        "embargo_until": record.embargo_until if record else None,
+        "published": public_record(db.session, grant.id, now_utc()) is not None,
+        "own_settings": services.grant_override(db.session, grant) is not None,
+        "settings": _settings(services.effective_settings(db.session, grant)),
+        "protection": _protection(
+            grant.organisation, can(current_user, "attribution.manage", grant)
+        ),
+    }
+
+
+@blp.route("/grants/<int:grant_id>/credit")
+class GrantCredit(MethodView):
+    decorators = [authenticated]
+
+    @blp.response(200, GrantCreditSchema)
+    def get(self, grant_id: int) -> Any:
+        """The grant's consent, the settings in force and whether it is published now."""
+        return _grant_credit(_grant(grant_id))
+
+
+@blp.route("/grants/<int:grant_id>/consent")
+class GrantConsent(MethodView):
+    decorators = [authenticated]
+
+    @blp.arguments(ConsentSchema)
+    @blp.response(200, GrantCreditSchema)
+    def post(self, data: dict[str, Any], grant_id: int) -> Any:
+        """Give consent (named or anonymised, optionally with an embargo) or withdraw it
+        (the partner's members only)."""
+        grant = _grant(grant_id)
+        services.change_consent(
+            db.session,
+            current_user,
+            grant,
+            data["state"],
+            scope=data["scope"],
+            embargo_until=data["embargo_until"],
+            note=data["note"],
+        )
+        return _grant_credit(grant)
+
+
+@blp.route("/grants/<int:grant_id>/safety")
+class GrantSafety(MethodView):
+    decorators = [authenticated]
+
+    @blp.arguments(SafetySchema)
+    @blp.response(200, GrantCreditSchema)
+    def put(self, data: dict[str, Any], grant_id: int) -> Any:
+        """Hide the partner everywhere (every grant of the organisation, in every fund),
+        or lift the flag set on this grant (the fund's managers)."""
+        grant = _grant(grant_id)
+        services.set_safety_flag(db.session, current_user, grant, data["flag"], data["reason"])
+        return _grant_credit(grant)
