@@ -169,14 +169,15 @@ def show_grant(grant_id: int) -> Any:
     return _grant_page(_grant(grant_id))
 
 
-def _grant_page(grant: Grant, sent: str | None = None) -> Any:
+def _grant_page(grant: Grant, sent: str | None = None, preview: Any = None) -> Any:
     """The grant's credit page. After a mistake (422), the form named by `sent` shows what
-    was typed in it, beside the messages, instead of what is saved."""
+    was typed in it, beside the messages, instead of what is saved; a preview shows what
+    was typed and what each audience would read, with 200."""
     record = services.record_of(db.session, grant)
     history = services.consent_history(db.session, record)
     override = services.grant_override(db.session, grant)
     settings = _as_form(services.effective_settings(db.session, grant))
-    if sent == "settings":
+    if sent == "settings" or preview is not None:
         settings = {**request.form.to_dict(), "has_logo": settings["has_logo"]}
     page = render_template(
         "attribution/grant.html",
@@ -188,6 +189,7 @@ def _grant_page(grant: Grant, sent: str | None = None) -> Any:
         settings=settings,
         sent=sent,
         typed=request.form if sent else {},
+        preview=preview,
         can_edit=can(current_user, "attribution.edit", grant),
         can_manage=can(current_user, "attribution.manage", grant),
         protection=services.protection(db.session, grant.organisation),
@@ -200,7 +202,7 @@ def _grant_page(grant: Grant, sent: str | None = None) -> Any:
         else "",
         rules=rules,
     )
-    return (page, 422) if sent else page
+    return (page, 422) if sent and preview is None else page
 
 
 def grant_answers(grant: Grant) -> dict[str, Any]:
@@ -222,6 +224,16 @@ def _back(grant: Grant) -> Any:
 @login_required
 def save_grant_settings(grant_id: int) -> Any:
     grant = _grant(grant_id)
+    if request.form.get("action") == "preview":
+        require(current_user, "attribution.edit", grant)
+        # Nothing is saved: the partner reads what each audience would see first.
+        preview = services.credit_preview(
+            grant.organisation,
+            request.form.get("naming", ""),
+            request.form.get("location_precision", ""),
+            request.form,
+        )
+        return _grant_page(grant, preview=preview)
     try:
         if request.form.get("use_default"):
             services.remove_grant_settings(db.session, current_user, grant)

@@ -247,3 +247,23 @@ def test_the_partner_signs_in_and_the_page_offers_every_language(
     for code in ("en", "fr"):
         assert f'name="description_{code}"' in page
         assert f'name="anonymised_description_{code}"' in page
+
+
+def test_the_grant_page_previews_its_own_choice_without_saving(
+    app: Flask, session: Session
+) -> None:
+    p = published_grant(session, organisation={"name": "Harbour Menders", "area": "KE-47"})
+    session.commit()
+    partner = signed_in_client(app, p.partner)
+    url = f"/attribution/grants/{p.grant.id}"
+    page = partner.get(url).get_data(as_text=True)
+    sent = partner.post(url + "/settings", data={
+        "csrf_token": token(page), "action": "preview", "naming": "own_name",
+        "location_precision": "area", "description_en": "We mend nets in the harbour.",
+    })
+    text = sent.get_data(as_text=True)
+    assert sent.status_code == 200 and "What will be published" in text
+    preview = text.split("What will be published", 1)[1].split("</section>", 1)[0]
+    assert "Harbour Menders" in preview and "West Pokot" in preview
+    assert "We mend nets in the harbour." in preview
+    assert services.grant_override(session, p.grant) is None
