@@ -33,13 +33,7 @@ blp = Blueprint("attribution_api", __name__, description="Credit and partner saf
 
 
 def _scope(organisation_id: int) -> services.OrganisationScope:
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None:
-        raise NotFound()
-    scope = services.organisation_scope(db.session, organisation)
-    if not can(current_user, "organisation_credit.view", scope):
-        raise NotFound()
-    return scope
+    return services.visible_organisation(db.session, current_user, organisation_id)
 
 
 def _grant(grant_id: int) -> Grant:

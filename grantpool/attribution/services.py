@@ -24,8 +24,8 @@ from ..grants.models import Grant
 from ..intake.models import Application
 from ..organisations.models import Organisation
 from ..platform.audit import record_event, snapshot
-from ..platform.errors import ValidationFailed
-from ..platform.permissions import require
+from ..platform.errors import NotFound, ValidationFailed
+from ..platform.permissions import can, require
 from ..platform.storage import IMAGE_TYPES, get_storage
 from ..platform.time import now_utc
 from . import rules
@@ -59,6 +59,18 @@ class OrganisationScope:
 
     organisation: Organisation
     fund_ids: frozenset[int]
+
+
+def visible_organisation(session: Session, user: Any, organisation_id: int) -> OrganisationScope:
+    """The organisation with its funds, for its members and those who may protect it;
+    anyone else gets the NotFound an unknown id gets."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound()
+    scope = organisation_scope(session, organisation)
+    if not can(user, "organisation_credit.view", scope):
+        raise NotFound()
+    return scope
 
 
 def organisation_scope(session: Session, organisation: Organisation) -> OrganisationScope:
@@ -313,25 +325,43 @@ def set_safety_flag(
     """The fund manager hides the partner everywhere (or lifts that), with a reason: the
     flag on this grant hides every grant of the organisation, in every fund."""
     require(actor, "attribution.manage", grant)
+    record = _ensure_record(session, grant)
+    _flag(session, actor, record, "attribution", "attribution_record", flag, reason, now)
+    return record
+
+
+def _flag(
+    session: Session,
+    actor: User,
+    target: AttributionRecord | Organisation,
+    action: str,
+    object_type: str,
+    flag: bool,
+    reason: str,
+    now: dt.datetime | None,
+) -> None:
+    """Set or lift a safety flag (on a grant's record or on an organisation), audited."""
     reason = (reason or "").strip()
     if flag and not reason:
         raise ValidationFailed.single("reason", _("Say why the partner must be hidden."))
-    record = _ensure_record(session, grant)
-    before = snapshot(record, ["safety_flag", "safety_reason"])
-    record.safety_flag = flag
-    record.safety_reason = reason or None
+    if len(reason) > DESCRIPTION_MAX:
+        raise ValidationFailed.single(
+            "reason", _("Use at most %(n)s characters.", n=DESCRIPTION_MAX)
+        )
+    before = snapshot(target, ["safety_flag", "safety_reason"])
+    target.safety_flag = flag
+    target.safety_reason = reason or None
     session.flush()
     record_event(
         session,
         actor,
-        "attribution.safety_set" if flag else "attribution.safety_lift",
-        record,
-        object_type="attribution_record",
+        f"{action}.safety_set" if flag else f"{action}.safety_lift",
+        target,
+        object_type=object_type,
         before=before,
-        after=snapshot(record, ["safety_flag", "safety_reason"]),
+        after=snapshot(target, ["safety_flag", "safety_reason"]),
         at=now,
     )
-    return record
 
 
 def set_organisation_safety_flag(
@@ -344,27 +374,7 @@ def set_organisation_safety_flag(
 ) -> Organisation:
     """Hide the organisation everywhere (or lift the flag set on it), with a reason."""
     require(actor, "organisation_credit.protect", organisation_scope(session, organisation))
-    reason = (reason or "").strip()
-    if flag and not reason:
-        raise ValidationFailed.single("reason", _("Say why the partner must be hidden."))
-    if len(reason) > DESCRIPTION_MAX:
-        raise ValidationFailed.single(
-            "reason", _("Use at most %(n)s characters.", n=DESCRIPTION_MAX)
-        )
-    before = snapshot(organisation, ["safety_flag", "safety_reason"])
-    organisation.safety_flag = flag
-    organisation.safety_reason = reason or None
-    session.flush()
-    record_event(
-        session,
-        actor,
-        "organisation.safety_set" if flag else "organisation.safety_lift",
-        organisation,
-        object_type="organisation",
-        before=before,
-        after=snapshot(organisation, ["safety_flag", "safety_reason"]),
-        at=now,
-    )
+    _flag(session, actor, organisation, "organisation", "organisation", flag, reason, now)
     return organisation
 
 

@@ -12,7 +12,6 @@ from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..grants.models import Grant
-from ..organisations.models import Organisation
 from ..platform.errors import DomainError, NotFound, ValidationFailed
 from ..platform.permissions import can, require
 from . import rules, services
@@ -29,15 +28,7 @@ def _grant(grant_id: int) -> Grant:
 
 
 def _organisation(organisation_id: int) -> services.OrganisationScope:
-    """The organisation, for its members and for those who may protect it; anyone else
-    gets the same 404 as for an organisation that does not exist."""
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None:
-        raise NotFound()
-    scope = services.organisation_scope(db.session, organisation)
-    if not can(current_user, "organisation_credit.view", scope):
-        raise NotFound()
-    return scope
+    return services.visible_organisation(db.session, current_user, organisation_id)
 
 
 def _logo() -> services.Logo | None:
