@@ -30,7 +30,7 @@ from ..calls.models import Call
 from ..calls.rules import CallState, Channel, QuestionKind, all_questions, eligibility_reasons
 from ..organisations.models import Organisation
 from ..platform.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
-from ..platform.money import Money
+from ..platform.money import MAX_AMOUNT_MINOR, Money
 from ..platform.storage import StoredFile, get_storage
 from ..platform.time import now_utc
 from . import services
@@ -176,9 +176,11 @@ def _minor_units(text: str, currency: str) -> int | str:
     if value is None:
         return text
     try:
-        return Money.from_decimal(value, currency).amount_minor
+        minor = Money.from_decimal(value, currency).amount_minor
     except ValueError:
         return text
+    # Beyond the service's range it stays as typed, and the call's validation refuses it.
+    return minor if minor <= MAX_AMOUNT_MINOR else text
 
 
 def answers_from(call: Call, root: Element) -> tuple[dict[str, Any], dict[str, str]]:

@@ -1,8 +1,20 @@
 from __future__ import annotations
 
+from flask_babel import format_number
+from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from ..platform.money import is_currency
+from ..platform.money import MAX_AMOUNT_MINOR, is_currency
+
+
+def _amount_in_range(value: int) -> None:
+    if not 0 < value <= MAX_AMOUNT_MINOR:
+        raise ValidationError(
+            _(
+                "Give a whole number of minor units between 1 and %(largest)s.",
+                largest=format_number(MAX_AMOUNT_MINOR),
+            )
+        )
 
 
 class ApplicationInSchema(Schema):
@@ -11,8 +23,11 @@ class ApplicationInSchema(Schema):
     requested_minor = fields.Integer(
         required=True,
         strict=True,
-        validate=validate.Range(min=1),
-        metadata={"description": "The amount asked for, in minor units of the call's currency."},
+        validate=_amount_in_range,
+        metadata={
+            "description": "The amount asked for, in minor units of the call's currency "
+            f"(1 to {MAX_AMOUNT_MINOR})."
+        },
     )
     currency = fields.String(
         required=True,

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+
+from ..platform.time import instant_problem
+
+
+def _instant_in_range(value: Any) -> None:
+    problem = instant_problem(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 class ContributionSchema(Schema):
@@ -18,7 +26,11 @@ class ContributionSchema(Schema):
         load_default="1",
         metadata={"description": "Units of the fund's base currency per unit of `currency`."},
     )
-    received_at = fields.AwareDateTime(required=True)
+    received_at = fields.AwareDateTime(
+        required=True,
+        validate=_instant_in_range,
+        metadata={"description": "Between 2000-01-01 and ten years from now."},
+    )
     earmark_theme = fields.String(allow_none=True, load_default=None)
     earmark_country = fields.String(allow_none=True, load_default=None)
     amount_minor = fields.Integer(dump_only=True)

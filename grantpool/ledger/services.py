@@ -25,8 +25,9 @@ from ..organisations.rules import is_valid_country
 from ..platform.audit import record_event
 from ..platform.errors import InsufficientFunds, ValidationFailed
 from ..platform.idempotency import request_fingerprint
-from ..platform.money import Money, is_currency, parse_money
+from ..platform.money import AmountOutOfRange, Money, amount_problem, is_currency, parse_money
 from ..platform.permissions import require
+from ..platform.time import instant_problem
 from . import rules
 from .models import (
     Contribution,
@@ -268,11 +269,15 @@ def _amount(
         return None
     try:
         money = parse_money(str(text or ""), currency, locale)
+    except AmountOutOfRange as too_large:
+        errors[field] = str(too_large)
+        return None
     except ValueError:
         errors[field] = _("Enter an amount such as 1250.50.")
         return None
-    if money.amount_minor <= 0:
-        errors[field] = _("Enter an amount greater than zero.")
+    problem = amount_problem(money, locale)
+    if problem:
+        errors[field] = problem
         return None
     return money
 
@@ -325,6 +330,8 @@ def record_contribution(
     received_at = data.get("received_at")
     if not isinstance(received_at, dt.datetime) or received_at.tzinfo is None:
         errors["received_at"] = _("Enter the date the money was received.")
+    elif problem := instant_problem(received_at):
+        errors["received_at"] = problem
     country = (str(data.get("earmark_country") or "")).strip().upper() or None
     if country and not is_valid_country(country):
         errors["earmark_country"] = _("Choose a country.")
@@ -334,6 +341,8 @@ def record_contribution(
         base = amount.convert(rate, fund.base_currency)
         if base.amount_minor <= 0:
             errors["amount"] = _("This amount is less than one unit of the fund's currency.")
+        elif problem := amount_problem(base, locale):
+            errors["amount"] = problem
     if errors:
         raise ValidationFailed(errors)
     assert donor is not None and amount is not None and rate is not None and base is not None
@@ -409,6 +418,8 @@ def record_pledge(
     expected_on = data.get("expected_on")
     if expected_on is not None and not isinstance(expected_on, dt.date):
         errors["expected_on"] = _("Enter a real date.")
+    elif expected_on is not None and (problem := instant_problem(expected_on)):
+        errors["expected_on"] = problem
     if errors:
         raise ValidationFailed(errors)
     assert donor is not None and amount is not None

@@ -49,16 +49,33 @@ def select_timezone() -> str:
 def money_filter(value: Money | None) -> str:
     if value is None:
         return ""
-    return format_money(value, str(get_locale() or "en"))
+    try:
+        return format_money(value, str(get_locale() or "en"))
+    except (ArithmeticError, ValueError):  # a page never fails on a stored amount
+        return str(value)
 
 
 def datetime_filter(value: dt.datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
     """Show an instant in the given zone (a fund's), else in the user's zone."""
     if value is None:
         return ""
-    if tz:
-        return _in_zone(value, tz, fmt, current_locale())
-    return str(babel_format_datetime(value, fmt))
+    try:
+        if tz:
+            return _in_zone(value, tz, fmt, current_locale())
+        return str(babel_format_datetime(value, fmt))
+    except (OverflowError, ValueError):
+        # An instant at the edge of the calendar (year 1 or 9999) cannot be moved into
+        # every zone; a stored one is shown in UTC rather than failing the page.
+        return _in_utc(value, fmt, current_locale())
+
+
+def _in_utc(value: dt.datetime, fmt: str, locale: str) -> str:
+    try:
+        as_utc = value.astimezone(dt.UTC) if value.tzinfo is not None else value
+        text = babel.dates.format_datetime(as_utc.replace(tzinfo=None), fmt, locale=locale)
+    except (OverflowError, ValueError):
+        text = value.isoformat()
+    return f"{text} (UTC)"
 
 
 @functools.lru_cache(maxsize=4096)

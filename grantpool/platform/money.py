@@ -20,6 +20,10 @@ _ALL_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]")
 # Far beyond any real amount (a BigInteger column holds 19 digits); stops "1E+999999999"
 # from building a gigantic integer.
 _MAX_DIGITS = 40
+# The largest amount the service accepts from people and clients, in minor units of any
+# currency: far beyond any contribution or grant, far below what a 64-bit column holds
+# (about 9.2 × 10^18), so that sums and conversions stay in range.
+MAX_AMOUNT_MINOR = 10**15
 
 
 @lru_cache(maxsize=1)
@@ -163,6 +167,26 @@ class Money:
         return f"{self.to_decimal():f} {self.currency}"
 
 
+class AmountOutOfRange(ValueError):
+    """An amount beyond MAX_AMOUNT_MINOR (or not positive); str() is a message for people."""
+
+
+def amount_problem(money: Money, locale: str | Locale | None = None) -> str | None:
+    """Why an amount is not one the service accepts (not positive, or larger than
+    MAX_AMOUNT_MINOR minor units), in the user's language, or None when it is fine."""
+    from flask_babel import get_locale
+    from flask_babel import gettext as _
+
+    if money.amount_minor <= 0:
+        return _("Enter an amount greater than zero.")
+    if money.amount_minor > MAX_AMOUNT_MINOR:
+        largest = format_money(
+            Money(MAX_AMOUNT_MINOR, money.currency), locale or str(get_locale() or "en")
+        )
+        return _("Enter an amount of at most %(largest)s.", largest=largest)
+    return None
+
+
 def format_money(money: Money, locale: str | Locale = "en") -> str:
     return format_currency(
         money.to_decimal(),
@@ -175,7 +199,8 @@ def format_money(money: Money, locale: str | Locale = "en") -> str:
 def parse_money(text: str, currency: str, locale: str | Locale = "en") -> Money:
     """Parse what a person typed ("1 234,50" in fr, "1,234.50" in en) into Money.
 
-    Raises ValueError with a plain reason when it is not an amount of that currency.
+    Raises ValueError with a plain reason when it is not an amount of that currency, and
+    AmountOutOfRange (a ValueError whose text is for people) beyond MAX_AMOUNT_MINOR.
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError("empty amount")
@@ -192,6 +217,13 @@ def parse_money(text: str, currency: str, locale: str | Locale = "en") -> Money:
     if value < 0:
         raise ValueError("negative amount")
     try:
-        return Money.from_decimal(value, currency)
+        money = Money.from_decimal(value, currency)
     except ValueError as exc:
+        if "too large" in str(exc):
+            raise AmountOutOfRange(
+                amount_problem(Money(MAX_AMOUNT_MINOR + 1, currency), loc)
+            ) from None
         raise ValueError(f"{currency} has {exponent(currency)} decimal places") from exc
+    if money.amount_minor > MAX_AMOUNT_MINOR:
+        raise AmountOutOfRange(amount_problem(money, loc))
+    return money
