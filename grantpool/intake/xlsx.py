@@ -13,21 +13,33 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import warnings
 import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
+from flask_babel import format_number
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..calls.models import Call
 from ..calls.rules import QuestionKind, all_questions
 from ..organisations.rules import OrganisationType, country_choices
-from .spreadsheet import MAX_BYTES, MAX_ROWS, BadSpreadsheet, _check_columns, _template
+from .spreadsheet import (
+    MAX_BYTES,
+    MAX_ROWS,
+    BadSpreadsheet,
+    SheetRows,
+    _check_columns,
+    _template,
+)
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ENTRIES = 200
@@ -35,6 +47,12 @@ MAX_UNCOMPRESSED = 100 * 1024 * 1024
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
 _YES_NO = ["yes", "no"]
+# Reading stops, and the file is refused, at the first of: a cell beyond this column, this
+# many empty rows in a row (Excel can save a million formatted, empty rows), or this many
+# cells in all. So a small file that declares or holds an enormous sheet costs little.
+MAX_COLUMNS = 500
+MAX_EMPTY_RUN = 1000
+MAX_CELLS = (MAX_ROWS + 2) * 100
 
 
 def is_xlsx(data: bytes) -> bool:
@@ -149,7 +167,18 @@ def _text(value: Any, locale: str) -> str:
     return str(value).strip()
 
 
-def read_xlsx(call: Call, data: bytes, *, locale: str = "en") -> list[dict[str, str]]:
+@dataclass
+class ReadStats:
+    """How much of a sheet was read: the work is bounded by these, whatever the file
+    declares (tests check it without a clock)."""
+
+    rows_read: int = 0
+    cells_read: int = 0
+
+
+def read_xlsx(
+    call: Call, data: bytes, *, locale: str = "en", stats: ReadStats | None = None
+) -> SheetRows:
     """The rows of an uploaded workbook's first sheet, as read_csv gives them, or
     BadSpreadsheet saying plainly what is wrong."""
     if not data.strip():
@@ -168,34 +197,138 @@ def read_xlsx(call: Call, data: bytes, *, locale: str = "en") -> list[dict[str, 
     except Exception:  # openpyxl raises many kinds on a damaged file
         raise BadSpreadsheet(_("This spreadsheet is damaged and cannot be read.")) from None
     try:
-        return _rows(call, book.worksheets[0], locale)
+        return _rows(call, _sheet_rows(book), locale, stats or ReadStats())
     finally:
         book.close()
 
 
-def _rows(call: Call, sheet: Any, locale: str) -> list[dict[str, str]]:
+def _sheet_rows(book: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """The first sheet's <row> elements as they are in the file: (row number, cells).
+
+    Not ReadOnlyWorksheet.iter_rows: it trusts the sheet's declared <dimension> (a sheet
+    declaring A1:M5 yields five rows whatever it holds; one declaring A1:XFD1048576 pads
+    every row to 16,384 cells and invents a million rows), and it silently skips a row
+    whose number repeats. Here every row element is read once, and nothing is invented.
+    """
+    sheet = book.worksheets[0]
+    source = sheet._get_source()
+    parser = WorkSheetParser(
+        source,
+        sheet._shared_strings,
+        data_only=False,
+        epoch=book.epoch,
+        date_formats=book._date_formats,
+        timedelta_formats=book._timedelta_formats,
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. a date serial out of range: an error cell
+            try:
+                yield from parser.parse()
+            except (ValueError, KeyError, IndexError, SyntaxError):
+                raise BadSpreadsheet(_("This spreadsheet is damaged and cannot be read.")) from None
+    finally:
+        source.close()
+
+
+def _inconsistent(row: int) -> BadSpreadsheet:
+    return BadSpreadsheet(
+        _(
+            "This file contradicts itself near row %(row)s (its rows or cells are numbered "
+            "out of order). Open it in a spreadsheet program, save it again as .xlsx, and "
+            "upload it again.",
+            row=row,
+        )
+    )
+
+
+def _rows(
+    call: Call,
+    sheet_rows: Iterator[tuple[int, list[dict[str, Any]]]],
+    locale: str,
+    stats: ReadStats,
+) -> SheetRows:
     header: list[str] | None = None
-    rows: list[dict[str, str]] = []
+    rows = SheetRows()
     formulas: list[str] = []
-    for cells in sheet.iter_rows():
+    previous = 0
+    empty_run = 0
+    for number, cells in sheet_rows:
+        stats.rows_read += 1
+        stats.cells_read += len(cells)
+        if number <= previous or any(c["row"] != number for c in cells):
+            raise _inconsistent(number)
+        previous = number
+        columns = [c["column"] for c in cells]
+        if columns != sorted(set(columns)):
+            raise _inconsistent(number)
+        if columns and columns[-1] > MAX_COLUMNS:
+            raise BadSpreadsheet(
+                _(
+                    "Row %(row)s goes beyond column %(column)s. Delete the columns to the "
+                    "right of the template's and upload again.",
+                    row=number,
+                    column=get_column_letter(MAX_COLUMNS),
+                )
+            )
+        if stats.cells_read > MAX_CELLS:
+            raise BadSpreadsheet(
+                _(
+                    "This sheet holds more cells than a file of %(n)s applications could. "
+                    "Delete what is not part of the template and upload again.",
+                    n=format_number(MAX_ROWS),
+                )
+            )
+        by_column = {c["column"]: c for c in cells if c["value"] not in (None, "")}
         if header is None:
-            header = [_text(c.value, locale) for c in cells]
-            while header and not header[-1]:
-                header.pop()
+            if number != 1:
+                raise BadSpreadsheet(_("Row 1 must hold the column names, as in the template."))
+            width = max(by_column, default=0)
+            header = [
+                _text(by_column[i]["value"], locale) if i in by_column else ""
+                for i in range(1, width + 1)
+            ]
             if not header:
                 raise BadSpreadsheet(_("The file is empty."))
             _check_columns(call, header)
             continue
+        beyond = [i for i in by_column if i > len(header)]
+        if beyond:
+            cell_name = get_column_letter(min(beyond)) + str(number)
+            raise BadSpreadsheet(
+                _(
+                    "Cell %(cell)s holds a value outside the template's columns. Move or "
+                    "delete it and upload again.",
+                    cell=cell_name,
+                )
+            )
         values: dict[str, str] = {}
-        for column, cell in zip(header, cells, strict=False):
-            if getattr(cell, "data_type", None) == "f":
-                formulas.append(f"{get_column_letter(cell.column)}{cell.row}")
-            values[column] = _text(cell.value, locale)
-        if values.get("organisation_name", "").startswith("#") or not any(values.values()):
-            continue  # the hints row, or an empty line
+        for position, column in enumerate(header, start=1):
+            cell = by_column.get(position)
+            if cell is None:
+                values[column] = ""
+                continue
+            if cell["data_type"] == "f":
+                formulas.append(f"{get_column_letter(position)}{number}")
+            values[column] = _text(cell["value"], locale)
+        if not any(values.values()):
+            empty_run += 1
+            if empty_run > MAX_EMPTY_RUN:
+                raise BadSpreadsheet(
+                    _(
+                        "After row %(row)s the sheet has more than %(n)s empty rows. Delete "
+                        "the empty rows below your applications and upload again.",
+                        row=number - empty_run,
+                        n=format_number(MAX_EMPTY_RUN),
+                    )
+                )
+            continue
+        empty_run = 0
+        if values.get("organisation_name", "").startswith("#"):
+            continue  # the hints row
         if len(rows) >= MAX_ROWS:
             raise BadSpreadsheet(_("A file may have at most %(n)s rows.", n=MAX_ROWS))
-        rows.append({c: values.get(c, "") for c in header})
+        rows.add(number, values)
     if header is None:
         raise BadSpreadsheet(_("The file is empty."))
     if formulas:
