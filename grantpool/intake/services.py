@@ -327,6 +327,9 @@ class Checked:
     requested: Money
     language: str
     notify: str | None = None
+    # Stored as the application's request_fingerprint (it has no idempotency key): a
+    # digest of the spreadsheet row it came from, so the same row is recognised again.
+    fingerprint: str | None = None
 
 
 # Rows written per statement by submit_many.
@@ -375,6 +378,7 @@ def _submit_batch(
             "state": ApplicationState.DRAFT.value,
             "created_at": now,
             "updated_at": now,
+            "request_fingerprint": item.fingerprint,
         }
         for item in batch
     ]

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
+import json
+import unicodedata
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from flask_babel import gettext as _
@@ -22,6 +26,7 @@ from ..platform.errors import DomainError, ValidationFailed
 from ..platform.time import now_utc
 from . import services
 from .models import Application
+from .rules import ApplicationState
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -50,9 +55,57 @@ class CellError:
     message: str
 
 
+class SheetRows(list[dict[str, str]]):
+    """The rows of a file, each with the number a spreadsheet program shows beside it (the
+    header is row 1; a kept hints row or an empty line still counts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: list[int] = []
+
+    def add(self, number: int, row: dict[str, str]) -> None:
+        self.append(row)
+        self.numbers.append(number)
+
+
+def _numbered(rows: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]]:
+    numbers = getattr(rows, "numbers", None)
+    if numbers is None or len(numbers) != len(rows):
+        numbers = range(2, len(rows) + 2)  # rows given by hand: counted from the header
+    return list(zip(numbers, rows, strict=True))
+
+
 class BadSpreadsheet(DomainError):
     status_code = 422
     code = "bad_spreadsheet"
+
+
+@dataclass(frozen=True)
+class DuplicateRow:
+    """A row that looks like an application already made, and why."""
+
+    row: int  # numbered as CellError numbers rows
+    organisation: str
+    reason: str
+
+
+class OnDuplicates(StrEnum):
+    """What an import does with rows that look like duplicates."""
+
+    ASK = "ask"  # write nothing; return the duplicate rows, so a person can choose
+    SKIP = "skip"  # import the other rows
+    IMPORT_ALL = "import_all"  # import every row anyway
+
+
+def row_fingerprint(row: dict[str, str]) -> str:
+    """A digest of a row as a person would compare it: the same cells, whatever the case,
+    spacing or Unicode form, give the same fingerprint."""
+    normalised = {
+        column: " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+        for column, value in row.items()
+    }
+    text = json.dumps(normalised, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(f"spreadsheet-row:v1:{text}".encode()).hexdigest()
 
 
 def _question_columns(call: Call) -> list[str]:
@@ -109,7 +162,7 @@ def _template(call: Call) -> tuple[list[str], dict[str, str]]:
     return FIXED_COLUMNS + _question_columns(call), hints
 
 
-def read_csv(call: Call, data: bytes) -> list[dict[str, str]]:
+def read_csv(call: Call, data: bytes) -> SheetRows:
     """The rows of an uploaded file, or BadSpreadsheet saying plainly what is wrong."""
     if not data.strip():
         raise BadSpreadsheet(_("The file is empty."))
@@ -123,18 +176,30 @@ def read_csv(call: Call, data: bytes) -> list[dict[str, str]]:
         raise BadSpreadsheet(
             _("The file is not in UTF-8. Save it as “CSV UTF-8” and upload it again.")
         ) from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+    # csv.reader, not DictReader: it keeps blank lines, so each row keeps the number a
+    # spreadsheet program shows beside it.
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip() for h in next(reader, [])]
     _check_columns(call, header)
-    reader.fieldnames = header
-    rows = []
-    for row in reader:
+    rows = SheetRows()
+    for number, cells in enumerate(reader, start=2):
         if len(rows) >= MAX_ROWS:
             raise BadSpreadsheet(_("A file may have at most %(n)s rows.", n=MAX_ROWS))
-        values = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        values = {
+            column: (cells[i] if i < len(cells) else "").strip()
+            for i, column in enumerate(header)
+        }
+        if any(cell.strip() for cell in cells[len(header):]):
+            raise BadSpreadsheet(
+                _(
+                    "Row %(row)s has more cells than there are columns. Move or delete the "
+                    "cells to the right of the template's columns and upload again.",
+                    row=number,
+                )
+            )
         if values.get("organisation_name", "").startswith("#") or not any(values.values()):
             continue  # the hints row, or an empty line
-        rows.append(values)
+        rows.add(number, values)
     if not rows:
         raise BadSpreadsheet(_("The file has no rows to import."))
     return rows
@@ -221,16 +286,22 @@ def import_rows(
     *,
     locale: str,
     now: dt.datetime | None = None,
-) -> list[Application] | list[CellError]:
+    on_duplicates: OnDuplicates = OnDuplicates.ASK,
+) -> list[Application] | list[CellError] | list[DuplicateRow]:
     """Check every row by the rules of submit_application (services.check_submission),
     then write them all with services.submit_many, in one savepoint: either every row is
-    written, or none is and every problem is returned."""
+    written, or none is and every problem is returned.
+
+    Rows that look like applications already made (see find_duplicates) are, as
+    `on_duplicates` says, returned with nothing written (ASK), left out (SKIP), or
+    imported like the others (IMPORT_ALL)."""
     now = now or now_utc()
     problems: list[CellError] = []
     checked: list[services.Checked] = []
+    numbers: list[int] = []
     savepoint = session.begin_nested()
     organisations = _Organisations(session, actor, rows)
-    for number, row in enumerate(rows, start=2):
+    for number, row in _numbered(rows):
         for column, value in row.items():
             if value.startswith(_FORMULA_START) and not _is_number(value):
                 problems.append(
@@ -266,8 +337,12 @@ def import_rows(
                 services.Checked(
                     organisation, cleaned, requested, language,
                     notify=organisation.contact_email or "",
+                    # Kept with the application (which has no idempotency key), so the
+                    # same row imported again is recognised.
+                    fingerprint=row_fingerprint(row),
                 )
             )
+            numbers.append(number)
         except ValidationFailed as failure:
             for field, messages in failure.errors.items():
                 column = _COLUMN_OF_FIELD.get(field, field) or _("(row)")
@@ -278,11 +353,83 @@ def import_rows(
     if problems:
         savepoint.rollback()
         return problems
+    duplicates = find_duplicates(session, call, list(zip(numbers, checked, strict=True)))
+    if duplicates and on_duplicates == OnDuplicates.ASK:
+        savepoint.rollback()  # the organisations the file would have created, too
+        return [d for _i, d in duplicates]
+    if duplicates and on_duplicates == OnDuplicates.SKIP:
+        left_out = {i for i, _d in duplicates}
+        checked = [c for i, c in enumerate(checked) if i not in left_out]
     created = services.submit_many(
         session, actor, call, checked, Channel.SPREADSHEET.value, now
     )
     savepoint.commit()
     return created
+
+
+_NOT_COUNTED = (ApplicationState.DRAFT.value, ApplicationState.WITHDRAWN.value)
+_CHUNK = 1000
+
+
+def find_duplicates(
+    session: Session, call: Call, rows: list[tuple[int, services.Checked]]
+) -> list[tuple[int, DuplicateRow]]:
+    """The rows (by position in `rows`) that look like an application already made: the
+    same row as one imported before into this call (its fingerprint), the same
+    organisation as an application to this call (neither a draft nor withdrawn), or the
+    same organisation as an earlier row of the file. Reads in a few statements."""
+    fingerprints = sorted({c.fingerprint for _n, c in rows if c.fingerprint})
+    imported: dict[str, str] = {}
+    for start in range(0, len(fingerprints), _CHUNK):
+        imported.update(
+            (fingerprint, reference or "")
+            for fingerprint, reference in session.execute(
+                select(Application.request_fingerprint, Application.reference).where(
+                    Application.call_id == call.id,
+                    Application.channel == Channel.SPREADSHEET.value,
+                    Application.idempotency_key.is_(None),
+                    Application.request_fingerprint.in_(fingerprints[start:start + _CHUNK]),
+                )
+            )
+        )
+    organisation_ids = sorted({c.organisation.id for _n, c in rows})
+    applied: dict[int, str] = {}
+    for start in range(0, len(organisation_ids), _CHUNK):
+        for organisation_id, reference in session.execute(
+            select(Application.organisation_id, Application.reference)
+            .where(
+                Application.call_id == call.id,
+                Application.organisation_id.in_(organisation_ids[start:start + _CHUNK]),
+                Application.state.notin_(_NOT_COUNTED),
+            )
+            .order_by(Application.id)
+        ):
+            applied.setdefault(organisation_id, reference or "")
+    first_row: dict[int, int] = {}
+    found: list[tuple[int, DuplicateRow]] = []
+    for position, (number, item) in enumerate(rows):
+        organisation = item.organisation
+        reason = None
+        if item.fingerprint in imported:
+            reason = _(
+                "This row was imported before (%(reference)s).",
+                reference=imported[item.fingerprint],
+            )
+        elif organisation.id in applied:
+            reason = _(
+                "%(organisation)s has already applied to this call (%(reference)s).",
+                organisation=organisation.name,
+                reference=applied[organisation.id],
+            )
+        elif organisation.id in first_row:
+            reason = _(
+                "The same organisation as row %(row)s of this file.",
+                row=first_row[organisation.id],
+            )
+        first_row.setdefault(organisation.id, number)
+        if reason is not None:
+            found.append((position, DuplicateRow(number, organisation.name, str(reason))))
+    return found
 
 
 def _is_number(value: str) -> bool:

@@ -3,6 +3,7 @@ check your answers, confirmation, and my applications."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import (
@@ -20,6 +21,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import defer, joinedload, lazyload, load_only
 
 from ..accounts import services as accounts
@@ -480,6 +482,51 @@ def spreadsheet_template_xlsx(call_id: int) -> Any:
     return response
 
 
+UPLOAD_MAX_AGE = 24 * 60 * 60
+
+
+def _upload_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="grantpool.spreadsheet")
+
+
+def _keep_upload(call: Call, data: bytes) -> str:
+    """Store an uploaded spreadsheet while its importer decides about its duplicate rows;
+    the signed token names it for this person and this call only."""
+    from .spreadsheet import MAX_BYTES
+    from .xlsx import XLSX_TYPE
+
+    stored = get_storage().save(
+        io.BytesIO(data), max_bytes=MAX_BYTES, allowed_types=frozenset({"text/csv", XLSX_TYPE})
+    )
+    return _upload_signer().dumps({"key": stored.key, "user": current_user.id, "call": call.id})
+
+
+def _kept_upload(call: Call, token: str) -> tuple[str, bytes] | None:
+    """The key and bytes of a file kept by _keep_upload; None when the token is not this
+    person's for this call, is older than a day, or the file has gone (imported)."""
+    from .spreadsheet import MAX_BYTES
+
+    try:
+        kept = _upload_signer().loads(token, max_age=UPLOAD_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    if (
+        not isinstance(kept, dict)
+        or kept.get("user") != current_user.id
+        or (kept.get("call") != call.id)
+    ):
+        return None
+    storage = get_storage()
+    key = str(kept.get("key") or "")
+    if not key or not storage.exists(key):
+        return None
+    stream = storage.open(key)
+    try:
+        return key, stream.read(MAX_BYTES + 1)
+    finally:
+        stream.close()
+
+
 @bp.route("/manage/calls/<int:call_id>/spreadsheet", methods=["GET", "POST"])
 @login_required
 def spreadsheet(call_id: int) -> Any:
@@ -489,8 +536,30 @@ def spreadsheet(call_id: int) -> Any:
     call = _managed_call(call_id)
     if request.method == "GET":
         return render_template("intake/spreadsheet.html", call=call, problems=[], error=None)
-    upload = request.files.get("file")
-    data = upload.stream.read(sheet.MAX_BYTES + 1) if upload is not None else b""
+    token = request.form.get("upload") or ""
+    choice = request.form.get("duplicates") or sheet.OnDuplicates.ASK.value
+    if token:
+        # The answer to "some rows look like duplicates": the same file, kept meanwhile.
+        kept = _kept_upload(call, token)
+        if choice == "cancel":
+            if kept is not None:
+                get_storage().delete(kept[0])
+            flash(_("Nothing was imported."), "success")
+            return redirect(url_for("intake.spreadsheet", call_id=call.id))
+        if kept is None:
+            return render_template(
+                "intake/spreadsheet.html", call=call, problems=[],
+                error=_("The uploaded file is no longer available. Upload it again."),
+            ), 422  # fmt: skip
+        kept_key, data = kept
+    else:
+        kept_key = None
+        upload = request.files.get("file")
+        data = upload.stream.read(sheet.MAX_BYTES + 1) if upload is not None else b""
+    try:
+        on_duplicates = sheet.OnDuplicates(choice)
+    except ValueError:
+        on_duplicates = sheet.OnDuplicates.ASK
     try:
         if xlsx.is_xlsx(data):
             rows = xlsx.read_xlsx(call, data, locale=_locale())
@@ -500,10 +569,31 @@ def spreadsheet(call_id: int) -> Any:
         return render_template(
             "intake/spreadsheet.html", call=call, problems=[], error=str(bad.message)
         ), 422
-    result = sheet.import_rows(db.session, current_user, call, rows, locale=_locale())
+    result = sheet.import_rows(
+        db.session, current_user, call, rows, locale=_locale(), on_duplicates=on_duplicates
+    )
     if result and isinstance(result[0], sheet.CellError):
         return render_template(
             "intake/spreadsheet.html", call=call, problems=result, error=None, checked=len(rows)
         ), 422
-    flash(_("%(n)s applications were imported.", n=len(result)), "success")
+    if result and isinstance(result[0], sheet.DuplicateRow):
+        return render_template(
+            "intake/spreadsheet.html", call=call, problems=[], error=None,
+            duplicates=result, upload=token or _keep_upload(call, data), checked=len(rows),
+        ), 409  # fmt: skip
+    if kept_key is not None:
+        # Imported: a second press of the same button finds nothing to import twice.
+        get_storage().delete(kept_key)
+    left_out = len(rows) - len(result)
+    if left_out:
+        flash(
+            _(
+                "%(n)s applications were imported; %(left_out)s duplicate rows were left out.",
+                n=len(result),
+                left_out=left_out,
+            ),
+            "success",
+        )
+    else:
+        flash(_("%(n)s applications were imported.", n=len(result)), "success")
     return redirect(url_for("intake.spreadsheet", call_id=call.id))
