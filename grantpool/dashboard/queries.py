@@ -61,7 +61,7 @@ from ..publishing.queries import (
     iter_public_records,
     local_date,
     min_cell,
-    organisation_protected,
+    protected_organisations,
     with_effective_settings,
 )
 from ..publishing.queries import Filters as PublicFilters
@@ -515,7 +515,8 @@ def _grant_money(
     )
     paid = func.coalesce(paid_balance.c.balance_minor, 0)
     start, end = filters.bounds(fund)
-    # Written so that a grant without a credit record is never NULL here (not protected).
+    flagged = protected_organisations()
+    # Never NULL, also for a grant without a credit record (then it is not protected).
     protected = or_(
         func.coalesce(AttributionRecord.consent_state, "") == ConsentState.WITHDRAWN.value,
         and_(
@@ -523,53 +524,31 @@ def _grant_money(
             AttributionRecord.embargo_until > local_date(now, fund.timezone),
         ),
         AttributionRecord.safety_flag.is_(True),
-        organisation_protected(Grant.organisation_id),
+        flagged.c.organisation_id.is_not(None),
         Naming.NOT_PUBLISHED.value == EFFECTIVE_NAMING,
     )
-
-    def finer(value: Any) -> Any:
-        return case((protected, WITHHELD), else_=value) if publishable else value
-
-    if publishable:
-        country = case(
-            (LocationPrecision.HIDDEN.value == EFFECTIVE_PRECISION, ""), else_=Organisation.country
-        )
-        area = case(
-            (protected, WITHHELD),
-            (
-                LocationPrecision.AREA.value == EFFECTIVE_PRECISION,
-                func.coalesce(Organisation.area, ""),
-            ),
-            else_="",
-        )
-        theme = grant_theme()
-        leaders = [
-            and_(getattr(Organisation, lead.value).is_(True), ~protected).label(lead.value)
-            for lead in Leadership
-        ]
-    else:
-        # As the kept summary has them (totals.grant_keys), for checking it.
-        country = Organisation.country
-        area = func.coalesce(Organisation.area, "")
-        theme = Application.answers[THEME_ANSWER].as_string()
-        leaders = [getattr(Organisation, lead.value) for lead in Leadership]
-    query = with_effective_settings(
+    theme = grant_theme() if publishable else Application.answers[THEME_ANSWER].as_string()
+    # The facts of each grant, each worked out once; the keys below are read from them.
+    facts = with_effective_settings(
         select(
             Grant.id.label("grant_id"),
-            finer(cast(Application.call_id, String)).label("call"),
-            country.label("country"),
-            area.label("area"),
-            finer(func.coalesce(theme, "")).label("theme"),
-            finer(Organisation.org_type).label("org_type"),
-            finer(local).label("local"),
-            finer(budget_band).label("budget"),
-            *leaders,
+            cast(Application.call_id, String).label("call"),
+            Organisation.country.label("country"),
+            func.coalesce(Organisation.area, "").label("area"),
+            func.coalesce(theme, "").label("theme"),
+            Organisation.org_type.label("org_type"),
+            local.label("local"),
+            budget_band.label("budget"),
+            *(getattr(Organisation, lead.value).label(lead.value) for lead in Leadership),
             (func.coalesce(committed_balance.c.balance_minor, 0) + paid).label("committed"),
             paid.label("disbursed"),
+            protected.label("protected"),
+            EFFECTIVE_PRECISION.label("precision"),
         )
         .join(Organisation, Organisation.id == Grant.organisation_id)
         .join(Application, Application.id == Grant.application_id)
         .outerjoin(AttributionRecord, AttributionRecord.grant_id == Grant.id)
+        .outerjoin(flagged, flagged.c.organisation_id == Grant.organisation_id)
         .outerjoin(
             committed_account,
             and_(
@@ -588,10 +567,42 @@ def _grant_money(
         .outerjoin(paid_balance, paid_balance.c.account_id == paid_account.c.id)
     ).where(Grant.fund_id == fund.id, *_period(Grant.awarded_at, start, end))
     if filters.call_id:
-        query = query.where(Application.call_id == filters.call_id)
+        facts = facts.where(Application.call_id == filters.call_id)
     if filters.country:
-        query = query.where(Organisation.country == filters.country)
-    return query.cte("grant_money")
+        facts = facts.where(Organisation.country == filters.country)
+    f = facts.subquery("grant_facts")
+    if not publishable:
+        # As the kept summary has them (totals.grant_keys), for checking it.
+        return select(*(c for c in f.c if c.name not in {"protected", "precision"})).cte(
+            "grant_money"
+        )
+    is_protected = f.c.protected.is_(True)
+
+    def finer(value: Any) -> Any:
+        return case((is_protected, WITHHELD), else_=value)
+
+    return select(
+        f.c.grant_id,
+        finer(f.c.call).label("call"),
+        case((f.c.precision == LocationPrecision.HIDDEN.value, ""), else_=f.c.country).label(
+            "country"
+        ),
+        case(
+            (is_protected, WITHHELD),
+            (f.c.precision == LocationPrecision.AREA.value, f.c.area),
+            else_="",
+        ).label("area"),
+        finer(f.c.theme).label("theme"),
+        finer(f.c.org_type).label("org_type"),
+        finer(f.c.local).label("local"),
+        finer(f.c.budget).label("budget"),
+        *(
+            and_(f.c[lead.value].is_(True), f.c.protected.is_(False)).label(lead.value)
+            for lead in Leadership
+        ),
+        f.c.committed,
+        f.c.disbursed,
+    ).cte("grant_money")
 
 
 def allocation(
@@ -917,9 +928,7 @@ def filter_choices(
         select(Organisation.country)
         .select_from(Grant)
         .join(Organisation, Organisation.id == Grant.organisation_id)
-    ).where(
-        Grant.fund_id == fund.id, LocationPrecision.HIDDEN.value != EFFECTIVE_PRECISION
-    )
+    ).where(Grant.fund_id == fund.id, LocationPrecision.HIDDEN.value != EFFECTIVE_PRECISION)
     countries = list(
         session.scalars(
             country.group_by(Organisation.country)
