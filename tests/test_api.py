@@ -88,6 +88,22 @@ def test_session_authenticated_api_change_needs_csrf_header(client, session):
     assert ok.status_code == 201
 
 
+def test_a_bearer_header_never_rides_on_the_session_cookie(client, session):
+    """A request is a token request (cookie ignored, no CSRF) or a cookie request (CSRF
+    required): a bogus token beside a signed-in browser's cookie is not signed in."""
+    signed_in = make_user(session, Role.FUND_MANAGER.value)
+    login(client, signed_in.email, PASSWORD)
+    data = {"name": "Forged Fund", "base_currency": "USD", "timezone": "UTC"}
+    forged = client.post("/api/v1/funds", json=data, headers=bearer("gp_not-a-real-token"))
+    assert forged.status_code == 401
+    assert session.query(Fund).filter_by(name="Forged Fund").count() == 0
+    # A real token acts as its own user, whoever's cookie comes with it.
+    other = make_user(session, Role.FUND_MANAGER.value)
+    _token, secret = services.create_api_token(session, other, "script")
+    assert client.get("/api/v1/me", headers=bearer(secret)).get_json()["email"] == other.email
+    assert client.get("/api/v1/me").get_json()["email"] == signed_in.email
+
+
 def test_other_organisation_is_404_through_the_api(client, session):
     mine, theirs = make_organisation(session), make_organisation(session)
     user = make_user(session, Role.APPLICANT.value, organisations=[mine])

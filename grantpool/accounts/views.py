@@ -46,15 +46,26 @@ DEVICE_COOKIE = "gp_device"
 # flask-login wiring ------------------------------------------------------------------
 
 
+def _is_token_request(req: Any) -> bool:
+    return req.path.startswith("/api/") and req.headers.get("Authorization", "").startswith(
+        "Bearer "
+    )
+
+
 @login_manager.user_loader
 def _load_user(token: str) -> User | None:
+    # A request is a token request or a cookie request, never both: with a bearer header
+    # the session cookie is ignored, so a bogus token cannot ride on a signed-in browser
+    # past the CSRF check (which token requests skip).
+    if _is_token_request(request):
+        return None
     return services.load_login_session(db.session, token)
 
 
 @login_manager.request_loader
 def _load_user_from_token(req: Any) -> User | None:
     header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or not req.path.startswith("/api/"):
+    if not _is_token_request(req):
         return None
     user = services.user_for_api_token(db.session, header[len("Bearer ") :].strip())
     if user is not None:
