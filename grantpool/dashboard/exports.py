@@ -11,6 +11,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from ..platform.cells import spreadsheet_cell
 from ..platform.money import Money
 from .tables import Share, Table, Withheld
 
@@ -23,7 +24,7 @@ def _plain(value: Any) -> Any:
         return None if value.value is None else round(value.value, 4)
     if isinstance(value, Withheld):
         return str(value)
-    return value
+    return spreadsheet_cell(value)
 
 
 def _header(table: Table) -> list[str]:
@@ -34,7 +35,9 @@ def _header(table: Table) -> list[str]:
             if isinstance(cell, Money):
                 currencies.setdefault(i, set()).add(cell.currency)
     return [
-        f"{name} ({next(iter(currencies[i]))})" if len(currencies.get(i, ())) == 1 else name
+        spreadsheet_cell(
+            f"{name} ({next(iter(currencies[i]))})" if len(currencies.get(i, ())) == 1 else name
+        )
         for i, name in enumerate(table.columns)
     ]
 

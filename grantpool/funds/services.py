@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import Role, RoleAssignment, User
 from ..organisations.rules import is_valid_country
 from ..platform.audit import record_event, snapshot
+from ..platform.cells import clean_name
 from ..platform.errors import ValidationFailed
 from ..platform.money import is_currency
 from ..platform.time import is_valid_timezone
@@ -31,9 +32,11 @@ DONOR_FIELDS = ["name", "donor_type", "country", "org_id", "currency"]
 
 def _clean_fund(session: Session, data: dict[str, Any], existing: Fund | None) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    name = (data.get("name") or "").strip()
+    name, problem = clean_name(data.get("name"))
     if not name:
         errors["name"] = _("Enter the fund's name.")
+    elif problem:
+        errors["name"] = problem
     elif (
         session.scalar(
             select(Fund.id).where(Fund.name == name, Fund.id != (existing.id if existing else -1))
@@ -98,9 +101,11 @@ def visible_funds(session: Session, user: User) -> list[Fund]:
 
 def _clean_donor(session: Session, data: dict[str, Any], existing: Donor | None) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    name = (data.get("name") or "").strip()
+    name, problem = clean_name(data.get("name"))
     if not name:
         errors["name"] = _("Enter the donor's name.")
+    elif problem:
+        errors["name"] = problem
     elif (
         session.scalar(
             select(Donor.id).where(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import Membership, User
 from ..platform.audit import record_event, snapshot
+from ..platform.cells import clean_name
 from ..platform.errors import ValidationFailed
 from ..platform.money import is_currency, parse_money
 from .models import Organisation
@@ -65,13 +66,18 @@ def _clean_annual_budget(
 def _clean(session: Session, data: dict[str, Any], existing: Organisation | None) -> dict[str, Any]:
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
-    name = (data.get("name") or "").strip()
+    name, problem = clean_name(data.get("name"))
     if not name:
         errors["name"] = _("Enter the organisation's name.")
+    elif problem:
+        errors["name"] = problem
     elif len(name) > 300:
         errors["name"] = _("Use at most 300 characters.")
     clean["name"] = name
-    clean["short_name"] = (data.get("short_name") or "").strip() or None
+    short_name, problem = clean_name(data.get("short_name"))
+    if problem:
+        errors["short_name"] = problem
+    clean["short_name"] = short_name or None
     org_type = data.get("org_type") or ""
     if org_type not in {t.value for t in OrganisationType}:
         errors["org_type"] = _("Choose the kind of organisation.")

@@ -47,6 +47,7 @@ from ..attribution import rules as attribution_rules
 from ..funds.models import Donor, Fund
 from ..ledger.models import Contribution
 from ..organisations.rules import area_level, area_name, area_parent, country_name
+from ..platform.cells import spreadsheet_cell
 from .opendata import (
     LICENSE,
     POOLED_FUND_REGRANT_TYPE,
@@ -362,7 +363,8 @@ def giving_csv(
     def line(values: list[Any]) -> str:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(values)
+        # Names and words typed by partners must not run as formulas when opened.
+        writer.writerow([spreadsheet_cell(v) for v in values])
         return buffer.getvalue()
 
     yield line([title for _path, title in CSV_COLUMNS])

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..calls.models import Call
+from ..platform.cells import spreadsheet_cell
 from .queries import RankedApplication
 
 COLUMNS = [
@@ -36,9 +37,7 @@ COLUMNS = [
 
 def _cell(value: Any) -> Any:
     # Text typed by applicants must not run as a formula in the manager's spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return spreadsheet_cell(value)
 
 
 def _rows(rows: Sequence[RankedApplication]) -> list[list[Any]]:
