@@ -31,6 +31,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import extensions, models  # noqa: F401 - every mapper known before first use
     from .platform import i18n, web
 
+    web.bound_path_integers(app)
+
     extensions.db.init_app(app)
     from .platform import sqlcount
 

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..funds.models import Fund
 from ..platform.errors import NotFound, ValidationFailed
-from ..platform.permissions import require
+from ..platform.permissions import can, require
 from . import services
 from .forms import CHANNEL_LABELS, KIND_LABELS, call_form, question_form
 from .models import Call
@@ -33,13 +33,20 @@ def _locale() -> str:
     return str(get_locale() or "en")
 
 
+def _may_create_calls(fund: Fund) -> None:
+    # A fund's calls are managed by its managers; to anyone else the page does not exist
+    # (the call rules are about calls, so `require` cannot fall back to one of them).
+    if not can(current_user, "call.create", fund):
+        raise NotFound()
+
+
 @bp.get("/funds/<int:fund_id>/calls")
 @login_required
 def list_calls(fund_id: int) -> Any:
     fund = db.session.get(Fund, fund_id)
     if fund is None:
         raise NotFound()
-    require(current_user, "call.create", fund)
+    _may_create_calls(fund)
     return render_template(
         "calls/list.html", fund=fund, calls=services.calls_of_fund(db.session, fund)
     )
@@ -51,7 +58,7 @@ def create_call(fund_id: int) -> Any:
     fund = db.session.get(Fund, fund_id)
     if fund is None:
         raise NotFound()
-    require(current_user, "call.create", fund)
+    _may_create_calls(fund)
     form = call_form()
     if request.method == "POST":
         try:

@@ -9,6 +9,7 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from ..extensions import csrf, db
 from .errors import DomainError, ValidationFailed
@@ -67,6 +68,20 @@ def error_response(
     return render_template(
         "errors/error.html", status=status, message=message, errors=errors or {}
     ), status
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in a path: a whole number that fits the 64-bit id columns. A larger one
+    (2^63 and up) matches no route and is a 404, instead of overflowing in the database."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def bound_path_integers(app: Flask) -> None:
+    """Before any route is added: every `<int:…>` path part is an IdConverter."""
+    app.url_map.converters["int"] = IdConverter
 
 
 def init_web(app: Flask) -> None:
