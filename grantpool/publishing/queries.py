@@ -24,8 +24,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
-from flask_babel import force_locale
+from flask import current_app, has_app_context, has_request_context
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, or_, select, union
 from sqlalchemy.orm import Session, aliased
@@ -485,15 +485,15 @@ def _public(
         descriptions = dict(settings.descriptions or {})
     else:
         leadership = tuple(_leadership(row))
-        partner = rules.anonymised_description(
-            row.org_type, list(leadership), row.country, row.area, precision
-        )
-        partner_names = {
-            language: _anonymised_name(
+
+        def named_in(language: str) -> str:
+            return _anonymised_name(
                 language, row.org_type, leadership, row.country, row.area, precision.value
             )
-            for language in languages
-        }
+
+        # The reader's language and each published one, from the same kept descriptions.
+        partner = named_in(str(get_locale() or "en") if has_request_context() else "en")
+        partner_names = {language: named_in(language) for language in languages}
         # Never the partner's own words: they may name it, its people or its village.
         descriptions = dict(settings.anonymised_descriptions or {})
     last_paid = max((p.paid_on for p in payments), default=None)
