@@ -14,7 +14,6 @@ from ..extensions import db
 from ..grants.models import Grant
 from ..organisations.models import Organisation
 from ..platform.api import authenticated
-from ..platform.errors import NotFound
 from ..platform.permissions import can, require
 from ..platform.time import now_utc
 from ..publishing.queries import public_record
@@ -37,11 +36,7 @@ def _scope(organisation_id: int) -> services.OrganisationScope:
 
 
 def _grant(grant_id: int) -> Grant:
-    grant = db.session.get(Grant, grant_id)
-    if grant is None:
-        raise NotFound()
-    require(current_user, "attribution.view", grant)
-    return grant
+    return services.visible_grant(db.session, current_user, grant_id)
 
 
 def _protection(organisation: Organisation, may_see_reasons: bool) -> dict[str, Any]:

@@ -61,6 +61,16 @@ class OrganisationScope:
     fund_ids: frozenset[int]
 
 
+def visible_grant(session: Session, user: Any, grant_id: int) -> Grant:
+    """The grant, for those who may see its credit record; NotFound for anyone else, as
+    for a grant that does not exist."""
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound()
+    require(user, "attribution.view", grant)
+    return grant
+
+
 def visible_organisation(session: Session, user: Any, organisation_id: int) -> OrganisationScope:
     """The organisation with its funds, for its members and those who may protect it;
     anyone else gets the NotFound an unknown id gets."""

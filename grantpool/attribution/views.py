@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..grants.models import Grant
-from ..platform.errors import DomainError, NotFound, ValidationFailed
+from ..platform.errors import DomainError, ValidationFailed
 from ..platform.permissions import can, require
 from . import rules, services
 
@@ -20,11 +20,7 @@ bp = Blueprint("attribution", __name__, url_prefix="/attribution")
 
 
 def _grant(grant_id: int) -> Grant:
-    grant = db.session.get(Grant, grant_id)
-    if grant is None:
-        raise NotFound()
-    require(current_user, "attribution.view", grant)
-    return grant
+    return services.visible_grant(db.session, current_user, grant_id)
 
 
 def _organisation(organisation_id: int) -> services.OrganisationScope:
