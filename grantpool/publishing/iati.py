@@ -298,6 +298,21 @@ class Writer:
 
     # A published grant -----------------------------------------------------------------
 
+    def fund_as_funder_and_extender(
+        self, activity: etree._Element, fund_names: Mapping[str, str], **attrs: str
+    ) -> None:
+        """The pooled fund, run by the publisher, as funding (2) and extending (3) org."""
+        for role in ("2", "3"):
+            self.org(
+                activity,
+                "participating-org",
+                fund_names,
+                self.publisher.ref,
+                self.publisher.org_type,
+                role=role,
+                **attrs,
+            )
+
     def grant_activity(self, record: PublicRecord) -> etree._Element:
         fund_activity = self.fund_activity_id(record.fund_id)
         activity = self.activity(
@@ -320,16 +335,7 @@ class Writer:
                 role="1",
             )
         fund_names = self.same_in_every_language(record.fund_name)
-        for role in ("2", "3"):
-            self.org(
-                activity,
-                "participating-org",
-                fund_names,
-                self.publisher.ref,
-                self.publisher.org_type,
-                role=role,
-                activity_id=fund_activity,
-            )
+        self.fund_as_funder_and_extender(activity, fund_names, activity_id=fund_activity)
         # An anonymised partner has no name and no reference, only the anonymised
         # description, in each language (the IATI exclusion rule).
         partner_ref = record.partner_org_id if record.named else None
@@ -503,15 +509,7 @@ class Writer:
                 continue
             seen.add(key)
             self.org(activity, "participating-org", *self.donor(incoming, individuals), role="1")
-        for role in ("2", "3"):
-            self.org(
-                activity,
-                "participating-org",
-                fund_names,
-                self.publisher.ref,
-                self.publisher.org_type,
-                role=role,
-            )
+        self.fund_as_funder_and_extender(activity, fund_names)
         etree.SubElement(activity, "activity-status", code="2")
         first_received = min((i.received_on for i in fund.incoming), default=None)
         started = min(filter(None, (fund.created_at.date(), first_received)))
