@@ -33,6 +33,15 @@ BACKENDS = ["sqlite", "postgresql"]
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("GRANTPOOL_ENV", "testing")
+    # Hash test passwords with argon2id's cheapest parameters: the suite creates thousands
+    # of accounts, and at the production cost (t=3, 64 MiB) hashing alone took most of
+    # its time. tests/accounts/test_passwords.py checks the production parameters.
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from grantpool.accounts import passwords
+
+    passwords._hasher = PasswordHasher.from_parameters(CHEAPEST)
 
 
 def _reset_postgresql(url: str) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.profiles import RFC_9106_LOW_MEMORY
 
-_hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4: above OWASP's minimum
+# argon2id, t=3, m=64 MiB, p=4: above OWASP's minimum.
+PARAMETERS = RFC_9106_LOW_MEMORY
+_hasher = PasswordHasher.from_parameters(PARAMETERS)
 
 # Verified against when the account does not exist, so both answers take as long.
 _DUMMY_HASH = _hasher.hash("grantpool-no-such-account")
