@@ -35,7 +35,40 @@ SETTINGS: list[Setting] = [
     ),
     Setting("S3_ENDPOINT_URL", None, "endpoint of an S3-compatible server (MinIO, Ceph…)"),
     Setting("S3_REGION", "us-east-1", "region of the S3 bucket"),
+    Setting("S3_CONNECT_TIMEOUT", 3, "seconds to wait for a connection to S3", int),
+    Setting(
+        "S3_READ_TIMEOUT",
+        3,
+        "seconds to wait for S3 to answer (each read); past it the attempt fails",
+        int,
+    ),
+    Setting(
+        "S3_MAX_ATTEMPTS",
+        2,
+        "attempts at each S3 request, the first included; then the person is asked to try "
+        "again (503)",
+        int,
+    ),
     Setting("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, "largest accepted upload, in bytes", int),
+    Setting(
+        "UPLOAD_QUOTA_BYTES_PER_ORGANISATION",
+        500 * 1024 * 1024,
+        "storage for each organisation's files, in bytes; an upload past it is refused",
+        int,
+    ),
+    Setting(
+        "UPLOAD_RATE_PER_HOUR",
+        60,
+        "files an organisation (or a person, for spreadsheet imports) may upload per hour",
+        int,
+    ),
+    Setting(
+        "UPLOAD_RETENTION_HOURS",
+        48,
+        "`purge-uploads` deletes files never attached to an application or report after "
+        "this long (at least 24, an upload token's lifetime)",
+        int,
+    ),
     Setting("MAX_CONTENT_LENGTH", 25 * 1024 * 1024, "largest request body, chunked ones too", int),
     Setting("LANGUAGES", "en,fr", "offered interface languages, comma separated", str),
     Setting("DEFAULT_LOCALE", "en", "language when nothing else says"),
@@ -60,6 +93,14 @@ SETTINGS: list[Setting] = [
     Setting("SMTP_USERNAME", None, "SMTP login"),
     Setting("SMTP_PASSWORD", None, "SMTP password"),
     Setting("SMTP_STARTTLS", False, "use STARTTLS", bool),
+    Setting("SMTP_TIMEOUT", 30, "seconds to wait for the SMTP server at each step", int),
+    Setting(
+        "MAIL_SENDING_TIMEOUT",
+        15,
+        "minutes after which a message still marked as being sent (its sender was stopped "
+        "mid-send) is sent again by the next `send-mail`",
+        int,
+    ),
     Setting("BASE_URL", "http://127.0.0.1:5000", "public address used in emailed links"),
     Setting("OPEN_DATA_PREFIX", "360G-grantpool",
             "360Giving identifier prefix (360G-…) of published grants and unregistered partners"),

@@ -180,11 +180,37 @@ def dashboard_check() -> None:
 @grantpool_cli.command("send-mail")
 @click.option("--limit", default=100, show_default=True)
 def send_mail(limit: int) -> None:
-    """Send due messages from the outbox (safe to run from cron or a loop)."""
+    """Send due messages from the outbox (safe to run from cron or a loop). Messages left
+    'sending' for MAIL_SENDING_TIMEOUT minutes by a stopped sender are sent again."""
     from .platform.mail import send_pending
 
     sent, failed = send_pending(db.session, limit=limit)
     click.echo(f"sent {sent}, failed {failed}")
+
+
+@grantpool_cli.command("purge-uploads")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10000))
+def purge_uploads(batch_size: int) -> None:
+    """Delete files never attached to an application or report within
+    UPLOAD_RETENTION_HOURS, from storage and the database (safe to run from cron)."""
+    from .platform.storage import get_storage
+    from .platform.uploads import UploadLimits, purge_batch, purge_cutoff
+
+    # One cutoff for the whole run, so that it ends however many files arrive meanwhile.
+    cutoff = purge_cutoff(UploadLimits.from_config(current_app.config))
+    storage = get_storage()
+    removed = removed_bytes = 0
+    while True:
+        batch = purge_batch(db.session, storage, before=cutoff, limit=batch_size)
+        db.session.commit()
+        removed += batch.count
+        removed_bytes += batch.bytes
+        if batch.count < batch_size:
+            break
+    click.echo(
+        f"removed {removed} uploads ({removed_bytes} bytes) never attached and stored "
+        f"before {cutoff:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 @grantpool_cli.command("settings")

@@ -32,6 +32,7 @@ from .organisations.models import Organisation
 from .platform.audit import AuditEvent
 from .platform.db import Base
 from .platform.mail import OutboxMessage
+from .platform.uploads import StoredUpload
 from .reviews.models import Decision, InfoRequest, Review, ReviewAssignment, ReviewSettings
 
 metadata = Base.metadata
@@ -72,6 +73,7 @@ __all__ = [
     "ReviewAssignment",
     "ReviewSettings",
     "RoleAssignment",
+    "StoredUpload",
     "Tranche",
     "TrancheTemplate",
     "User",

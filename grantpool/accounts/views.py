@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db, limiter, login_manager
 from ..organisations.services import member_organisations
+from ..platform.deferred import after_response
 from ..platform.errors import ValidationFailed
 from ..platform.i18n import LANGUAGE_NAMES, offered_languages, select_locale
 from . import services
@@ -77,15 +79,17 @@ login_manager.login_view = "accounts.login"
 login_manager.login_message = None  # the login page explains itself
 
 
+# A path on this site: one slash, then no second slash or backslash (which browsers read
+# as another host), and no space, control character or line break (which would end the
+# Location header and start another).
+_LOCAL_PATH = re.compile(r"/(?![/\\])[^\x00-\x20\x7f-\x9f\\]*")
+
+
 def _safe_next(target: str | None) -> str:
-    if target:
+    """Where to go after signing in or choosing a language: a path on this site, else home."""
+    if target and _LOCAL_PATH.fullmatch(target):
         parts = urlsplit(target)
-        if (
-            not parts.scheme
-            and not parts.netloc
-            and target.startswith("/")
-            and not target.startswith("//")
-        ):
+        if not parts.scheme and not parts.netloc:
             return target
     return url_for("accounts.home")
 
@@ -167,7 +171,7 @@ def home() -> Any:
 )
 def login() -> Any:
     form = LoginForm()
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD like it
         form.next.data = request.args.get("next", "")
         return render_template("accounts/login.html", form=form)
     if form.validate():
@@ -200,15 +204,17 @@ def logout() -> Any:
 def password_reset_request() -> Any:
     form = PasswordResetRequestForm()
     if request.method == "POST" and form.validate():
-        services.request_password_reset(
-            db.session,
-            form.email.data or "",
-            minutes=current_app.config["PASSWORD_RESET_MINUTES"],
-            base_url=current_app.config["BASE_URL"],
-            locale=select_locale(),
+        email, locale = form.email.data or "", select_locale()
+        minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+        base_url = current_app.config["BASE_URL"]
+        # The same answer, in the same time, whether or not the account exists: the
+        # account is looked up, and the mail queued, only once the answer has been sent.
+        return after_response(
+            make_response(render_template("accounts/password_reset_sent.html")),
+            lambda: services.request_password_reset(
+                db.session, email, minutes=minutes, base_url=base_url, locale=locale
+            ),
         )
-        # The same answer whether or not the account exists.
-        return render_template("accounts/password_reset_sent.html")
     return render_template("accounts/password_reset_request.html", form=form), (
         422 if request.method == "POST" else 200
     )

@@ -20,6 +20,7 @@ from ..platform.errors import NotFound, ValidationFailed
 from ..platform.i18n import select_locale
 from ..platform.permissions import require
 from ..platform.time import UTC
+from ..platform.web import parse_filter_day, query_int
 from . import queries
 from .forms import InviteForm, UserRolesForm
 
@@ -59,7 +60,7 @@ def _roles_from(form: UserRolesForm) -> list[tuple[str, int | None, int | None]]
 @login_required
 def users() -> Any:
     require(current_user, "admin.users")
-    after = request.args.get("after", 0, type=int)
+    after = query_int("after", 0)
     search = request.args.get("q") or None
     rows = queries.users_page(db.session, after_id=after, search=search, limit=PAGE + 1)
     next_after = rows[PAGE - 1].id if len(rows) > PAGE else None
@@ -143,10 +144,8 @@ def edit_user(user_id: int) -> Any:
 def _parse_date(value: str | None) -> dt.datetime | None:
     if not value:
         return None
-    try:
-        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=UTC)
-    except ValueError:
-        return None
+    day = parse_filter_day(value)
+    return dt.datetime.combine(day, dt.time(), tzinfo=UTC) if day else None
 
 
 @bp.get("/audit")
@@ -166,7 +165,7 @@ def audit() -> Any:
         object_id=filters["object_id"],
         since=_parse_date(filters["since"]),
         until=until + dt.timedelta(days=1) if until else None,
-        before_id=request.args.get("before", type=int),
+        before_id=query_int("before"),
         limit=PAGE + 1,
     )
     next_before = events[PAGE - 1].id if len(events) > PAGE else None

@@ -29,7 +29,7 @@ from ..platform.errors import NotFound
 from ..platform.pagecache import FragmentCache, data_version
 from ..platform.permissions import can, require
 from ..platform.time import now_utc
-from ..platform.web import reads_only
+from ..platform.web import parse_filter_day, parse_whole_number, reads_only
 from ..publishing.queries import iter_public_records
 from . import exports, queries
 from .charts import bar_chart
@@ -59,18 +59,17 @@ def parse_filters(args: Any) -> tuple[queries.Filters, dict[str, str]]:
         text = (args.get(name) or "").strip()
         if not text:
             return None
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
+        day = parse_filter_day(text)  # None too for a year such as 0001 or 9999
+        if day is None:
             errors[name] = _("Enter a date such as 2026-01-31.")
-            return None
+        return day
 
     start, end = day("from"), day("to")
     if start and end and end < start:
         errors["to"] = _("The end of the period must come after its start.")
         end = None
     call_text = (args.get("call") or "").strip()
-    call_id = int(call_text) if call_text.isdigit() else None
+    call_id = parse_whole_number(call_text, minimum=1)
     if call_text and call_id is None:
         errors["call"] = _("Choose a call.")
     country = (args.get("country") or "").strip().upper() or None

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from flask_login import current_user
+from marshmallow import Schema, fields, post_dump, validate
+
+from ..platform.web import LARGEST_INTEGER
 
 
 class FundSchema(Schema):
@@ -19,3 +24,18 @@ class DonorSchema(Schema):
     country = fields.String(allow_none=True, load_default=None)
     org_id = fields.String(allow_none=True, load_default=None)
     currency = fields.String(required=True, validate=validate.Length(equal=3))
+    fund_ids = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=LARGEST_INTEGER)),
+        load_default=None,
+        metadata={
+            "description": "The funds this donor gives to, of those the caller manages. "
+            "Staff of other funds do not see the donor. Omitted: the caller's only fund."
+        },
+    )
+
+    @post_dump(pass_original=True)
+    def _readers_funds(self, data: dict[str, Any], donor: Any, **_kwargs: Any) -> dict[str, Any]:
+        """A reader learns only of the funds they work in."""
+        reach = current_user.staff_fund_ids() if current_user.is_authenticated else frozenset()
+        data["fund_ids"] = sorted(f for f in donor.fund_ids if reach is None or f in reach)
+        return data

@@ -73,7 +73,7 @@ class SpentLineSchema(Schema):
 
 class ReportInSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["narrative", "financial"]))
-    tranche_number = fields.Integer(required=True)
+    tranche_number = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     final = fields.Boolean(load_default=False)
     text = fields.String(load_default="")
     spent_lines = fields.List(fields.Nested(SpentLineSchema), load_default=list)

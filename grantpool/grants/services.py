@@ -30,8 +30,15 @@ from ..intake.rules import ApplicationState
 from ..ledger import rules as ledger_rules
 from ..ledger import services as ledger
 from ..ledger.models import LedgerTransaction, TransactionKind
+from ..platform import uploads as stored_uploads
 from ..platform.audit import record_event
-from ..platform.errors import InsufficientFunds, InvalidTransition, NotPermitted, ValidationFailed
+from ..platform.errors import (
+    InsufficientFunds,
+    InvalidTransition,
+    NotPermitted,
+    StorageUnavailable,
+    ValidationFailed,
+)
 from ..platform.money import Money, is_currency, parse_money
 from ..platform.permissions import require
 from ..platform.storage import AUDIO_TYPES, DOCUMENT_TYPES, IMAGE_TYPES, get_storage
@@ -660,21 +667,48 @@ def _clean_report(
     }
 
 
-def _save_uploads(uploads: Sequence[Upload]) -> list[dict[str, Any]]:
-    saved = []
-    for upload in uploads:
-        try:
-            stored = get_storage().save(upload.stream, allowed_types=FILE_ROLES[upload.role])
-        except ValidationFailed as failure:
-            raise ValidationFailed({upload.role: failure.errors.get("file", [])}) from None
-        saved.append(
-            {
-                "key": stored.key,
-                "role": upload.role,
-                "content_type": stored.content_type,
-                "size": stored.size,
-            }
-        )
+def _save_uploads(
+    session: Session, actor: User, grant: Grant, uploads: Sequence[Upload], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Store a report's files, charged to the grantee and attached to the report at once.
+    One refused file (its kind, the quota, the hourly limit) keeps none of them."""
+    saved: list[dict[str, Any]] = []
+    try:
+        for upload in uploads:
+            try:
+                stored = stored_uploads.store_upload(
+                    session,
+                    actor,
+                    upload.stream,
+                    purpose=stored_uploads.UploadPurpose.REPORT_FILE,
+                    organisation_id=grant.organisation_id,
+                    allowed_types=FILE_ROLES[upload.role],
+                    attached=True,
+                    now=now,
+                )
+            except StorageUnavailable as failure:
+                # "Try again" (503), shown beside the field with the report's words kept.
+                unavailable = StorageUnavailable(str(failure.message))
+                unavailable.errors = {upload.role: [str(failure.message)]}
+                raise unavailable from None
+            except ValidationFailed as failure:
+                raise ValidationFailed({upload.role: failure.errors.get("file", [])}) from None
+            except stored_uploads.UploadRateExceeded as refusal:
+                # Beside the field, so that the report's words are kept on the page.
+                raise ValidationFailed({upload.role: [str(refusal.message)]}) from None
+            saved.append(
+                {
+                    "key": stored.key,
+                    "role": upload.role,
+                    "content_type": stored.content_type,
+                    "size": stored.size,
+                }
+            )
+    except BaseException:
+        storage = get_storage()
+        for kept in saved:
+            storage.delete(kept["key"])
+        raise
     return saved
 
 
@@ -711,12 +745,13 @@ def submit_report(
         raise ValidationFailed.single(
             "tranche_number", _("Choose the tranche this report is about.")
         )
+    now = now or now_utc()
     report = Report(
         grant_id=grant.id,
         state=ReportState.SUBMITTED.value,
-        files=_save_uploads(uploads),
+        files=_save_uploads(session, actor, grant, uploads, now),
         submitted_by_id=actor.id,
-        submitted_at=now or now_utc(),
+        submitted_at=now,
         idempotency_key=idempotency_key or None,
         request_fingerprint=fingerprint if idempotency_key else None,
         **clean,
@@ -758,9 +793,10 @@ def resubmit_report(
     before = {"text": report.text, "spent_minor": report.spent_minor}
     for name in ("text", "spent_lines", "spent_minor", "final"):
         setattr(report, name, clean[name])
-    report.files = [*report.files, *_save_uploads(uploads)]
+    now = now or now_utc()
+    report.files = [*report.files, *_save_uploads(session, actor, grant, uploads, now)]
     report.state = ReportState.SUBMITTED.value
-    report.submitted_at = now or now_utc()
+    report.submitted_at = now
     report.reviewed_at = None
     report.reviewed_by_id = None
     session.flush()

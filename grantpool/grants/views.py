@@ -15,7 +15,13 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..funds.models import Fund
-from ..platform.errors import InsufficientFunds, InvalidTransition, NotFound, ValidationFailed
+from ..platform.errors import (
+    InsufficientFunds,
+    InvalidTransition,
+    NotFound,
+    StorageUnavailable,
+    ValidationFailed,
+)
 from ..platform.money import Money, parse_money
 from ..platform.permissions import can, require
 from ..platform.time import now_utc
@@ -181,6 +187,15 @@ def _report_values(form: ReportForm) -> dict[str, Any]:
     }
 
 
+def _refused(page: str, failure: ValidationFailed) -> tuple[str, int, dict[str, str]]:
+    """A report form shown again with its messages and everything typed: 422, or 503
+    with Retry-After when the file store did not answer (the same report may be sent
+    again in a minute)."""
+    if isinstance(failure, StorageUnavailable):
+        return page, 503, {"Retry-After": "30"}
+    return page, 422, {}
+
+
 @bp.route("/<int:grant_id>/reports/new", methods=["GET", "POST"])
 @login_required
 def new_report(grant_id: int) -> Any:
@@ -201,7 +216,9 @@ def new_report(grant_id: int) -> Any:
             )
         except ValidationFailed as failure:
             form.add_errors(failure)
-            return render_template("grants/report_form.html", form=form, grant=grant), 422
+            return _refused(
+                render_template("grants/report_form.html", form=form, grant=grant), failure
+            )
         flash(_("Thank you. Your report has been sent."), "success")
         return _back(grant.id)
     form.idempotency_key.data = uuid.uuid4().hex
@@ -229,9 +246,8 @@ def resubmit_report(grant_id: int, report_id: int) -> Any:
             )
         except ValidationFailed as failure:
             form.add_errors(failure)
-            return render_template(
-                "grants/report_form.html", form=form, grant=grant, report=report
-            ), 422
+            page = render_template("grants/report_form.html", form=form, grant=grant, report=report)
+            return _refused(page, failure)
         flash(_("Your report has been sent again."), "success")
         return _back(grant.id)
     form.kind.data = report.kind
@@ -462,7 +478,10 @@ def amend_grant(grant_id: int) -> Any:
 
 
 def _amended_schedule(
-    grant: Grant, form: AmendmentForm, tranches: list[Tranche], as_data: bool,
+    grant: Grant,
+    form: AmendmentForm,
+    tranches: list[Tranche],
+    as_data: bool,
     errors: dict[str, str],
 ) -> list[dict[str, Any]]:
     """The schedule the manager sent: each row's amount and date, and its conditions from

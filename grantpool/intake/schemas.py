@@ -4,7 +4,9 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from ..platform.i18n import offered_languages
 from ..platform.money import MAX_AMOUNT_MINOR, is_currency
+from ..platform.web import LARGEST_INTEGER
 
 
 def _amount_in_range(value: int) -> None:
@@ -18,7 +20,9 @@ def _amount_in_range(value: int) -> None:
 
 
 class ApplicationInSchema(Schema):
-    organisation_id = fields.Integer(required=True, strict=True)
+    organisation_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=LARGEST_INTEGER)
+    )
     answers = fields.Dict(keys=fields.String(), required=True)
     requested_minor = fields.Integer(
         required=True,
@@ -40,6 +44,18 @@ class ApplicationInSchema(Schema):
             raise ValidationError("Use an ISO 4217 code such as USD.")
 
     language = fields.String(load_default="en", validate=validate.Length(min=2, max=16))
+
+    @validates("language")
+    def _offered_language(self, value: str, **_kwargs: object) -> None:
+        # Receipts, mails and pages are written in it: one of the languages offered.
+        offered = offered_languages()
+        if value not in offered:
+            raise ValidationError(
+                _(
+                    "Use one of the languages offered here: %(languages)s.",
+                    languages=", ".join(offered),
+                )
+            )
 
 
 class ApplicationSchema(Schema):

@@ -39,7 +39,9 @@ from ..extensions import db, limiter
 from ..organisations import services as organisation_services
 from ..organisations.models import Organisation
 from ..organisations.rules import area_name, country_choices
-from ..platform.errors import NotFound, ValidationFailed
+from ..platform import uploads
+from ..platform.deferred import after_response
+from ..platform.errors import NotFound, StorageUnavailable, ValidationFailed
 from ..platform.permissions import require
 from ..platform.storage import get_storage
 from ..platform.time import now_utc
@@ -142,15 +144,17 @@ def register() -> Any:
 def request_sign_in_link() -> Any:
     form = EmailOnlyForm()
     if request.method == "POST":
-        accounts.request_sign_in_link(
-            db.session,
-            form.email.data or "",
-            base_url=current_app.config["BASE_URL"],
-            locale=_locale(),
-        )
+        email, locale, base_url = form.email.data or "", _locale(), current_app.config["BASE_URL"]
         code_form = SignInCodeForm()
         code_form.email.data = form.email.data
-        return render_template("intake/sign_in_sent.html", form=code_form)
+        # The same answer in the same time for any address: the account is looked up,
+        # and the link mailed, once the answer has been sent.
+        return after_response(
+            make_response(render_template("intake/sign_in_sent.html", form=code_form)),
+            lambda: accounts.request_sign_in_link(
+                db.session, email, base_url=base_url, locale=locale
+            ),
+        )
     return render_template("intake/sign_in_request.html", form=form)
 
 
@@ -250,6 +254,7 @@ def _typed_from_request(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     typed: dict[str, Any] = {}
     upload_errors: dict[str, str] = {}
+    replaced: list[str] = []
     for question in page_questions:
         key = question["key"]
         kind = question["kind"]
@@ -264,13 +269,27 @@ def _typed_from_request(
             upload = request.files.get(key)
             if upload is not None and upload.filename:
                 try:
-                    stored = get_storage().save(
+                    # The draft refers to the file from this request on: attached at once.
+                    stored = uploads.store_upload(
+                        db.session,
+                        current_user,
                         upload.stream,
+                        purpose=uploads.UploadPurpose.APPLICATION_ANSWER,
+                        organisation_id=application.organisation_id,
                         max_bytes=question.get("max_bytes"),
                         allowed_types=allowed_content_types(question),
+                        declared_size=upload.content_length or None,
+                        attached=True,
                     )
+                except StorageUnavailable as failure:
+                    # Beside the field, the rest of the page saved; answered 503 (page()).
+                    upload_errors[key] = str(failure.message)
+                    g.storage_unavailable = True
                 except ValidationFailed as failure:
                     upload_errors[key] = failure.errors.get("file", [str(failure.message)])[0]
+                except uploads.UploadRateExceeded as refusal:
+                    # Beside the field, so that what was typed on this page is kept.
+                    upload_errors[key] = str(refusal.message)
                 else:
                     typed[key] = {
                         "key": stored.key,
@@ -278,8 +297,13 @@ def _typed_from_request(
                         "content_type": stored.content_type,
                         "name": upload.filename[:200],
                     }
+                    earlier = (application.answers or {}).get(key)
+                    if isinstance(earlier, dict) and earlier.get("key"):
+                        replaced.append(str(earlier["key"]))
         else:
             typed[key] = request.form.get(key, "")
+    # A replaced file is no longer referred to: purged once past retention.
+    uploads.mark_detached(db.session, replaced)
     return typed, upload_errors
 
 
@@ -343,18 +367,27 @@ def page(application_id: int, number: int) -> Any:
             return redirect(url_for("intake.page", application_id=application.id, number=following))
         # The draft is kept (commit), though the page is shown again with its messages.
     visible = [q for q in questions if is_shown(q, application.answers)]
-    return render_template(
-        "intake/page.html",
-        application=application,
-        call=application.call,
-        number=number,
-        total=len(pages),
-        questions=visible,
-        answers=application.answers,
-        errors=errors,
-        requested_key=services.REQUESTED_KEY,
-        countries=country_choices(),
-        lang=application.language,
+    status = 200
+    if g.get("storage_unavailable"):
+        # The file store did not answer: "try again" (503), with every other answer on
+        # this page saved and shown again.
+        status, g.keep_changes = 503, True
+    return (
+        render_template(
+            "intake/page.html",
+            application=application,
+            call=application.call,
+            number=number,
+            total=len(pages),
+            questions=visible,
+            answers=application.answers,
+            errors=errors,
+            requested_key=services.REQUESTED_KEY,
+            countries=country_choices(),
+            lang=application.language,
+        ),
+        status,
+        ({"Retry-After": "30"} if status == 503 else {}),
     )
 
 
@@ -495,8 +528,16 @@ def _keep_upload(call: Call, data: bytes) -> str:
     from .spreadsheet import MAX_BYTES
     from .xlsx import XLSX_TYPE
 
-    stored = get_storage().save(
-        io.BytesIO(data), max_bytes=MAX_BYTES, allowed_types=frozenset({"text/csv", XLSX_TYPE})
+    # Charged to no organisation; purged once past retention unless imported (and deleted)
+    # or cancelled before.
+    stored = uploads.store_upload(
+        db.session,
+        current_user,
+        io.BytesIO(data),
+        purpose=uploads.UploadPurpose.IMPORT_SHEET,
+        organisation_id=None,
+        max_bytes=MAX_BYTES,
+        allowed_types=frozenset({"text/csv", XLSX_TYPE}),
     )
     return _upload_signer().dumps({"key": stored.key, "user": current_user.id, "call": call.id})
 
@@ -543,7 +584,7 @@ def spreadsheet(call_id: int) -> Any:
         kept = _kept_upload(call, token)
         if choice == "cancel":
             if kept is not None:
-                get_storage().delete(kept[0])
+                uploads.discard(db.session, kept[0])
             flash(_("Nothing was imported."), "success")
             return redirect(url_for("intake.spreadsheet", call_id=call.id))
         if kept is None:
@@ -583,7 +624,7 @@ def spreadsheet(call_id: int) -> Any:
         ), 409  # fmt: skip
     if kept_key is not None:
         # Imported: a second press of the same button finds nothing to import twice.
-        get_storage().delete(kept_key)
+        uploads.discard(db.session, kept_key)
     left_out = len(rows) - len(result)
     if left_out:
         flash(

@@ -5,6 +5,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..platform.time import instant_problem
+from ..platform.web import LARGEST_INTEGER
 
 
 def _instant_in_range(value: Any) -> None:
@@ -16,7 +17,7 @@ def _instant_in_range(value: Any) -> None:
 class ContributionSchema(Schema):
     id = fields.Integer(dump_only=True)
     fund_id = fields.Integer(dump_only=True)
-    donor_id = fields.Integer(required=True)
+    donor_id = fields.Integer(required=True, validate=validate.Range(min=1, max=LARGEST_INTEGER))
     amount = fields.String(
         required=True,
         metadata={"description": "In the donor's currency, as a decimal string: '1250.50'."},

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..platform.money import MAX_AMOUNT_MINOR
+from ..platform.web import LARGEST_INTEGER
 from .rules import OrganisationType
 
 
@@ -23,7 +25,7 @@ class OrganisationSchema(Schema):
     refugee_migrant_led = fields.Boolean(load_default=False)
     disability_led = fields.Boolean(load_default=False)
     annual_budget_minor = fields.Integer(
-        allow_none=True, load_default=None, validate=validate.Range(min=0)
+        allow_none=True, load_default=None, validate=validate.Range(min=0, max=MAX_AMOUNT_MINOR)
     )
     annual_budget_currency = fields.String(
         allow_none=True, load_default=None, validate=validate.Length(equal=3)
@@ -36,5 +38,5 @@ class OrganisationQuerySchema(Schema):
     country = fields.String(load_default=None)
     org_type = fields.String(load_default=None)
     q = fields.String(load_default=None)
-    after = fields.Integer(load_default=0)
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=LARGEST_INTEGER))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

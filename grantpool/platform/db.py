@@ -8,6 +8,8 @@ the CLI and Alembic.
 from __future__ import annotations
 
 import datetime as dt
+import select
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,10 +110,10 @@ def create_db_engine(url: str, *, echo: bool = False, pool: bool = True) -> Engi
     return engine
 
 
-# A pooled connection used within this many seconds is taken to be alive; one idle for
-# longer is pinged before use (a restarted server or a dropped idle connection is then
-# replaced instead of failing a request). Pinging every checkout would add a round trip
-# to every request.
+# A pooled connection used within this many seconds is taken to be alive unless the server
+# has said otherwise (below); one idle for longer is pinged before use (a dropped idle
+# connection is then replaced instead of failing a request). Pinging every checkout would
+# add a round trip to every request.
 IDLE_BEFORE_PING = 10.0
 
 
@@ -122,11 +124,29 @@ def _ping(dbapi_connection: Any) -> None:
     dbapi_connection.rollback()
 
 
+def _server_has_spoken(dbapi_connection: Any) -> bool:
+    """Whether an idle connection has something to read. Between transactions PostgreSQL
+    sends nothing, except when it ends the connection: a restart, a failover or
+    pg_terminate_backend sends a last error and closes the socket. One poll of the socket
+    (no round trip) therefore tells a connection the server has dropped."""
+    try:
+        fd = dbapi_connection.fileno()
+    except Exception:
+        return True  # closed already
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    readable, _writable, _failed = select.select([fd], [], [], 0)
+    return bool(readable)
+
+
 def _ping_idle_connections(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         last_used = record.info.get("grantpool.last_used")
-        if last_used is not None and time.monotonic() - last_used <= IDLE_BEFORE_PING:
+        recently_used = last_used is not None and time.monotonic() - last_used <= IDLE_BEFORE_PING
+        if recently_used and not _server_has_spoken(dbapi_connection):
             return
         try:
             _ping(dbapi_connection)
@@ -137,6 +157,23 @@ def _ping_idle_connections(engine: Engine) -> None:
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
         record.info["grantpool.last_used"] = time.monotonic()
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database could not serve the request for now (it restarted
+    or dropped the connection, refused a new one, or gave up on a lock or a serialisation
+    conflict), so that the same request may succeed when tried again. A programming error
+    (a missing table, a violated constraint) is not."""
+    if isinstance(error, exc.PendingRollbackError):
+        return error.code == "8s2b"  # "Can't reconnect until invalid transaction is rolled back"
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if isinstance(error.orig, sqlite3.OperationalError):
+        # SQLite says "no such table" with the same class as "database is locked".
+        return "locked" in str(error.orig)
+    return isinstance(error, exc.OperationalError)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -64,3 +64,30 @@ class ValidationFailed(DomainError):
     @classmethod
     def single(cls, field: str, message: str) -> ValidationFailed:
         return cls({field: [message]})
+
+
+class UnreadableInput(ValidationFailed):
+    """Input no view should see: text that cannot be stored (a NUL character, a lone
+    surrogate), JSON nested too deeply or a number beyond 64 bits. Refused before any view
+    runs (platform.web), with the field it was found in."""
+
+    status_code = 400
+    code = "unreadable_input"
+    default_message = _l("Part of the request cannot be read.")
+
+
+class StorageUnavailable(ValidationFailed):
+    """The file store did not answer in time or failed on its side: nothing was stored, and
+    the same upload can be tried again. It is a ValidationFailed with the message at the
+    field `file`, so a form that shows an upload's errors beside its question (and keeps
+    the other answers) shows this one there too; on its own it answers 503."""
+
+    status_code = 503
+    code = "storage_unavailable"
+    default_message = _l(
+        "The file store is not answering. Try again in a minute; your answers are kept."
+    )
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message=message)
+        self.errors = {"file": [str(self.message)]}

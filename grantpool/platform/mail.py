@@ -1,6 +1,15 @@
 """Mail goes through an outbox table written in the same transaction as the change that
 caused it, and is sent later by `flask grantpool send-mail`: a rolled-back change sends
-nothing, and a message is claimed before it is sent, so it is never sent twice.
+nothing, and a message is claimed before it is sent, so two senders never both send it.
+
+Delivery is at least once, not exactly once. When the connection drops after the server
+has the message but before it confirms, the sender cannot know whether it was accepted
+and sends it again later; a sender stopped mid-send leaves its message 'sending', and the
+next run sends it again after MAIL_SENDING_TIMEOUT. Every attempt at one message carries
+the same Message-ID (`outbox_message_id`), so mail servers and clients can recognise a
+repeat and drop it.
+
+While a message is 'sending', next_attempt_at holds when it was claimed.
 """
 
 from __future__ import annotations
@@ -9,6 +18,7 @@ import datetime as dt
 import logging
 import smtplib
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any, Protocol
 
 from flask import current_app, render_template
@@ -87,13 +97,19 @@ class ConsoleBackend:
 
 class SMTPBackend:
     def __init__(
-        self, host: str, port: int, username: str | None, password: str | None, starttls: bool
+        self,
+        host: str,
+        port: int,
+        username: str | None,
+        password: str | None,
+        starttls: bool,
+        timeout: float = 30,
     ) -> None:
-        self.host, self.port = host, port
+        self.host, self.port, self.timeout = host, port, timeout
         self.username, self.password, self.starttls = username, password, starttls
 
     def send(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=30) as smtp:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             if self.starttls:
                 smtp.starttls()
             if self.username:
@@ -109,8 +125,27 @@ def backend_from_config(config: Any) -> MailBackend:
             config["SMTP_USERNAME"],
             config["SMTP_PASSWORD"],
             bool(config["SMTP_STARTTLS"]),
+            timeout=float(config.get("SMTP_TIMEOUT") or 30),
         )
     return ConsoleBackend()
+
+
+def outbox_message_id(message: OutboxMessage, sender: str) -> str:
+    """The same Message-ID for every attempt at one outbox row: its id and creation time
+    (a database rebuilt from empty reuses ids, not their times) at the sender's domain."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "grantpool.localhost"
+    return f"<outbox-{message.id}.{int(message.created_at.timestamp())}@{domain}>"
+
+
+def _email(message: OutboxMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Message-ID"] = outbox_message_id(message, sender)
+    email.set_content(message.body_text)
+    email["Content-Language"] = message.locale  # after set_content, which resets Content-*
+    return email
 
 
 def send_pending(
@@ -120,12 +155,18 @@ def send_pending(
     now: dt.datetime | None = None,
     limit: int = 100,
 ) -> tuple[int, int]:
-    """Send due messages; commits after each so a crash never causes a second send.
+    """Send due messages; commits after each claim and each outcome, so a crash loses
+    nothing and two senders never send the same message at once. Messages left 'sending'
+    for longer than MAIL_SENDING_TIMEOUT minutes (their sender was stopped) are released
+    first and sent again (at least once: see the module's docstring).
 
     Returns (sent, failed attempts).
     """
     backend = backend or backend_from_config(current_app.config)
     sender = current_app.config["MAIL_FROM"]
+    timeout = dt.timedelta(minutes=int(current_app.config.get("MAIL_SENDING_TIMEOUT") or 15))
+    reset_stuck(session, timeout, now=now)
+    session.commit()
     sent = failed = 0
     for _ in range(limit):
         now_ = now or now_utc()
@@ -140,24 +181,19 @@ def send_pending(
         message = session.scalars(query).first()
         if message is None:
             break
-        # Claim it: another sender sees 'sending' and leaves it alone.
+        # Claim it: another sender sees 'sending' and leaves it alone. The claim's time
+        # tells a later run how long it has been 'sending'.
         claimed = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message.id, OutboxMessage.status == "pending")
-            .values(status="sending", attempts=OutboxMessage.attempts + 1)
+            .values(status="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now_)
         ).rowcount
         session.commit()
         if not claimed:
             continue
         session.refresh(message)
-        email = EmailMessage()
-        email["From"] = sender
-        email["To"] = message.to_address
-        email["Subject"] = message.subject
-        email.set_content(message.body_text)
-        email["Content-Language"] = message.locale  # after set_content, which resets Content-*
         try:
-            backend.send(email)
+            backend.send(_email(message, sender))
         except Exception as exc:
             failed += 1
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -174,13 +210,35 @@ def send_pending(
     return sent, failed
 
 
-def reset_stuck(session: Session, older_than: dt.timedelta) -> int:
-    """Messages left 'sending' by a crash are not retried automatically (that could send
-    twice); an operator may release them after checking the mail server's log."""
-    cutoff = now_utc() - older_than
+def reset_stuck(
+    session: Session, older_than: dt.timedelta, *, now: dt.datetime | None = None
+) -> int:
+    """Release messages claimed longer ago than `older_than` and still 'sending': their
+    sender was stopped mid-send. They become due at once and are sent again (with the same
+    Message-ID), although the server may already have had them. `older_than` must be far
+    longer than a send takes (SMTP_TIMEOUT per step), or a slow sender's message would be
+    sent twice while it is still at it. Flushes; the caller commits."""
+    cutoff = (now or now_utc()) - older_than
+    stuck = session.scalars(
+        select(OutboxMessage.id).where(
+            OutboxMessage.status == "sending", OutboxMessage.next_attempt_at < cutoff
+        )
+    ).all()
+    if not stuck:
+        return 0
     count = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.next_attempt_at < cutoff)
-        .values(status="pending")
+        .where(
+            OutboxMessage.id.in_(stuck),
+            OutboxMessage.status == "sending",
+            OutboxMessage.next_attempt_at < cutoff,
+        )
+        .values(status="pending", next_attempt_at=now or now_utc())
     ).rowcount
+    log.warning(
+        "released %d message(s) left 'sending' for more than %s: %s",
+        count,
+        older_than,
+        ", ".join(str(i) for i in stuck),
+    )
     return int(count or 0)

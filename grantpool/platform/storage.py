@@ -4,6 +4,10 @@ Keys are generated here, never taken from a user's file name. Every upload is re
 into a spooled temporary file while its size is counted and its type sniffed from the
 content, so nothing is written to the backend unless the whole file is acceptable, and a
 failing write leaves nothing behind.
+
+S3 is asked with short timeouts and few attempts (S3_CONNECT_TIMEOUT, S3_READ_TIMEOUT,
+S3_MAX_ATTEMPTS): a store that does not answer fails the upload within seconds with
+StorageUnavailable (503, "try again") instead of holding the request for minutes.
 """
 
 from __future__ import annotations
@@ -12,16 +16,17 @@ import contextlib
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 from urllib.parse import unquote, urlparse
 
 import filetype
 from flask import Flask, current_app
 from flask_babel import gettext as _
 
-from .errors import ValidationFailed
+from .errors import StorageUnavailable, ValidationFailed
 from .time import now_utc
 
 CHUNK = 64 * 1024
@@ -233,6 +238,37 @@ class LocalStorage:
         return self._path(key).is_file()
 
 
+# Error codes S3 (or a compatible server) answers when it is overloaded or failing on its
+# side: the same request may well succeed in a minute.
+_S3_TRANSIENT_CODES = frozenset(
+    {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "Throttling"}
+)
+
+
+def _is_transient(error: BaseException) -> bool:
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(error, ConnectionError | HTTPClientError):
+        return True  # refused, timed out, reset or closed half-way
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        code = error.response.get("Error", {}).get("Code", "")
+        return int(status) >= 500 or code in _S3_TRANSIENT_CODES
+    return False
+
+
+@contextlib.contextmanager
+def _unavailable_when_s3_fails() -> Iterator[None]:
+    """A transient failure becomes StorageUnavailable; anything else (a missing bucket,
+    refused credentials) stays what it is: a configuration error, logged as such."""
+    try:
+        yield
+    except Exception as error:
+        if _is_transient(error):
+            raise StorageUnavailable() from error
+        raise
+
+
 class S3Storage:
     def __init__(
         self,
@@ -242,13 +278,29 @@ class S3Storage:
         *,
         endpoint_url: str | None = None,
         region: str | None = None,
+        connect_timeout: float = 3,
+        read_timeout: float = 3,
+        max_attempts: int = 2,
     ) -> None:
         import boto3
+        from botocore.config import Config
 
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.default_max_bytes = default_max_bytes
-        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+
+        def client(attempts: int) -> Any:
+            config = Config(
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries={"mode": "standard", "total_max_attempts": attempts},
+            )
+            return boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+
+        self.client = client(max_attempts)
+        # Clean-up after a failed upload is tried once: when the store is not answering,
+        # retrying it would only keep the person waiting longer for their "try again".
+        self._cleanup_client = client(1)
 
     def _object_key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -264,7 +316,7 @@ class S3Storage:
             stream, max_bytes or self.default_max_bytes, allowed_types
         )
         key = new_key()
-        with spool:
+        with spool, _unavailable_when_s3_fails():
             try:
                 self.client.upload_fileobj(
                     spool,
@@ -273,30 +325,35 @@ class S3Storage:
                     ExtraArgs={"ContentType": content_type},
                 )
             except BaseException:
-                # A multipart upload is aborted by boto3; a single PUT may have landed
-                # before the error surfaced. Either way, leave nothing behind.
+                # boto3 aborts a failed multipart upload (its parts are dropped); a single
+                # PUT may have landed before the error surfaced. Leave nothing behind.
                 with contextlib.suppress(Exception):
-                    self.client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+                    self._cleanup_client.delete_object(
+                        Bucket=self.bucket, Key=self._object_key(key)
+                    )
                 raise
         return StoredFile(key=key, size=size, content_type=content_type)
 
     def open(self, key: str) -> IO[bytes]:
-        response = self.client.get_object(Bucket=self.bucket, Key=self._object_key(key))
+        with _unavailable_when_s3_fails():
+            response = self.client.get_object(Bucket=self.bucket, Key=self._object_key(key))
         body: IO[bytes] = response["Body"]
         return body
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+        with _unavailable_when_s3_fails():
+            self.client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
 
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._object_key(key))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-                return False
-            raise
+        with _unavailable_when_s3_fails():
+            try:
+                self.client.head_object(Bucket=self.bucket, Key=self._object_key(key))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                    return False
+                raise
         return True
 
 
@@ -317,6 +374,9 @@ def storage_from_config(config: dict[str, object]) -> Storage:
             max_bytes,
             endpoint_url=config.get("S3_ENDPOINT_URL") or None,  # type: ignore[arg-type]
             region=config.get("S3_REGION") or None,  # type: ignore[arg-type]
+            connect_timeout=float(config.get("S3_CONNECT_TIMEOUT") or 3),  # type: ignore[arg-type]
+            read_timeout=float(config.get("S3_READ_TIMEOUT") or 3),  # type: ignore[arg-type]
+            max_attempts=int(config.get("S3_MAX_ATTEMPTS") or 2),  # type: ignore[call-overload]
         )
     raise ValueError(f"STORAGE_URL must start with file:// or s3://, not {url!r}")
 

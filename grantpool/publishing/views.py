@@ -21,7 +21,7 @@ from ..platform.errors import NotFound
 from ..platform.permissions import require
 from ..platform.storage import get_storage
 from ..platform.time import now_utc
-from ..platform.web import reads_only
+from ..platform.web import query_int, reads_only
 from . import giving, iati, queries, verification
 from .pdf import certificate_logo, certificate_pdf
 
@@ -36,10 +36,10 @@ def _now() -> Any:
 
 
 def _filters() -> queries.Filters:
-    year = request.args.get("year", type=int)
+    year = query_int("year", minimum=1901, maximum=2999)
     return queries.Filters(
         country=(request.args.get("country") or "").strip().upper()[:2] or None,
-        year=year if year and 1900 < year < 3000 else None,
+        year=year,
         theme=(request.args.get("theme") or "").strip()[:100] or None,
     )
 
@@ -53,7 +53,7 @@ def _base_url() -> str:
 def list_records() -> Any:
     require(current_user, "publication.view")
     filters = _filters()
-    after = request.args.get("after", 0, type=int)
+    after = query_int("after", 0)
     records = []
     for record in queries.iter_public_records(
         db.session, _now(), filters, batch=PAGE_SIZE + 1, after=after

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..platform.money import MAX_AMOUNT_MINOR
 from .rules import DecisionKind, Recommendation
 
 
@@ -83,7 +84,12 @@ class ReviewInSchema(Schema):
 
 class DecisionInSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in DecisionKind]))
-    amount_minor = fields.Integer(strict=True, allow_none=True, load_default=None)
+    amount_minor = fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=1, max=MAX_AMOUNT_MINOR),
+    )
     reason = fields.String(load_default="")
     reason_keys = fields.List(fields.String(), load_default=list)
     feedback_text = fields.String(load_default="")

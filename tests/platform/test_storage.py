@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from flask import Flask
-from flask_babel import Babel
 
 from grantpool.platform.errors import ValidationFailed
 from grantpool.platform.storage import (
@@ -24,8 +21,8 @@ from grantpool.platform.storage import (
     Storage,
     storage_from_config,
 )
+from tests.platform.conftest import BUCKET
 
-BUCKET = "grantpool-test"
 PREFIX = "uploads/test"
 MAX_BYTES = 256 * 1024
 SECRET_NAME = "my-secret-budget-2026"
@@ -98,40 +95,6 @@ class BrokenStream(io.RawIOBase):
 # --- fixtures ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-            mp.delenv(name, raising=False)
-        port = _free_port()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        endpoint = f"http://127.0.0.1:{port}"
-        try:
-            boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
-                Bucket=BUCKET
-            )
-            yield endpoint
-        finally:
-            server.stop()
-
-
-@pytest.fixture
-def s3_client(moto_endpoint: str) -> Any:
-    return boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-
-
 def _bucket_keys(s3_client: Any, bucket: str = BUCKET) -> list[str]:
     keys: list[str] = []
     for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -141,15 +104,6 @@ def _bucket_keys(s3_client: Any, bucket: str = BUCKET) -> list[str]:
 
 def _pending_multipart(s3_client: Any) -> list[Any]:
     return list(s3_client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []))
-
-
-@pytest.fixture
-def babel_app() -> Iterator[Flask]:
-    """Validation messages go through gettext; give them an app context with Babel."""
-    app = Flask(__name__)
-    Babel(app)
-    with app.app_context():
-        yield app
 
 
 class Backend:
