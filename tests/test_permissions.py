@@ -53,7 +53,8 @@ def world(session):
         ("applicant_a", "organisation.edit", "org_b", False),
         ("donor_viewer", "donor.view", "donor", True),
         ("donor_viewer", "organisation.view", "org_a", False),
-        ("manager_a", "organisation.view", "org_b", True),
+        ("manager_a", "organisation.view", "org_b", True),  # works with no fund yet
+        ("finance_a", "organisation.edit", "org_b", False),
     ],
 )
 def test_rules(world, who, action, target, allowed):
@@ -67,6 +68,11 @@ def test_require_hides_what_one_may_not_see(world):
         require(world["manager_a"], "fund.edit", world["fund_b"])
     with pytest.raises(NotPermitted):
         require(world["finance_a"], "fund.edit", world["fund_a"])  # sees it, may not edit
+    # An action on an object of another type asks that object's own view rule.
+    with pytest.raises(NotFound):
+        require(world["manager_a"], "call.create", world["fund_b"])
+    with pytest.raises(NotPermitted):
+        require(world["finance_a"], "call.create", world["fund_a"])
 
 
 def test_anonymous_and_deactivated_people_may_do_nothing(world, session):

@@ -111,6 +111,20 @@ class User(Base):
             a.role in (Role.ADMIN, Role.FUND_MANAGER, Role.FINANCE_OFFICER) for a in self.roles
         )
 
+    def staff_fund_ids(self, *roles: Role) -> frozenset[int] | None:
+        """The funds this person works in under `roles` (default: fund manager or finance
+        officer); None when one of those roles covers every fund (admins too)."""
+        roles = roles or (Role.FUND_MANAGER, Role.FINANCE_OFFICER)
+        if self.is_admin:
+            return None
+        funds: set[int] = set()
+        for assignment in self.roles:
+            if assignment.role in roles:
+                if assignment.fund_id is None:
+                    return None
+                funds.add(assignment.fund_id)
+        return frozenset(funds)
+
     def organisation_ids(self) -> set[int]:
         return {m.organisation_id for m in self.memberships}
 

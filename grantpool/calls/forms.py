@@ -13,7 +13,7 @@ from wtforms import BooleanField, SelectField, SelectMultipleField, StringField,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..organisations.rules import ORGANISATION_TYPE_LABELS
-from ..platform.forms import Form
+from ..platform.forms import CheckboxesField, Form
 from ..platform.i18n import LANGUAGE_NAMES, offered_languages
 from ..platform.money import Money
 from .models import Call
@@ -39,13 +39,6 @@ KIND_LABELS = {
     QuestionKind.YES_NO: _l("Yes or no"),
 }
 
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form: Any) -> None:  # choices are checked by the service
-        pass
 
 
 def _per_language(form_class: type[Form], name: str, field: type, label: Any) -> None:

@@ -20,6 +20,6 @@ def _manage(user: Any, call: Any) -> bool:
     return _manages(user, call.fund_id)
 
 
-@rule("call.create")
+@rule("call.create", seen_by="fund.view")
 def _create(user: Any, fund: Any) -> bool:
     return _manages(user, fund.id)

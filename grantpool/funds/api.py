@@ -54,7 +54,7 @@ class Donors(MethodView):
     @blp.response(200, DonorSchema(many=True))
     def get(self) -> Any:
         require(current_user, "donor.list")
-        return services.list_donors(db.session)
+        return services.list_donors(db.session, current_user)
 
     @blp.arguments(DonorSchema)
     @blp.response(201, DonorSchema)

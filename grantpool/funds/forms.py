@@ -5,7 +5,7 @@ from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from ..organisations.rules import country_choices
-from ..platform.forms import Form
+from ..platform.forms import CheckboxesField, Form
 from ..platform.time import timezone_choices
 
 DONOR_TYPE_LABELS = {
@@ -50,11 +50,24 @@ class DonorForm(Form):
         _l("org-id.guide identifier (optional)"), validators=[Optional(), Length(max=100)]
     )
     currency = StringField(_l("Currency the donor gives in"), validators=[Length(max=3)])
+    fund_ids = CheckboxesField(
+        _l("Funds this donor gives to"),
+        description=_l("Only the staff of these funds see this donor."),
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.donor_type.choices = [("", "")] + [(k, str(v)) for k, v in DONOR_TYPE_LABELS.items()]
         self.country.choices = [("", ""), *country_choices()]
 
+    def set_fund_choices(self, funds: list[tuple[int, str]], chosen: frozenset[int]) -> None:
+        """Offer the funds the user manages; on a fresh form, tick the donor's."""
+        self.fund_ids.choices = [(str(fund_id), name) for fund_id, name in funds]
+        if not self.is_submitted():
+            self.fund_ids.data = [str(fund_id) for fund_id, _name in funds if fund_id in chosen]
+
     def values(self) -> dict[str, object]:
-        return {name: field.data for name, field in self._fields.items()}
+        values = {name: field.data for name, field in self._fields.items()}
+        if not self.fund_ids.choices:
+            values.pop("fund_ids")  # nothing was offered, so nothing was chosen
+        return values

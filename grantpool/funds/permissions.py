@@ -29,6 +29,17 @@ def _edit(user: Any, fund: Any) -> bool:
     return user is not None and (user.is_admin or user.is_fund_manager(fund.id))
 
 
+# Donors. Staff limited to some funds see and change those funds' donors, and donors not
+# yet giving to any fund (so they can add them); admins and staff of every fund, all.
+
+
+def _staff_reaches(user: Any, donor: Any, *roles: Role) -> bool:
+    funds = user.staff_fund_ids(*roles)
+    if funds is None:
+        return True
+    return bool(funds) and (not donor.fund_ids or bool(funds & donor.fund_ids))
+
+
 @rule("donor.list")
 def _donor_list(user: Any, _obj: Any) -> bool:
     return user is not None and (
@@ -40,17 +51,14 @@ def _donor_list(user: Any, _obj: Any) -> bool:
 def _donor_view(user: Any, donor: Any) -> bool:
     if user is None:
         return False
-    return (
-        user.is_admin
-        or user.is_fund_manager()
-        or user.is_finance_officer()
-        or user.has_role(Role.DONOR_VIEWER, donor_id=donor.id)
-    )
+    if user.has_role(Role.DONOR_VIEWER, donor_id=donor.id):
+        return True
+    return _staff_reaches(user, donor)
 
 
 @rule("donor.edit")
-def _donor_edit(user: Any, _donor: Any) -> bool:
-    return user is not None and (user.is_admin or user.is_fund_manager())
+def _donor_edit(user: Any, donor: Any) -> bool:
+    return user is not None and _staff_reaches(user, donor, Role.FUND_MANAGER)
 
 
 @rule("donor.create")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy.orm import Session, selectinload
 
 from ..accounts.models import Role, RoleAssignment, User
 from ..organisations.rules import is_valid_country
@@ -15,7 +15,7 @@ from ..platform.cells import clean_name
 from ..platform.errors import ValidationFailed
 from ..platform.money import is_currency
 from ..platform.time import is_valid_timezone
-from .models import Donor, Fund
+from .models import Donor, Fund, FundDonor
 
 DONOR_TYPES = (
     "government",
@@ -114,7 +114,10 @@ def _clean_donor(session: Session, data: dict[str, Any], existing: Donor | None)
         )
         is not None
     ):
-        errors["name"] = _("Another donor already has this name.")
+        errors["name"] = _(
+            "A donor with this name already exists. If it gives to your fund too, an "
+            "administrator can add your fund to it."
+        )
     donor_type = data.get("donor_type") or ""
     if donor_type not in DONOR_TYPES:
         errors["donor_type"] = _("Choose the kind of donor.")
@@ -136,23 +139,140 @@ def _clean_donor(session: Session, data: dict[str, Any], existing: Donor | None)
 
 
 def create_donor(session: Session, actor: User, data: dict[str, Any]) -> Donor:
-    donor = Donor(**_clean_donor(session, data, None))
+    """Add a donor. A fund manager limited to some funds adds it as a donor of one of them
+    (`fund_ids`, or their only fund), so the managers of other funds do not see it."""
+    clean = _clean_donor(session, data, None)
+    fund_ids = _donor_fund_choice(session, actor, data.get("fund_ids"), required=True)
+    donor = Donor(**clean)
+    donor.fund_links = [FundDonor(fund_id=fund_id) for fund_id in sorted(fund_ids)]
     session.add(donor)
     session.flush()
-    record_event(session, actor, "donor.create", donor, after=snapshot(donor, DONOR_FIELDS))
+    record_event(session, actor, "donor.create", donor, after=_donor_snapshot(donor))
     return donor
 
 
 def update_donor(session: Session, actor: User, donor: Donor, data: dict[str, Any]) -> Donor:
-    before = snapshot(donor, DONOR_FIELDS)
-    for key, value in _clean_donor(session, data, donor).items():
+    """Change a donor. With `fund_ids`, the donor gives to exactly those of the funds the
+    actor manages; its links to other funds are kept."""
+    before = _donor_snapshot(donor)
+    clean = _clean_donor(session, data, donor)
+    if data.get("fund_ids") is not None:
+        chosen = _donor_fund_choice(session, actor, data["fund_ids"], required=False)
+        managed = actor.staff_fund_ids(Role.FUND_MANAGER)
+        kept = [
+            link
+            for link in donor.fund_links
+            if (managed is not None and link.fund_id not in managed) or link.fund_id in chosen
+        ]
+        present = {link.fund_id for link in kept}
+        _refuse_unlinking_givers(session, donor, donor.fund_ids - present)
+        donor.fund_links = kept + [
+            FundDonor(fund_id=fund_id) for fund_id in sorted(chosen - present)
+        ]
+    for key, value in clean.items():
         setattr(donor, key, value)
     session.flush()
-    record_event(
-        session, actor, "donor.update", donor, before=before, after=snapshot(donor, DONOR_FIELDS)
-    )
+    record_event(session, actor, "donor.update", donor, before=before, after=_donor_snapshot(donor))
     return donor
 
 
-def list_donors(session: Session) -> list[Donor]:
-    return list(session.scalars(select(Donor).order_by(Donor.name)))
+def _refuse_unlinking_givers(session: Session, donor: Donor, fund_ids: frozenset[int]) -> None:
+    """A donor stays a donor of every fund it has pledged or given to."""
+    from ..ledger.models import Contribution, Pledge  # the ledger builds on funds
+
+    if not fund_ids:
+        return
+    given = select(Contribution.fund_id).where(
+        Contribution.donor_id == donor.id, Contribution.fund_id.in_(fund_ids)
+    )
+    pledged = select(Pledge.fund_id).where(
+        Pledge.donor_id == donor.id, Pledge.fund_id.in_(fund_ids)
+    )
+    fund = session.scalar(select(Fund.name).where(Fund.id.in_(given.union(pledged))).limit(1))
+    if fund is not None:
+        raise ValidationFailed(
+            {
+                "fund_ids": _(
+                    "This donor has given or pledged to %(fund)s; it stays a donor of that fund.",
+                    fund=fund,
+                )
+            }
+        )
+
+
+def _donor_snapshot(donor: Donor) -> dict[str, Any]:
+    return {**snapshot(donor, DONOR_FIELDS), "fund_ids": sorted(donor.fund_ids)}
+
+
+def _donor_fund_choice(
+    session: Session, actor: User, value: Any, *, required: bool
+) -> frozenset[int]:
+    """The funds a donor is to give to, as chosen by `actor`: only funds the actor manages
+    (any fund for admins and managers of every fund)."""
+    managed = actor.staff_fund_ids(Role.FUND_MANAGER)
+    try:
+        chosen = frozenset(int(v) for v in (value or []) if str(v).strip())
+    except (TypeError, ValueError):
+        raise ValidationFailed({"fund_ids": _("Choose funds from the list.")}) from None
+    if managed is None:
+        known = set(session.scalars(select(Fund.id).where(Fund.id.in_(chosen))))
+        if chosen - known:
+            raise ValidationFailed({"fund_ids": _("Choose funds from the list.")})
+        return chosen
+    if chosen - managed:
+        raise ValidationFailed({"fund_ids": _("Choose funds you manage.")})
+    if not chosen and required:
+        if len(managed) == 1:
+            return managed
+        raise ValidationFailed({"fund_ids": _("Choose the funds this donor gives to.")})
+    return chosen
+
+
+def donor_fund_choices(session: Session, user: User) -> list[tuple[int, str]]:
+    """The funds `user` may add a donor to, when there is a choice to make: every fund
+    for admins and managers of every fund, their own when they manage several; none for
+    the manager of one fund (the donor is then a donor of that fund)."""
+    managed = user.staff_fund_ids(Role.FUND_MANAGER)
+    if managed is not None and len(managed) < 2:
+        return []
+    query = select(Fund.id, Fund.name).order_by(Fund.name)
+    if managed is not None:
+        query = query.where(Fund.id.in_(managed))
+    return [(int(fund_id), name) for fund_id, name in session.execute(query)]
+
+
+def donor_visible_to(user: User) -> ColumnElement[bool]:
+    """Donors `user` may see, as a condition on Donor: every donor for admins and staff of
+    every fund; for staff of some funds, those funds' donors and donors not yet giving to
+    any fund."""
+    funds = user.staff_fund_ids()
+    if funds is None:
+        return true()
+    ours = Donor.id.in_(select(FundDonor.donor_id).where(FundDonor.fund_id.in_(funds)))
+    if not funds:
+        return ours
+    return or_(ours, ~exists().where(FundDonor.donor_id == Donor.id))
+
+
+def list_donors(session: Session, user: User, *, fund_id: int | None = None) -> list[Donor]:
+    """The donors `user` may see, by name; with `fund_id`, only that fund's donors."""
+    query = select(Donor).where(donor_visible_to(user)).options(selectinload(Donor.fund_links))
+    if fund_id is not None:
+        query = query.where(
+            Donor.id.in_(select(FundDonor.donor_id).where(FundDonor.fund_id == fund_id))
+        )
+    return list(session.scalars(query.order_by(Donor.name)))
+
+
+def add_fund_donor(session: Session, donor: Donor, fund_id: int) -> None:
+    """Make `donor` a donor of the fund (a pledge or contribution was recorded)."""
+    if fund_id not in donor.fund_ids:
+        donor.fund_links.append(FundDonor(fund_id=fund_id))
+        session.flush()
+
+
+def donors_by_id(session: Session, donor_ids: set[int]) -> dict[int, Donor]:
+    """The donors named by a fund's own records (pledges, contributions), in one statement."""
+    if not donor_ids:
+        return {}
+    return {d.id: d for d in session.scalars(select(Donor).where(Donor.id.in_(donor_ids)))}

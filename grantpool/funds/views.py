@@ -86,7 +86,9 @@ def edit_fund(fund_id: int) -> Any:
 def list_donors() -> Any:
     require(current_user, "donor.list")
     return render_template(
-        "funds/donors.html", donors=services.list_donors(db.session), donor_types=DONOR_TYPE_LABELS
+        "funds/donors.html",
+        donors=services.list_donors(db.session, current_user),
+        donor_types=DONOR_TYPE_LABELS,
     )
 
 
@@ -95,6 +97,7 @@ def list_donors() -> Any:
 def create_donor() -> Any:
     require(current_user, "donor.create")
     form = DonorForm()
+    form.set_fund_choices(services.donor_fund_choices(db.session, current_user), frozenset())
     if request.method == "POST":
         try:
             services.create_donor(db.session, current_user, form.values())
@@ -112,8 +115,11 @@ def edit_donor(donor_id: int) -> Any:
     donor = _donor(donor_id)
     require(current_user, "donor.edit", donor)
     form = DonorForm(obj=donor)
+    funds = services.donor_fund_choices(db.session, current_user)
+    form.set_fund_choices(funds, donor.fund_ids)
     if request.method == "POST":
         form = DonorForm()
+        form.set_fund_choices(funds, donor.fund_ids)
         try:
             services.update_donor(db.session, current_user, donor, form.values())
         except ValidationFailed as failure:

@@ -21,7 +21,7 @@ from ..accounts.models import User
 from ..calls.models import Call
 from ..calls.rules import Channel, QuestionKind, all_questions, validate_answers
 from ..organisations.models import Organisation
-from ..organisations.services import create_organisation
+from ..organisations.services import create_organisation, organisation_visible_to
 from ..platform.errors import DomainError, ValidationFailed
 from ..platform.time import now_utc
 from . import services
@@ -244,24 +244,43 @@ def _answers(call: Call, row: dict[str, str]) -> dict[str, Any]:
 
 class _Organisations:
     """Organisations matched by name and country (case-insensitive), or created: those a
-    file names are read in one statement, each new one created once."""
+    file names are read in one statement, each new one created once.
+
+    Only organisations the importer may see are matched. A name that matches only an
+    organisation working with other funds is refused: importing it would hand this
+    fund's staff that organisation's details, and a second organisation of the same name
+    would split its history."""
 
     def __init__(self, session: Session, actor: User, rows: list[dict[str, str]]) -> None:
         self.session, self.actor = session, actor
         self.known: dict[tuple[str, str], Organisation] = {}
+        self.elsewhere: set[tuple[str, str]] = set()
         names = sorted({(r.get("organisation_name") or "").lower() for r in rows} - {""})
+        visible = organisation_visible_to(actor).label("visible")
         for start in range(0, len(names), 1000):
             chunk = names[start:start + 1000]
-            for found in session.scalars(
-                select(Organisation)
+            for found, may_see in session.execute(
+                select(Organisation, visible)
                 .where(func.lower(Organisation.name).in_(chunk))
                 .order_by(Organisation.id)
             ):
-                self.known.setdefault((found.name.lower(), found.country), found)
+                key = (found.name.lower(), found.country)
+                if may_see:
+                    self.known.setdefault(key, found)
+                else:
+                    self.elsewhere.add(key)
 
     def get(self, row: dict[str, str]) -> Organisation:
         name, country = row["organisation_name"], row["organisation_country"].upper()
         key = (name.lower(), country)
+        if key not in self.known and key in self.elsewhere:
+            raise ValidationFailed.single(
+                "organisation_name",
+                _(
+                    "An organisation of this name in this country works with another "
+                    "fund. It can apply itself, or an administrator can import this row."
+                ),
+            )
         if key not in self.known:
             self.known[key] = create_organisation(
                 self.session,

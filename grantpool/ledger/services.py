@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..funds.models import Donor, Fund
+from ..funds.services import add_fund_donor
 from ..organisations.rules import is_valid_country
 from ..platform.audit import record_event
 from ..platform.errors import InsufficientFunds, ValidationFailed
 from ..platform.idempotency import request_fingerprint
 from ..platform.money import AmountOutOfRange, Money, amount_problem, is_currency, parse_money
-from ..platform.permissions import require
+from ..platform.permissions import can, require
 from ..platform.time import instant_problem
 from . import rules
 from .models import (
@@ -252,13 +253,16 @@ def reverse_transaction(
 # --- contributions, pledges, refunds, costs ----------------------------------------------
 
 
-def _donor(session: Session, donor_id: Any, errors: dict[str, str]) -> Donor | None:
+def _donor(session: Session, actor: User, donor_id: Any, errors: dict[str, str]) -> Donor | None:
+    """The donor chosen, if `actor` may see it: a donor of another fund is as unknown as a
+    donor that does not exist."""
     try:
         donor = session.get(Donor, int(donor_id))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         donor = None
-    if donor is None:
+    if donor is None or not can(actor, "donor.view", donor):
         errors["donor_id"] = _("Choose the donor.")
+        return None
     return donor
 
 
@@ -314,7 +318,7 @@ def record_contribution(
     """
     require(actor, "contribution.create", fund)
     errors: dict[str, str] = {}
-    donor = _donor(session, data.get("donor_id"), errors)
+    donor = _donor(session, actor, data.get("donor_id"), errors)
     currency = str(data.get("currency") or "").strip().upper()
     if not is_currency(currency):
         errors["currency"] = _("Enter a currency code such as USD, EUR or KES.")
@@ -386,6 +390,7 @@ def record_contribution(
         recorded_by_id=actor.id,
     )
     session.add(contribution)
+    add_fund_donor(session, donor, fund.id)
     session.flush()
     record_event(
         session,
@@ -410,7 +415,7 @@ def record_pledge(
     """Record a donor's promise. Nothing is posted: a pledge is not money."""
     require(actor, "pledge.create", fund)
     errors: dict[str, str] = {}
-    donor = _donor(session, data.get("donor_id"), errors)
+    donor = _donor(session, actor, data.get("donor_id"), errors)
     currency = str(data.get("currency") or "").strip().upper()
     if not is_currency(currency):
         errors["currency"] = _("Enter a currency code such as USD, EUR or KES.")
@@ -433,6 +438,7 @@ def record_pledge(
         recorded_by_id=actor.id,
     )
     session.add(pledge)
+    add_fund_donor(session, donor, fund.id)
     session.flush()
     record_event(
         session,
@@ -459,6 +465,8 @@ def refund_donor(
     Refused with InsufficientFunds when fund:available would go below zero.
     """
     require(actor, "ledger.post", fund)
+    if not can(actor, "donor.view", donor):
+        raise ValidationFailed.single("donor_id", _("Choose the donor."))
     if not reason.strip():
         raise ValidationFailed.single("reason", _("Say why the money is returned."))
     minor = _base_amount(fund, amount)

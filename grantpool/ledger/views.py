@@ -12,10 +12,11 @@ from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..funds.models import Donor, Fund
-from ..funds.services import list_donors
+from ..funds.services import donors_by_id, list_donors
 from ..platform.errors import InsufficientFunds, NotFound, ValidationFailed
 from ..platform.money import Money
 from ..platform.permissions import can, require
+from ..platform.web import parse_whole_number
 from . import services
 from .forms import ContributionForm, CostForm, PledgeForm, RefundForm
 
@@ -33,10 +34,11 @@ def _locale() -> str:
     return str(get_locale() or "en")
 
 
-def _donor_choices(form: Any) -> None:
-    form.donor_id.choices = [("", "")] + [
-        (str(d.id), f"{d.name} ({d.currency})") for d in list_donors(db.session)
-    ]
+def _donor_choices(form: Any, fund: Fund | None = None) -> None:
+    """The donors one may record money from: those one may see; with `fund`, only that
+    fund's donors (money is returned only to those who gave it)."""
+    donors = list_donors(db.session, current_user, fund_id=fund.id if fund else None)
+    form.donor_id.choices = [("", "")] + [(str(d.id), f"{d.name} ({d.currency})") for d in donors]
 
 
 def _fresh_key(form: Any) -> None:
@@ -62,6 +64,8 @@ def show_ledger(fund_id: int) -> Any:
     require(current_user, "ledger.view", fund)
     balances = services.balances(db.session, fund)
     recent = services.recent_transactions(db.session, fund)
+    pledges = services.list_pledges(db.session, fund)
+    contributions = services.list_contributions(db.session, fund)[:50]
     codes = {b.code for b in balances} | {code for _t, lines in recent for code, _a in lines}
     return render_template(
         "ledger/show.html",
@@ -69,9 +73,9 @@ def show_ledger(fund_id: int) -> Any:
         balances=balances,
         recent=recent,
         labels=services.account_labels(db.session, sorted(codes)),
-        pledges=services.list_pledges(db.session, fund),
-        contributions=services.list_contributions(db.session, fund)[:50],
-        donors={d.id: d for d in list_donors(db.session)},
+        pledges=pledges,
+        contributions=contributions,
+        donors=donors_by_id(db.session, {r.donor_id for r in (*pledges, *contributions)}),
         may_post=can(current_user, "ledger.post", fund),
         Money=Money,
     )
@@ -146,12 +150,12 @@ def refund_donor(fund_id: int) -> Any:
     fund = _fund(fund_id)
     require(current_user, "ledger.post", fund)
     form = RefundForm()
-    _donor_choices(form)
+    _donor_choices(form, fund)
     if request.method == "POST":
         try:
-            donor = db.session.get(Donor, int(form.donor_id.data or 0))
+            donor = db.session.get(Donor, parse_whole_number(form.donor_id.data, minimum=1) or 0)
             errors: dict[str, str] = {}
-            if donor is None:
+            if donor is None or fund.id not in donor.fund_ids:
                 errors["donor_id"] = _("Choose the donor.")
             if not (form.reason.data or "").strip():
                 errors["reason"] = _("Say why the money is returned.")

@@ -28,6 +28,7 @@ class Organisations(MethodView):
         require(current_user, "organisation.list")
         return services.list_organisations(
             db.session,
+            current_user,
             country=args["country"],
             org_type=args["org_type"],
             search=args["q"],

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, union
 from sqlalchemy.orm import Session
 
-from ..accounts.models import Membership, User
+from ..accounts.models import Membership, Role, User
 from ..platform.audit import record_event, snapshot
 from ..platform.cells import clean_name
 from ..platform.errors import ValidationFailed
@@ -173,8 +173,62 @@ def member_organisations(session: Session, user: User) -> list[Organisation]:
     )
 
 
+def _fund_links() -> Select[tuple[int, int]]:
+    """(organisation, fund) for every fund an organisation has applied to or holds a
+    grant from. Intake and grants build on organisations, hence the late import."""
+    from ..calls.models import Call
+    from ..grants.models import Grant
+    from ..intake.models import Application
+
+    return union(  # type: ignore[return-value]
+        select(Grant.organisation_id, Grant.fund_id),
+        select(Application.organisation_id, Call.fund_id).join(
+            Call, Call.id == Application.call_id
+        ),
+    )
+
+
+def fund_ids(session: Session, organisation_id: int) -> frozenset[int]:
+    """The funds the organisation works with: applied to, or holds a grant from."""
+    links = _fund_links().subquery()
+    return frozenset(
+        int(f)
+        for f in session.scalars(
+            select(links.c.fund_id).where(links.c.organisation_id == organisation_id)
+        )
+    )
+
+
+def organisation_visible_to(user: User) -> ColumnElement[bool]:
+    """Organisations `user` may find as staff, as a condition on Organisation: all, for
+    admins and staff of every fund; for staff of some funds, the organisations working
+    with those funds and those not yet working with any fund. Written as EXISTS probes on
+    the indexed organisation columns, so a page of organisations costs a few index
+    lookups per row, whatever the number of applications."""
+    from ..calls.models import Call
+    from ..grants.models import Grant
+    from ..intake.models import Application
+
+    funds = user.staff_fund_ids(Role.FUND_MANAGER, Role.FINANCE_OFFICER)
+    if funds is None:
+        return true()
+    grants = select(Grant.id).where(Grant.organisation_id == Organisation.id)
+    applications = select(Application.id).where(Application.organisation_id == Organisation.id)
+    if not funds:
+        return false()
+    ours = or_(
+        grants.where(Grant.fund_id.in_(funds)).exists(),
+        applications.join(Call, Call.id == Application.call_id)
+        .where(Call.fund_id.in_(funds))
+        .exists(),
+    )
+    unlinked = and_(~grants.exists(), ~applications.exists())
+    return or_(ours, unlinked)
+
+
 def list_organisations(
     session: Session,
+    user: User,
     *,
     country: str | None = None,
     org_type: str | None = None,
@@ -182,7 +236,7 @@ def list_organisations(
     after_id: int = 0,
     limit: int = 50,
 ) -> list[Organisation]:
-    query = select(Organisation).where(Organisation.id > after_id)
+    query = select(Organisation).where(Organisation.id > after_id, organisation_visible_to(user))
     if country:
         query = query.where(Organisation.country == country.upper())
     if org_type:

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..platform.errors import NotFound, ValidationFailed
 from ..platform.permissions import require
+from ..platform.web import query_int
 from . import services
 from .forms import OrganisationForm
 from .models import Organisation
@@ -30,13 +31,15 @@ def _get(organisation_id: int) -> Organisation:
 @login_required
 def list_organisations() -> Any:
     require(current_user, "organisation.list")
-    after = request.args.get("after", 0, type=int)
+    after = query_int("after", 0)
     filters = {
         "country": request.args.get("country") or None,
         "org_type": request.args.get("org_type") or None,
         "search": request.args.get("q") or None,
     }
-    rows = services.list_organisations(db.session, after_id=after, limit=PAGE + 1, **filters)
+    rows = services.list_organisations(
+        db.session, current_user, after_id=after, limit=PAGE + 1, **filters
+    )
     next_after = rows[PAGE - 1].id if len(rows) > PAGE else None
     return render_template(
         "organisations/list.html",

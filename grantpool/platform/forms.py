@@ -3,10 +3,23 @@ back onto the form's fields, so every message sits next to its field."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
-from wtforms import Field
+from wtforms import Field, SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from .errors import ValidationFailed
+
+
+class CheckboxesField(SelectMultipleField):
+    """A list of checkboxes; which choices are acceptable is for the service to say."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        pass
 
 
 class Form(FlaskForm):

@@ -7,7 +7,8 @@ Each capability registers a rule per action in its `permissions.py`:
 
 Views call `require(current_user, "fund.edit", fund)`. When the user may not even see the
 object (`<type>.view` fails), the answer is NotFound, so another organisation's objects
-are indistinguishable from missing ones.
+are indistinguishable from missing ones. An action on an object of another type names the
+rule that says who sees that object: `@rule("call.create", seen_by="fund.view")`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from .errors import NotFound, NotPermitted
 
 Rule = Callable[[Any, Any], bool]
 _RULES: dict[str, Rule] = {}
+_SEEN_BY: dict[str, str] = {}
 
 
-def rule(action: str) -> Callable[[Rule], Rule]:
+def rule(action: str, *, seen_by: str | None = None) -> Callable[[Rule], Rule]:
     def register(fn: Rule) -> Rule:
         _RULES[action] = fn
+        if seen_by is not None:
+            _SEEN_BY[action] = seen_by
         return fn
 
     return register
@@ -50,8 +54,7 @@ def require(user: Any, action: str, obj: Any = None) -> None:
         return
     if obj is None:
         raise NotPermitted()
-    kind = action.split(".", 1)[0]
-    view_action = f"{kind}.view"
+    view_action = _SEEN_BY.get(action) or f"{action.split('.', 1)[0]}.view"
     if view_action != action and view_action in _RULES and not can(user, view_action, obj):
         raise NotFound()
     if action == view_action:

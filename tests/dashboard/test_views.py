@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role
 from grantpool.dashboard.charts import bar_chart
+from grantpool.funds.services import update_donor
 from grantpool.platform.sqlcount import HEADER
 from tests.conftest import signed_in_client
 from tests.factories import make_fund, make_organisation, make_user
@@ -31,14 +32,25 @@ def app_config():
     return {"SQL_COUNT_HEADER": True}
 
 
-
-
 def test_donor_viewers_see_only_funds_their_donor_gave_to(app, session: Session) -> None:
     pool = make_pool(session)
     fund_a = pool.world.fund
     # Donor B gives to a second fund that donor A never touched.
     other = make_world(session, available="")
-    contribute(session, other.officer, other.fund, pool.donor_b, "10.00")
+    # Fund A's donor is not the other fund's to see until an administrator shares it.
+    donor_b = pool.donor_b
+    update_donor(
+        session,
+        make_user(session, Role.ADMIN.value),
+        donor_b,
+        {
+            "name": donor_b.name,
+            "donor_type": donor_b.donor_type,
+            "currency": donor_b.currency,
+            "fund_ids": [fund_a.id, other.fund.id],
+        },
+    )
+    contribute(session, other.officer, other.fund, donor_b, "10.00")
     only_a = make_user(session, (Role.DONOR_VIEWER.value, None, pool.donor_a.id))
     client = signed_in_client(app, only_a)
     assert client.get(f"/dashboard/funds/{fund_a.id}").status_code == 200
@@ -47,17 +59,24 @@ def test_donor_viewers_see_only_funds_their_donor_gave_to(app, session: Session)
     assert client.get(f"/dashboard/funds/{other.fund.id}/export/money.csv").status_code == 404
     index = client.get("/dashboard/")
     assert index.status_code == 302 and index.headers["Location"].endswith(
-        f"/dashboard/funds/{fund_a.id}")
+        f"/dashboard/funds/{fund_a.id}"
+    )
 
 
 def test_a_donor_viewer_sees_its_own_row_and_staff_see_every_donor(app, session) -> None:
     pool = make_pool(session)
     fund_id = pool.world.fund.id
-    page = signed_in_client(app, pool.viewer_a).get(f"/dashboard/funds/{fund_id}").get_data(
-        as_text=True)
+    page = (
+        signed_in_client(app, pool.viewer_a)
+        .get(f"/dashboard/funds/{fund_id}")
+        .get_data(as_text=True)
+    )
     assert pool.donor_a.name in page and pool.donor_b.name not in page
-    page = signed_in_client(app, pool.world.manager).get(f"/dashboard/funds/{fund_id}").get_data(
-        as_text=True)
+    page = (
+        signed_in_client(app, pool.world.manager)
+        .get(f"/dashboard/funds/{fund_id}")
+        .get_data(as_text=True)
+    )
     assert pool.donor_a.name in page and pool.donor_b.name in page
 
 
@@ -77,8 +96,11 @@ def test_people_without_a_part_in_the_fund_get_not_found(app, session) -> None:
 
 def test_page_has_well_formed_svg_charts_each_beside_its_table(app, session) -> None:
     pool = make_pool(session)
-    page = signed_in_client(app, pool.world.manager).get(
-        f"/dashboard/funds/{pool.world.fund.id}").get_data(as_text=True)
+    page = (
+        signed_in_client(app, pool.world.manager)
+        .get(f"/dashboard/funds/{pool.world.fund.id}")
+        .get_data(as_text=True)
+    )
     charts = re.findall(r"<svg.*?</svg>", page, re.S)
     assert len(charts) >= 5
     for svg in charts:
@@ -110,13 +132,15 @@ def test_every_table_exports_to_csv_and_xlsx(app, session) -> None:
         if link.endswith(".xlsx"):
             book = load_workbook(io.BytesIO(response.data))
             assert book.active.max_row >= 1
-    money = load_workbook(io.BytesIO(client.get(
-        f"/dashboard/funds/{fund_id}/export/money.xlsx").data)).active
+    money = load_workbook(
+        io.BytesIO(client.get(f"/dashboard/funds/{fund_id}/export/money.xlsx").data)
+    ).active
     rows = {r[0]: r[1] for r in money.iter_rows(min_row=2, values_only=True) if r and r[0]}
     assert rows["Received from donors"] == 2000
     assert rows["Disbursed to partners"] == 900
-    csv_text = client.get(f"/dashboard/funds/{fund_id}/export/allocation-country.csv?country=KE"
-                          ).data.decode("utf-8-sig")
+    csv_text = client.get(
+        f"/dashboard/funds/{fund_id}/export/allocation-country.csv?country=KE"
+    ).data.decode("utf-8-sig")
     assert csv_text.splitlines()[0] == "Where,Committed (USD),Disbursed (USD),Grants"
     assert csv_text.splitlines()[1:] == ["Kenya,1000.00,600.00,1"]
     assert client.get(f"/dashboard/funds/{fund_id}/export/nothing.csv").status_code == 404
@@ -125,7 +149,8 @@ def test_every_table_exports_to_csv_and_xlsx(app, session) -> None:
 def test_donor_report_pdf_reads_back_with_charts_and_credit(app, session) -> None:
     pool = make_pool(session)
     response = signed_in_client(app, pool.viewer_a).get(
-        f"/dashboard/funds/{pool.world.fund.id}/report.pdf")
+        f"/dashboard/funds/{pool.world.fund.id}/report.pdf"
+    )
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
     assert pool.world.fund.name in text
@@ -137,7 +162,8 @@ def test_donor_report_pdf_reads_back_with_charts_and_credit(app, session) -> Non
 def test_bad_filters_are_explained_and_change_nothing(app, session) -> None:
     pool = make_pool(session)
     response = signed_in_client(app, pool.world.manager).get(
-        f"/dashboard/funds/{pool.world.fund.id}?from=yesterday&country=ZZ")
+        f"/dashboard/funds/{pool.world.fund.id}?from=yesterday&country=ZZ"
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Enter a date such as 2026-01-31." in page and "Choose a country." in page
@@ -166,15 +192,20 @@ def _statements(app, session, user, path: str) -> int:
 def test_dashboard_statements_do_not_grow_with_the_data(app, session) -> None:
     pool = make_pool(session)
     world = pool.world
-    paths = [f"/dashboard/funds/{world.fund.id}",
-             f"/dashboard/funds/{world.fund.id}?country=KE&from=2026-01-01",
-             f"/dashboard/funds/{world.fund.id}/export/speed.xlsx",
-             f"/dashboard/funds/{world.fund.id}/report.pdf"]
+    paths = [
+        f"/dashboard/funds/{world.fund.id}",
+        f"/dashboard/funds/{world.fund.id}?country=KE&from=2026-01-01",
+        f"/dashboard/funds/{world.fund.id}/export/speed.xlsx",
+        f"/dashboard/funds/{world.fund.id}/report.pdf",
+    ]
     small = [_statements(app, session, world.manager, p) for p in paths]
     contribute(session, world.officer, world.fund, pool.donor_a, "50000.00")
     for i in range(12):
-        organisation = make_organisation(session, country=["KE", "UG", "SN"][i % 3],
-                                         org_type=["local_ngo", "national_ngo"][i % 2])
+        organisation = make_organisation(
+            session,
+            country=["KE", "UG", "SN"][i % 3],
+            org_type=["local_ngo", "national_ngo"][i % 2],
+        )
         grant = award(session, world, organisation, 100_000 + i)
         pay_first_tranche(session, world, grant, dt.date(2026, 1, 10 + i))
     large = [_statements(app, session, world.manager, p) for p in paths]
