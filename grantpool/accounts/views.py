@@ -25,7 +25,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db, limiter, login_manager
 from ..organisations.services import member_organisations
-from ..platform.deferred import after_response
+from ..platform.deferred import ACCOUNT_LOOKUP_SECONDS, after_response
 from ..platform.errors import ValidationFailed
 from ..platform.i18n import LANGUAGE_NAMES, offered_languages, select_locale
 from . import services
@@ -214,6 +214,7 @@ def password_reset_request() -> Any:
             lambda: services.request_password_reset(
                 db.session, email, minutes=minutes, base_url=base_url, locale=locale
             ),
+            lasting=ACCOUNT_LOOKUP_SECONDS,
         )
     return render_template("accounts/password_reset_request.html", form=form), (
         422 if request.method == "POST" else 200

@@ -40,7 +40,7 @@ from ..organisations import services as organisation_services
 from ..organisations.models import Organisation
 from ..organisations.rules import area_name, country_choices
 from ..platform import uploads
-from ..platform.deferred import after_response
+from ..platform.deferred import ACCOUNT_LOOKUP_SECONDS, after_response
 from ..platform.errors import NotFound, StorageUnavailable, ValidationFailed
 from ..platform.permissions import require
 from ..platform.storage import get_storage
@@ -154,6 +154,7 @@ def request_sign_in_link() -> Any:
             lambda: accounts.request_sign_in_link(
                 db.session, email, base_url=base_url, locale=locale
             ),
+            lasting=ACCOUNT_LOOKUP_SECONDS,
         )
     return render_template("intake/sign_in_request.html", form=form)
 
