@@ -224,7 +224,36 @@ def seed(session: Session) -> list[tuple[str, str]]:
     from .attribution.demo import seed_attribution
 
     seed_attribution(session, manager, fund, organisations, grant_list, DEMO_DOMAIN, DEMO_PASSWORD)
+    _seed_second_fund(session, admin)
     return demo_logins(session)
+
+
+def _seed_second_fund(session: Session, admin: User) -> None:
+    """A second fund with its own manager and donor: the first fund's staff see neither
+    its donor nor its money, and its manager sees nothing of the first fund."""
+    coast = Fund(
+        name="Coastal Resilience Fund",
+        base_currency="KES",
+        timezone="Africa/Nairobi",
+        description="Small grants for fishing and farming communities on the Kenyan coast.",
+    )
+    session.add(coast)
+    session.flush()
+    record_event(session, admin, "fund.create", coast, after={"name": coast.name})
+    coast_manager = create_user(
+        session,
+        admin,
+        email=f"coast.manager@{DEMO_DOMAIN}",
+        name="Zawadi Manager",
+        password=DEMO_PASSWORD,
+        roles=[(Role.FUND_MANAGER.value, coast.id, None)],
+    )
+    create_donor(
+        session,
+        coast_manager,
+        {"name": "Coast County Trust", "donor_type": "government", "country": "KE",
+         "currency": "KES"},
+    )  # fmt: skip
 
 
 def _seed_money(session: Session, finance: User, fund: Fund, donors: list[Donor]) -> None:

@@ -72,6 +72,17 @@ def test_seed_demo_once_and_print_logins(app, session):
     # The demo shows a protected organisation and an anonymised record with its own words
     # for anonymised publication, and the public outputs hold them.
     assert any(o.safety_flag for o in organisations)
+    # Two funds: each fund's manager sees its own donors only.
+    from grantpool.accounts.models import User
+    from grantpool.funds.services import list_donors
+
+    def donors_seen_by(email: str) -> set[str]:
+        user = session.scalars(select(User).where(User.email == email)).one()
+        return {d.name for d in list_donors(session, user)}
+
+    first = donors_seen_by("manager2@demo.grantpool.localhost")
+    coast = donors_seen_by("coast.manager@demo.grantpool.localhost")
+    assert coast == {"Coast County Trust"} and "Coast County Trust" not in first and first
     client = app.test_client()
     published = "".join(
         client.get(url).get_data(as_text=True)
