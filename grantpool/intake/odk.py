@@ -29,6 +29,7 @@ from ..accounts.models import User
 from ..calls.models import Call
 from ..calls.rules import CallState, Channel, QuestionKind, all_questions, eligibility_reasons
 from ..organisations.models import Organisation
+from ..platform import uploads
 from ..platform.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from ..platform.money import MAX_AMOUNT_MINOR, Money
 from ..platform.storage import StoredFile, get_storage
@@ -312,7 +313,19 @@ def receive_submission(
                 missing[key] = _("The attachment %(name)s was not sent.", name=name)
                 continue
             try:
-                saved = storage.save(upload, max_bytes=questions[key].get("max_bytes"))
+                # Charged to the organisation like any upload (quota, hourly rate), and
+                # attached at once: the application made below refers to it.
+                saved = uploads.store_upload(
+                    session,
+                    actor,
+                    upload,
+                    purpose=uploads.UploadPurpose.APPLICATION_ANSWER,
+                    organisation_id=organisation.id,
+                    max_bytes=questions[key].get("max_bytes"),
+                    attached=True,
+                    storage=storage,
+                    now=now,
+                )
             except ValidationFailed as failure:
                 missing[key] = failure.errors.get("file", [str(failure.message)])[0]
                 continue
@@ -342,6 +355,8 @@ def receive_submission(
         # The same instanceID sent twice at once: the other request won.
         for saved in stored:
             storage.delete(saved.key)
+        # (Their rows too: the request goes on to answer with the first application.)
+        uploads.forget(session, [saved.key for saved in stored])
         earlier = earlier_submission(session, actor, submission.instance_id)
         if earlier is None:
             raise

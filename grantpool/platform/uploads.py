@@ -277,6 +277,12 @@ def discard(session: Session, key: str) -> None:
     session.execute(delete(StoredUpload).where(StoredUpload.key == key))
 
 
+def forget(session: Session, keys: Collection[str]) -> None:
+    """The rows of files whose objects were already removed."""
+    if keys:
+        session.execute(delete(StoredUpload).where(StoredUpload.key.in_(sorted(set(keys)))))
+
+
 def mark_detached(session: Session, keys: Collection[str]) -> None:
     """Nothing refers to these files any more (a draft's file answer was replaced): they
     are purged with the other unattached files once past retention."""

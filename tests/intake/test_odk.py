@@ -315,6 +315,11 @@ def test_a_submission_with_a_photo_becomes_an_application(
     assert picture["name"] == "1733829393843.png"
     with get_storage().open(picture["key"]) as stored:
         assert stored.read() == photo
+    # Charged to the organisation's storage quota, and attached (never purged).
+    from grantpool.platform.uploads import StoredUpload
+
+    row = session.scalars(select(StoredUpload).where(StoredUpload.key == picture["key"])).one()
+    assert row.organisation_id == setting["organisation"].id and row.attached_at is not None
     events = session.scalars(
         select(AuditEvent.action).where(AuditEvent.object_id == str(application.id))
     ).all()
