@@ -27,6 +27,10 @@ from grantpool.platform.db import normalise_url
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD, make_user
 
+# SQLite is a file the process opens itself: there is no server to restart and no
+# connection to drop, so these run on PostgreSQL only.
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
 UNAVAILABLE_GET = "grantpool cannot reach its database just now. Try again in a minute."
 UNAVAILABLE_POST = (
     "grantpool cannot reach its database just now, so nothing was saved. Go back and send it "
