@@ -15,14 +15,13 @@ from typing import IO, Any
 from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select, union
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import Role, User
-from ..calls.models import Call
 from ..grants.models import Grant
-from ..intake.models import Application
 from ..organisations.models import Organisation
+from ..organisations.services import fund_ids as organisation_fund_ids
 from ..platform.audit import record_event, snapshot
 from ..platform.errors import NotFound, ValidationFailed
 from ..platform.permissions import can, require
@@ -84,15 +83,7 @@ def visible_organisation(session: Session, user: Any, organisation_id: int) -> O
 
 
 def organisation_scope(session: Session, organisation: Organisation) -> OrganisationScope:
-    funds = session.scalars(
-        union(
-            select(Grant.fund_id).where(Grant.organisation_id == organisation.id),
-            select(Call.fund_id)
-            .join(Application, Application.call_id == Call.id)
-            .where(Application.organisation_id == organisation.id),
-        )
-    )
-    return OrganisationScope(organisation, frozenset(int(f) for f in funds))
+    return OrganisationScope(organisation, organisation_fund_ids(session, organisation.id))
 
 
 def default_settings(organisation_id: int) -> AttributionSettings:
