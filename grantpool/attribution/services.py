@@ -526,9 +526,9 @@ def records_for_manager(
         .order_by(Grant.id.desc())
         .limit(limit)
     )
-    managed = [a.fund_id for a in user.roles if a.role == Role.FUND_MANAGER]
-    if not user.is_admin and None not in managed:
-        query = query.where(Grant.fund_id.in_(set(managed) or {0}))
+    managed = user.staff_fund_ids(Role.FUND_MANAGER)
+    if managed is not None:
+        query = query.where(Grant.fund_id.in_(managed or {0}))
     return [(g, r) for g, r in session.execute(query).all()]
 
 
