@@ -15,17 +15,14 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import defer, joinedload, lazyload, load_only
 
-from ..accounts import services as accounts
-from ..calls import services as calls
 from ..calls.models import Call
 from ..calls.rules import (
     QuestionKind,
@@ -35,19 +32,17 @@ from ..calls.rules import (
     sections,
     text_in,
 )
-from ..extensions import db, limiter
+from ..extensions import db
 from ..organisations import services as organisation_services
 from ..organisations.models import Organisation
 from ..organisations.rules import area_name, country_choices
 from ..platform import uploads
-from ..platform.deferred import ACCOUNT_LOOKUP_SECONDS, after_response
 from ..platform.errors import NotFound, StorageUnavailable, ValidationFailed
 from ..platform.permissions import require
 from ..platform.storage import get_storage
 from ..platform.time import now_utc
 from ..platform.web import reads_only
 from . import services
-from .forms import EmailOnlyForm, RegistrationForm, SignInCodeForm
 from .models import Application
 from .rules import can_withdraw, state_label
 
@@ -84,115 +79,6 @@ def _application(
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {"text_in": text_in, "state_label": state_label, "area_name": area_name}
-
-
-# Public pages ---------------------------------------------------------------------------
-
-
-@bp.get("/calls")
-@reads_only
-def open_calls() -> Any:
-    now = now_utc()
-    return render_template("intake/calls.html", calls=calls.public_calls(db.session, now), now=now)
-
-
-@bp.get("/calls/<int:call_id>")
-@reads_only
-def call_page(call_id: int) -> Any:
-    call = _call(call_id)
-    return render_template("intake/call.html", call=call, accepting=call.is_accepting(now_utc()))
-
-
-# Registration and sign-in without a password ----------------------------------------------
-
-
-@bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
-def register() -> Any:
-    signed_in = current_user.is_authenticated
-    form = RegistrationForm(signed_in=signed_in)
-    next_url = request.values.get("next") or ""
-    if request.method == "POST":
-        try:
-            user, _organisation = services.register_applicant(
-                db.session, current_user if signed_in else None, form.values(), locale=_locale()
-            )
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("intake/register.html", form=form, next=next_url), 422
-        if not signed_in:
-            session.clear()
-            accounts.start_login_session(db.session, user, request.headers.get("User-Agent"))
-            login_user(user)
-        flash(
-            _(
-                "Your organisation is registered. To come back later, ask for a sign-in link "
-                "sent to your email."
-            ),
-            "success",
-        )
-        return redirect(
-            next_url
-            if next_url.startswith("/") and not next_url.startswith("//")
-            else url_for("intake.my_applications")
-        )
-    return render_template("intake/register.html", form=form, next=next_url)
-
-
-@bp.route("/sign-in-link", methods=["GET", "POST"])
-@limiter.limit("5 per 15 minutes", methods=["POST"])
-def request_sign_in_link() -> Any:
-    form = EmailOnlyForm()
-    if request.method == "POST":
-        email, locale, base_url = form.email.data or "", _locale(), current_app.config["BASE_URL"]
-        code_form = SignInCodeForm()
-        code_form.email.data = form.email.data
-        # The same answer in the same time for any address: the account is looked up,
-        # and the link mailed, once the answer has been sent.
-        return after_response(
-            make_response(render_template("intake/sign_in_sent.html", form=code_form)),
-            lambda: accounts.request_sign_in_link(
-                db.session, email, base_url=base_url, locale=locale
-            ),
-            lasting=ACCOUNT_LOOKUP_SECONDS,
-        )
-    return render_template("intake/sign_in_request.html", form=form)
-
-
-@bp.route("/sign-in/code", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes", methods=["POST"])
-def sign_in_with_code() -> Any:
-    form = SignInCodeForm()
-    if request.method == "GET":
-        return render_template("intake/sign_in_sent.html", form=form)
-    result = accounts.sign_in_with_code(
-        db.session, form.email.data or "", form.code.data or "", request.headers.get("User-Agent")
-    )
-    if result is None:
-        g.keep_changes = True  # the wrong attempt counts
-        form.code.errors = [
-            _(
-                "That code is not right, or it has expired. Check the newest "
-                "email, or ask for a new one."
-            )
-        ]
-        return render_template("intake/sign_in_sent.html", form=form), 401
-    user, _token = result
-    session.clear()
-    login_user(user)
-    return redirect(url_for("intake.my_applications"))
-
-
-@bp.route("/sign-in/<token>", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
-def sign_in(token: str) -> Any:
-    # Opening the link only shows a button: mail scanners that follow links must not use it.
-    if request.method == "GET":
-        return render_template("intake/sign_in.html", token=token)
-    user, _token = accounts.sign_in_with_link(db.session, token, request.headers.get("User-Agent"))
-    session.clear()
-    login_user(user)
-    return redirect(url_for("intake.my_applications"))
 
 
 # The application form -------------------------------------------------------------------
@@ -639,3 +525,7 @@ def spreadsheet(call_id: int) -> Any:
     else:
         flash(_("%(n)s applications were imported.", n=len(result)), "success")
     return redirect(url_for("intake.spreadsheet", call_id=call.id))
+
+
+# Routes on the same blueprint, kept in their own modules.
+from . import entry, public  # noqa: E402, F401
