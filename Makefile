@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test lint fmt db-upgrade translations bench clean messages
+.PHONY: run test lint fmt db-upgrade translations bench bench-slow-link clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,10 @@ translations: $(VENV)/.installed
 db-upgrade: $(VENV)/.installed
 	$(BIN)/flask db upgrade
 
+# Development mail is printed in this terminal as soon as it is written (sign-in links
+# and codes included); the demo's own mail stays in the outbox.
 run: translations db-upgrade
-	$(BIN)/flask grantpool seed-demo --if-empty --quiet
+	GRANTPOOL_MAIL_SEND_ON_COMMIT=false $(BIN)/flask grantpool seed-demo --if-empty --quiet
 	$(BIN)/flask grantpool demo-logins
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
@@ -49,6 +51,11 @@ messages: $(VENV)/.installed
 bench: $(VENV)/.installed translations
 	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && apt-get install -y -qq wrk >/dev/null) || (echo "install wrk first" && false)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# The applicant's pages in Chromium on an emulated 2G link: load time and bytes; see
+# bench/browser.py. Needs Chromium (apt-get install chromium).
+bench-slow-link: $(VENV)/.installed-test translations
+	$(BIN)/python -m bench.browser --slow-link $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

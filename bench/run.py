@@ -3,6 +3,7 @@ each page with wrk, and print requests per second, latency percentiles, each pag
 to a minimal route of the same app, and its SQL statements per request.
 
     python -m bench.run [--database postgresql|sqlite] [--scale full|small] [--seconds 10]
+    python -m bench.run --slow-link      # the applicant's pages on an emulated 2G link
 
 Only loopback is ever targeted; every load run stops by itself after --seconds.
 """
@@ -321,7 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     # One thread per worker: pages are CPU-bound Python, and on two cores extra threads
     # mostly contend for the GIL (measured: form page, submission and dashboard all faster).
     parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads")
+    parser.add_argument("--slow-link", action="store_true",
+                        help="instead: the applicant's pages in Chromium on an emulated 2G "
+                             "link (bench/browser.py; needs no wrk)")
     args = parser.parse_args(argv)
+    if args.slow_link:
+        return browser.slow_link()
     if shutil.which("wrk") is None:
         print("make bench needs wrk (apt-get install wrk)", file=sys.stderr)
         return 2

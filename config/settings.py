@@ -86,7 +86,7 @@ SETTINGS: list[Setting] = [
         "send cookies over HTTPS only (default: on in production)",
         bool,
     ),
-    Setting("MAIL_BACKEND", "console", "`console` (logs mail) or `smtp`"),
+    Setting("MAIL_BACKEND", "console", "`console` (prints mail to standard output) or `smtp`"),
     Setting("MAIL_FROM", "grantpool <no-reply@grantpool.localhost>", "sender of every message"),
     Setting("SMTP_HOST", "127.0.0.1", "SMTP server"),
     Setting("SMTP_PORT", 25, "SMTP port", int),
@@ -101,6 +101,14 @@ SETTINGS: list[Setting] = [
         "mid-send) is sent again by the next `send-mail`",
         int,
     ),
+    Setting(
+        "MAIL_SEND_ON_COMMIT",
+        None,
+        "development only: send each message as soon as the change that queued it commits, "
+        "without `send-mail` (default: on in development, off otherwise; refused in "
+        "production)",
+        bool,
+    ),
     Setting("BASE_URL", "http://127.0.0.1:5000", "public address used in emailed links"),
     Setting("OPEN_DATA_PREFIX", "360G-grantpool",
             "360Giving identifier prefix (360G-…) of published grants and unregistered partners"),
@@ -114,6 +122,23 @@ SETTINGS: list[Setting] = [
     Setting("IATI_ORG_TYPE", None,
             "the fund manager's IATI OrganisationType code (e.g. `21` international NGO, "
             "`22` national NGO); required in production; empty elsewhere means `90`"),
+    Setting(
+        "FUND_MANAGER_NAME",
+        "the fund manager",
+        "who runs this service, named in every page's footer and in the privacy notice",
+    ),
+    Setting(
+        "CONTACT_EMAIL",
+        "contact@grantpool.localhost",
+        "address applicants and partners write to, in every page's footer and the privacy "
+        "notice",
+    ),
+    Setting(
+        "PRIVACY_NOTICE_URL",
+        None,
+        "address of the fund manager's own privacy notice; unset, the footer links to the "
+        "built-in one at /privacy",
+    ),
     Setting("INVITATION_DAYS", 7, "how long an invitation link works", int),
     Setting("PASSWORD_RESET_MINUTES", 60, "how long a password reset link works", int),
     Setting("SQL_ECHO", False, "log every SQL statement", bool),

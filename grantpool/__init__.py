@@ -34,9 +34,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.bound_path_integers(app)
 
     extensions.db.init_app(app)
-    from .platform import sqlcount
+    from .platform import assets, mail, sqlcount
 
-    sqlcount.init_app(app)  # first registered, so its after_request runs last (after commit)
+    mail.init_app(app)  # development: mail is sent once the transaction that queued it commits
+    # after_request functions run in reverse order of registration: registered before
+    # platform.web's, these run after the commit: caching and compression, then the count.
+    sqlcount.init_app(app)
+    assets.init_app(app)
     extensions.csrf.init_app(app)
     extensions.babel.init_app(
         app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone
@@ -54,6 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .platform.api import docs_bp
 
     app.register_blueprint(docs_bp)
+    from .platform import pages
+
+    pages.init_app(app)
     _register_capabilities(app)
 
     from .platform.bodylimit import ChunkedBodyLimit
@@ -91,6 +98,13 @@ def _configure(app: Flask, overrides: Mapping[str, Any]) -> None:
         settings["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'grantpool.sqlite3'}"
     if not settings.get("STORAGE_URL"):
         settings["STORAGE_URL"] = (Path(app.instance_path) / "uploads").as_uri()
+    if settings.get("MAIL_SEND_ON_COMMIT") is None:
+        settings["MAIL_SEND_ON_COMMIT"] = env == "development"
+    elif settings["MAIL_SEND_ON_COMMIT"] and env == "production":
+        raise ConfigurationError(
+            "GRANTPOOL_MAIL_SEND_ON_COMMIT is for development only: in production, send "
+            "the outbox with `flask grantpool send-mail` (e.g. every minute from cron)."
+        )
     secure = settings.get("SESSION_COOKIE_SECURE")
     app.config.update(settings)
     app.config.update(

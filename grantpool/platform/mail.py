@@ -10,6 +10,11 @@ the same Message-ID (`outbox_message_id`), so mail servers and clients can recog
 repeat and drop it.
 
 While a message is 'sending', next_attempt_at holds when it was claimed.
+
+In development (MAIL_SEND_ON_COMMIT, on there by default) the messages a transaction
+queued are sent right after it commits, without waiting for `send-mail`; with the
+console backend each is printed to standard output, so whoever runs `make run` reads
+the sign-in link and code in that terminal.
 """
 
 from __future__ import annotations
@@ -17,13 +22,25 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+import sys
+from collections.abc import Collection
 from email.message import EmailMessage
 from email.utils import parseaddr
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
-from flask import current_app, render_template
+from flask import Flask, current_app, has_app_context, render_template
 from flask_babel import force_locale
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text, insert, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Base, IdPK
@@ -76,6 +93,7 @@ def queue_mail(
     message = OutboxMessage(**_message_fields(to, template, locale, context))
     session.add(message)
     session.flush()
+    _note_queued(session, [message.id])
     return message
 
 
@@ -83,7 +101,16 @@ def queue_mails(session: Session, mails: list[tuple[str, str, str, dict[str, Any
     """queue_mail for many (to, template, locale, context) at once: one statement."""
     rows = [_message_fields(*mail) for mail in mails]
     if rows:
-        session.execute(insert(OutboxMessage), rows)
+        ids = session.scalars(insert(OutboxMessage).returning(OutboxMessage.id), rows).all()
+        _note_queued(session, ids)
+
+
+QUEUED = "grantpool.mail_queued"
+
+
+def _note_queued(session: Session, ids: Collection[int]) -> None:
+    """Remember which messages this session's transaction queued (send_on_commit)."""
+    session.info.setdefault(QUEUED, set()).update(ids)
 
 
 class MailBackend(Protocol):
@@ -91,8 +118,26 @@ class MailBackend(Protocol):
 
 
 class ConsoleBackend:
+    """Development mail: each message printed whole to standard output (the terminal of
+    `flask run`), where its links can be read and opened."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+
     def send(self, message: EmailMessage) -> None:
-        log.warning("mail to %s: %s\n%s", message["To"], message["Subject"], message.get_content())
+        stream = self.stream or sys.stdout
+        rule = "-" * 72
+        stream.write(
+            f"{rule}\n"
+            f"Mail to: {message['To']}\n"
+            f"From: {message['From']}\n"
+            f"Subject: {message['Subject']}\n"
+            f"Message-ID: {message['Message-ID']}\n\n"
+            f"{message.get_content().rstrip()}\n"
+            f"{rule}\n"
+        )
+        stream.flush()
+        log.info("mail to %s printed: %s", message["To"], message["Subject"])
 
 
 class SMTPBackend:
@@ -154,11 +199,14 @@ def send_pending(
     *,
     now: dt.datetime | None = None,
     limit: int = 100,
+    only: Collection[int] | None = None,
 ) -> tuple[int, int]:
     """Send due messages; commits after each claim and each outcome, so a crash loses
     nothing and two senders never send the same message at once. Messages left 'sending'
     for longer than MAIL_SENDING_TIMEOUT minutes (their sender was stopped) are released
     first and sent again (at least once: see the module's docstring).
+
+    `only` limits the run to those messages (ids).
 
     Returns (sent, failed attempts).
     """
@@ -176,6 +224,8 @@ def send_pending(
             .order_by(OutboxMessage.id)
             .limit(1)
         )
+        if only is not None:
+            query = query.where(OutboxMessage.id.in_(only))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         message = session.scalars(query).first()
@@ -242,3 +292,38 @@ def reset_stuck(
         ", ".join(str(i) for i in stuck),
     )
     return int(count or 0)
+
+
+def _send_on_commit(session: Session) -> None:
+    """After a transaction that queued mail has committed: send those messages now, from
+    a session of their own (the committed one can run no more SQL in this hook). For
+    development (MAIL_SEND_ON_COMMIT); whatever fails is logged and the message stays in
+    the outbox for `flask grantpool send-mail`, and the commit stands."""
+    queued = session.info.pop(QUEUED, None)
+    if not queued or not has_app_context() or not current_app.config.get("MAIL_SEND_ON_COMMIT"):
+        return
+    # On the same engine, or (under tests) inside the same outer connection's transaction.
+    sender = Session(bind=session.get_bind(), join_transaction_mode="create_savepoint")
+    try:
+        send_pending(sender, only=sorted(queued))
+    except Exception:
+        log.exception("sending mail after the commit failed; it is kept for send-mail")
+        sender.rollback()
+    finally:
+        sender.close()
+
+
+def _forget_on_rollback(session: Session, previous: Any) -> None:
+    if previous.parent is None:  # the session's outermost transaction: nothing was kept
+        session.info.pop(QUEUED, None)
+
+
+def init_app(app: Flask) -> None:
+    """With MAIL_SEND_ON_COMMIT (development), mail is sent as soon as the transaction
+    that queued it commits: a request's, the work after a response (platform.deferred),
+    a command's."""
+    if app.config.get("MAIL_SEND_ON_COMMIT") and not event.contains(
+        Session, "after_commit", _send_on_commit
+    ):
+        event.listen(Session, "after_commit", _send_on_commit)
+        event.listen(Session, "after_soft_rollback", _forget_on_rollback)
