@@ -20,6 +20,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +28,14 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..calls.models import Call
-from ..calls.rules import CallState, Channel, QuestionKind, all_questions, eligibility_reasons
+from ..calls.rules import (
+    CallState,
+    Channel,
+    QuestionKind,
+    all_questions,
+    eligibility_reasons,
+    text_in,
+)
 from ..organisations.models import Organisation
 from ..platform import uploads
 from ..platform.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
@@ -174,7 +182,7 @@ def _minor_units(text: str, currency: str) -> int | str:
     """A decimal typed on a device, in minor units; as typed when it is not an amount,
     so the call's own validation explains what is wrong."""
     value = _decimal(text)
-    if value is None:
+    if value is None or value < 0:  # the web form refuses a negative amount too
         return text
     try:
         minor = Money.from_decimal(value, currency).amount_minor
@@ -293,9 +301,59 @@ def receive_submission(
                 "fill it in and send it."
             )
         )
+    language = _language(call, languages)
+    # The person reads what is wrong on the phone: in the language of the submission, and
+    # about the questions as the form words them, not by the keys the server uses.
+    with force_locale(language):
+        try:
+            return _receive(
+                session,
+                actor,
+                organisation,
+                call,
+                submission,
+                attachments,
+                language,
+                now,
+                storage_for,
+            )
+        except ValidationFailed as failure:
+            failure.errors = _by_label(call, failure.errors, language)
+            failure.message = str(failure.message)
+            raise
+
+
+def question_labels(call: Call, language: str) -> dict[str, str]:
+    """The label of each question of the form, by the key the server knows it by."""
+    labels = {
+        q["key"]: text_in(q.get("label"), language) or q["key"]
+        for q in all_questions(call.questions)
+    }
+    labels["requested"] = _("How much are you asking for (%(currency)s)?", currency=call.currency)
+    return labels
+
+
+def _by_label(call: Call, errors: Mapping[str, list[str]], language: str) -> dict[str, list[str]]:
+    labels = question_labels(call, language)
+    named: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        named.setdefault(labels.get(key, key) if key else "", []).extend(messages)
+    return named
+
+
+def _receive(
+    session: Session,
+    actor: User,
+    organisation: Organisation,
+    call: Call,
+    submission: Submission,
+    attachments: Mapping[str, IO[bytes]],
+    language: str,
+    now: dt.datetime,
+    storage_for: Callable[[], Any],
+) -> Received:
     answers, file_names = answers_from(call, submission.root)
     requested = _requested(call, submission.root)
-    language = _language(call, languages)
     stored: list[StoredFile] = []
     storage = storage_for()
     try:

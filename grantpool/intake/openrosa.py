@@ -22,6 +22,7 @@ from typing import IO, Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from flask import Blueprint, Response, current_app, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -44,6 +45,13 @@ CSRF_EXEMPT_PREFIXES.append("/odk/")
 RESPONSE_NS = "http://openrosa.org/http/response"
 FORM_LIST_NS = "http://openrosa.org/xforms/xformsList"
 DEFAULT_ACCEPT_CONTENT_LENGTH = 10 * 1024 * 1024
+# Servers that write their own Date header on every response. Werkzeug's development
+# server (through http.server's send_response) also passes the application's Date along,
+# which made two. gunicorn's HTTP/1 workers drop the application's Date and Server as
+# hop-by-hop headers (util.hop_headers) and write their own; its HTTP/2 and ASGI paths
+# add one when it is missing. Under either server the Date is theirs; under any other
+# (and the Flask test client) the application writes it.
+SERVERS_WRITING_DATE = ("gunicorn/", "werkzeug/")
 
 
 class BadOpenRosaRequest(DomainError):
@@ -71,8 +79,13 @@ def _openrosa_headers(response: Response) -> Response:
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_ACCEPT_CONTENT_LENGTH
     response.headers["X-OpenRosa-Version"] = "1.0"
     response.headers["X-OpenRosa-Accept-Content-Length"] = str(limit)
-    response.headers.setdefault("Date", http_date(now_utc()))
-    response.headers.setdefault("Content-Language", "en")
+    # OpenRosa asks for exactly one Date on every response.
+    response.headers.remove("Date")
+    server = str(request.environ.get("SERVER_SOFTWARE") or "").lower()
+    if not server.startswith(SERVERS_WRITING_DATE):
+        response.headers["Date"] = http_date(now_utc())
+    locale = get_locale()
+    response.headers.setdefault("Content-Language", locale.language if locale else "en")
     return response
 
 
@@ -80,11 +93,13 @@ def _openrosa_headers(response: Response) -> Response:
 def _domain_error(exc: DomainError) -> Response:
     message = str(exc.message)
     if isinstance(exc, ValidationFailed) and exc.errors:
-        details = "; ".join(
-            f"{key}: {' '.join(messages)}" if key else " ".join(messages)
+        # A submission's errors are keyed by the questions' labels (odk.receive_submission);
+        # a label often ends in "?", so a dash, not a colon, leads to what is wrong.
+        details = [
+            f"{key} — {' '.join(messages)}" if key else " ".join(messages)
             for key, messages in exc.errors.items()
-        )
-        message = f"{message} {details}".strip()
+        ]
+        message = "\n".join([message, *details]).strip()
     response = openrosa_response(message, exc.status_code, "error")
     if exc.status_code == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="grantpool", charset="UTF-8"'
@@ -155,7 +170,7 @@ def form_list(organisation_id: int | None = None) -> Response:
     organisation = _organisation(_device_user(), organisation_id)
     only = request.args.get("formID")
     verbose = request.args.get("verbose") == "true"
-    language = request.accept_languages.best or "en"
+    language = (request.accept_languages.best or "en").split("-")[0]
     root = Element("xforms", {"xmlns": FORM_LIST_NS})
     for call in odk.odk_calls(db.session, organisation):
         form = odk.xform_for(call)
@@ -163,7 +178,7 @@ def form_list(organisation_id: int | None = None) -> Response:
             continue
         item = SubElement(root, "xform")
         SubElement(item, "formID").text = form.form_id
-        SubElement(item, "name").text = call.title_in(language.split("-")[0])
+        SubElement(item, "name").text = call.title_in(language)
         SubElement(item, "version").text = form.version
         SubElement(item, "hash").text = form.md5
         if verbose:

@@ -21,12 +21,21 @@ from functools import lru_cache
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
+from babel.numbers import format_decimal
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..calls.models import Call
-from ..calls.rules import SHORT_TEXT_MAX, QuestionKind, all_questions, text_in
+from ..calls.rules import (
+    LONG_TEXT_MAX_CHARS,
+    SHORT_TEXT_MAX,
+    QuestionKind,
+    all_questions,
+    bounds_message,
+    text_in,
+)
 from ..organisations.rules import country_choices
+from ..platform.money import MAX_AMOUNT_MINOR, Money, exponent, format_money
 
 FORM_ID_PREFIX = "grantpool_call_"
 REQUESTED_FIELD = "requested_amount"
@@ -34,6 +43,31 @@ REQUESTED_FIELD = "requested_amount"
 # a prefix in the form (and loses it again when a submission is read).
 _RESERVED = frozenset({REQUESTED_FIELD, "meta", "intro", "instanceID"})
 FILE_TYPES = {"photo": "image", "audio": "audio"}  # anything else is a generic file
+
+
+# The server counts words as calls.rules does: runs of white space (str.split()) separate
+# them, except the no-break spaces, which hold "10 000" or "puits ?" together as print
+# does. count-selected() splits at ordinary spaces only, so a line break or an ideographic
+# space would join two words on the phone and the server would later refuse the answer.
+# The form therefore turns every other white-space character into a space first
+# (translate) and collapses runs of spaces, tabs and line breaks (normalize-space): the
+# phone counts what the server and the web form count, so nothing the phone accepts is
+# refused on sending and nothing over the limit gets through. ASCII white space is left
+# to normalize-space (an XML attribute turns tab, CR and LF into spaces anyway, and XML
+# cannot carry the other ASCII ones). pyxform collapses runs of spaces in a cell, so the
+# characters become U+3000 (itself a word break) first and spaces in a second step; it
+# also turns U+00A0 into a space, so the form could not name that one as a break at all.
+NO_BREAK_SPACES = "\u00a0\u2007\u202f"
+WORD_BREAKS = "".join(
+    c for c in map(chr, range(0x80, 0x110000)) if c.isspace() and c not in NO_BREAK_SPACES
+)
+_IDEOGRAPHIC_SPACE = "\u3000"
+
+
+def word_count_expression(path: str = ".") -> str:
+    """XPath counting the words of the text at `path` as the server counts them."""
+    spaced = f"translate({path}, '{WORD_BREAKS}', '{_IDEOGRAPHIC_SPACE * len(WORD_BREAKS)}')"
+    return f"count-selected(normalize-space(translate({spaced}, '{_IDEOGRAPHIC_SPACE}', ' ')))"
 
 
 def form_id(call: Call) -> str:
@@ -101,6 +135,44 @@ def _money_hint(call: Call) -> Any:
     return lambda _code: _("In %(currency)s.", currency=call.currency)
 
 
+def _amount_constraint(currency: str, low: Any = 0, high: Any = None) -> str:
+    """What an amount typed on the phone must be for the server to accept it: within
+    bounds, and with no more decimals than the currency has (the server refuses an amount
+    it would have to round). The phone computes in binary floating point, where
+    0.29 * 100 is 28.999999999999996, hence the small tolerance on the decimals."""
+    scale = 10 ** exponent(currency)
+    if high is None:
+        high = Money(MAX_AMOUNT_MINOR, currency).to_decimal()
+    return f". >= {low} and . <= {high} and abs(. * {scale} - round(. * {scale})) < 0.0001"
+
+
+def _amount_message(currency: str) -> Any:
+    # The server's own words for an amount it cannot take (calls.rules.clean_answer).
+    return lambda code: _(
+        "Enter an amount in %(currency)s, such as %(example)s.",
+        currency=currency,
+        example=format_money(Money.from_decimal(1500, currency), code),
+    )
+
+
+def _number(n: int, code: str) -> str:
+    return format_decimal(n, locale=code.replace("-", "_"))
+
+
+def _intro(call: Call, languages: Sequence[str]) -> dict[str, str]:
+    """The first screen: the call's description, under its title where the title differs
+    from the form's title. Devices show the form title (`<h:title>`, which XForms cannot
+    translate) above every screen, so the default language would otherwise read the title
+    twice, while another language needs its own title here."""
+    title = call.title_in(languages[0])
+    texts = {}
+    for code in languages:
+        own_title = call.title_in(code)
+        parts = [own_title if own_title != title else "", call.description_in(code)]
+        texts[code] = "\n\n".join(p for p in parts if p)
+    return texts
+
+
 def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
     """The XLSForm of a call as rows of its survey, choices and settings sheets.
     Label-like cells are {language: text} until `_flatten` spreads them into columns."""
@@ -115,16 +187,9 @@ def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
         lists.add(name)
         choices.extend({"list_name": name, "name": n, "label": label} for n, label in items)
 
-    survey.append(
-        {
-            "type": "note",
-            "name": "intro",
-            "label": {
-                code: f"{call.title_in(code)}\n\n{call.description_in(code)}".strip()
-                for code in languages
-            },
-        }
-    )
+    intro = _intro(call, languages)
+    if any(intro.values()):
+        survey.append({"type": "note", "name": "intro", "label": intro})
     low, high = call.min_request.to_decimal(), call.max_request.to_decimal()
     survey.append(
         {
@@ -137,15 +202,11 @@ def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
                 ),
             ),
             "required": "yes",
-            "constraint": f". >= {low} and . <= {high}",
+            "constraint": _amount_constraint(call.currency, low, high),
+            # The server's words for an amount out of bounds (intake.services).
             "constraint_message": _texts(
                 languages,
-                lambda _code: _(
-                    "Ask for between %(min)s and %(max)s %(currency)s.",
-                    min=low,
-                    max=high,
-                    currency=call.currency,
-                ),
+                lambda code: bounds_message(call.min_request, call.max_request, code),
             ),
         }
     )
@@ -161,21 +222,43 @@ def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
             row["relevant"] = " and ".join(
                 f"${{{field_name(k)}}} = '{v}'" for k, v in show_if.items()
             )
+        # string-length() counts UTF-16 code units on the phone and the server counts code
+        # points after trimming, so the phone is never the more lenient of the two.
         if kind == QuestionKind.SHORT_TEXT:
             row.update(type="text", constraint=f"string-length(.) <= {SHORT_TEXT_MAX}")
+            row["constraint_message"] = _texts(
+                languages,
+                lambda code: _("Use at most %(n)s characters.", n=_number(SHORT_TEXT_MAX, code)),
+            )
         elif kind == QuestionKind.LONG_TEXT:
             row.update(type="text", appearance="multiline")
+            length = f"string-length(.) <= {LONG_TEXT_MAX_CHARS}"
             if question.get("word_limit"):
                 limit = int(question["word_limit"])
-                # count-selected() splits on spaces: a word count ODK clients understand.
-                row["constraint"] = f"count-selected(.) <= {limit}"
+                row["constraint"] = f"{word_count_expression()} <= {limit} and {length}"
                 row["constraint_message"] = _texts(
-                    languages, lambda _code, n=limit: _("Use at most %(n)s words.", n=n)
+                    languages,
+                    lambda code, n=limit: _(
+                        "Use at most %(words)s words and %(characters)s characters.",
+                        words=_number(n, code),
+                        characters=_number(LONG_TEXT_MAX_CHARS, code),
+                    ),
+                )
+            else:
+                row["constraint"] = length
+                row["constraint_message"] = _texts(
+                    languages,
+                    lambda code: _(
+                        "Use at most %(n)s characters.", n=_number(LONG_TEXT_MAX_CHARS, code)
+                    ),
                 )
         elif kind == QuestionKind.NUMBER:
+            # The call's number questions take any number (calls.rules has no whole-number
+            # kind), so the form asks for a decimal and does not refuse 2.5 people.
             row["type"] = "decimal"
         elif kind == QuestionKind.MONEY:
-            row.update(type="decimal", constraint=". >= 0")
+            row.update(type="decimal", constraint=_amount_constraint(call.currency))
+            row["constraint_message"] = _texts(languages, _amount_message(call.currency))
             row["hint"] = {
                 code: " ".join(filter(None, [hint[code], text]))
                 for code, text in _texts(languages, _money_hint(call)).items()
@@ -205,7 +288,10 @@ def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
             allowed = set(call.eligibility.get("countries") or [])
             countries = [(c, n) for c, n in country_choices() if not allowed or c in allowed]
             add_list("countries", [(c, dict.fromkeys(languages, n)) for c, n in countries])
-            survey.append({"type": "begin_group", **_without(row, "required")})
+            # Country and area on one screen (ODK Collect; a page in Enketo's pages theme).
+            survey.append(
+                {"type": "begin_group", **_without(row, "required"), "appearance": "field-list"}
+            )
             survey.append(
                 {
                     "type": "select_one countries",
@@ -221,12 +307,24 @@ def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
                     "name": "area",
                     "label": _texts(languages, lambda _code: _("Area (optional)")),
                     "hint": _texts(languages, lambda _code: _("ISO 3166-2 code, e.g. KE-47")),
+                    # The server checks the code against ISO 3166-2; the phone can at least
+                    # refuse an area of another country (the server upper-cases it).
+                    "constraint": (
+                        ". = '' or starts-with(translate(., 'abcdefghijklmnopqrstuvwxyz', "
+                        "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), concat(../country, '-'))"
+                    ),
+                    "constraint_message": _texts(
+                        languages, lambda _code: _("Choose an area in the selected country.")
+                    ),
                 }
             )
             survey.append({"type": "end_group", "name": ""})
             continue
         elif kind == QuestionKind.BUDGET_TABLE:
-            survey.append({"type": "begin_repeat", **_without(row, "required")})
+            # Each budget line and its amount on one screen.
+            survey.append(
+                {"type": "begin_repeat", **_without(row, "required"), "appearance": "field-list"}
+            )
             survey.append(
                 {
                     "type": "text",
@@ -244,7 +342,8 @@ def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
                         lambda _code: _("Amount (%(currency)s)", currency=call.currency),
                     ),
                     "required": "yes",
-                    "constraint": ". >= 0",
+                    "constraint": _amount_constraint(call.currency),
+                    "constraint_message": _texts(languages, _amount_message(call.currency)),
                 }
             )
             survey.append({"type": "end_repeat", "name": ""})

@@ -11,6 +11,7 @@ import shutil
 import struct
 import uuid
 import zlib
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -422,3 +423,122 @@ def test_the_call_page_tells_a_manager_how_to_collect_offline(
     # A call without the channel says nothing of it.
     other = make_call(session, manager=setting["manager"], open_until=soon(), channels=["web"])
     assert "Offline forms" not in client.get(f"/manage/calls/{other.id}").get_data(as_text=True)
+
+
+# What the phone accepted arrives; what is wrong is said in the person's words ------------------
+
+
+def test_an_answer_over_several_lines_within_the_word_limit_is_received(
+    session: Session, setting: dict[str, Any]
+) -> None:
+    call, device = setting["call"], setting["device"]
+    lines = "\n".join(" ".join(["water"] * 10) for _ in range(5))  # 50 words, the limit
+    response = device.submit(
+        filled(call, f"uuid:{uuid.uuid4()}", summary=lines), {"1733829393843.png": png()}
+    )
+    assert response.status_code == 201, response.data
+    assert session.scalars(select(Application)).one().answers["summary"] == lines
+
+
+def message_of(response: Any) -> str:
+    body = ElementTree.fromstring(response.data)
+    message = body.find(f"{RESPONSE}message")
+    assert message is not None and message.get("nature") == "error"
+    return message.text or ""
+
+
+def test_errors_name_the_question_as_the_form_words_it(
+    session: Session, setting: dict[str, Any]
+) -> None:
+    call, device = setting["call"], setting["device"]
+    # 51 words on two lines: the form refuses it too (test_xform_constraints).
+    too_long = " ".join(["water"] * 25) + "\n" + " ".join(["well"] * 26)
+    xml = filled(call, f"uuid:{uuid.uuid4()}", summary=too_long, requested_amount="20")
+    response = device.submit(xml, {"1733829393843.png": png()})
+    assert response.status_code == 422
+    text = message_of(response)
+    assert "What will you do? — Use at most 50 words; you have 51." in text
+    assert "How much are you asking for (USD)? — Ask for between" in text
+    assert "summary" not in text and "requested" not in text
+    assert applications(session) == 0
+
+
+def test_errors_are_in_the_language_of_the_submission(
+    session: Session, setting: dict[str, Any]
+) -> None:
+    call, device, member = setting["call"], setting["device"], setting["member"]
+    member.locale = "fr"
+    session.flush()
+    xml = filled(call, f"uuid:{uuid.uuid4()}", sector="clean_water nonsense")
+    response = device.submit(xml, {"1733829393843.png": png()})
+    assert response.status_code == 422
+    text = message_of(response)
+    assert text.startswith("Certaines informations sont manquantes ou non valides.")
+    assert "Quels secteurs ? — Choisissez parmi les options proposées." in text
+    assert "sector" not in text
+
+
+# Headers ----------------------------------------------------------------------------------------
+
+
+def test_every_openrosa_response_carries_exactly_one_date(
+    session: Session, client: FlaskClient, setting: dict[str, Any]
+) -> None:
+    from tests.conftest import login
+    from tests.factories import PASSWORD
+
+    call, device = setting["call"], setting["device"]
+    responses = {
+        "form list": device.form_list(),
+        "one form": client.get(
+            f"{device.base}/formList?formID=grantpool_call_{call.id}", headers=device._headers()
+        ),
+        "form": client.get(f"/odk/forms/{call.id}/form.xml"),
+        "no such form": client.get("/odk/forms/999999/form.xml"),
+        "submission check": device.head(),
+        "submission": device.submit(
+            filled(call, f"uuid:{uuid.uuid4()}"), {"1733829393843.png": png()}
+        ),
+        "refused submission": device.submit(filled(call, f"uuid:{uuid.uuid4()}")),
+        "no OpenRosa header": client.get(f"{device.base}/formList"),
+        "not signed in": client.head(
+            f"{device.base}/submission", headers={"X-OpenRosa-Version": "1.0"}
+        ),
+    }
+    login(client, setting["manager"].email, PASSWORD)
+    responses["XLSForm"] = client.get(f"/odk/forms/{call.id}/xlsform.xlsx")
+    statuses = {name: r.status_code for name, r in responses.items()}
+    assert statuses == {
+        "form list": 200,
+        "one form": 200,
+        "form": 200,
+        "no such form": 404,
+        "submission check": 204,
+        "submission": 201,
+        "refused submission": 422,
+        "no OpenRosa header": 400,
+        "not signed in": 401,
+        "XLSForm": 200,
+    }
+    for name, response in responses.items():
+        dates = response.headers.getlist("Date")
+        assert len(dates) == 1, (name, dates)
+        sent = parsedate_to_datetime(dates[0])
+        assert abs(sent - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1), name
+        assert response.headers["X-OpenRosa-Version"] == "1.0", name
+
+
+def test_behind_werkzeug_or_gunicorn_the_date_is_left_to_the_server(
+    client: FlaskClient, setting: dict[str, Any]
+) -> None:
+    # Werkzeug's server and gunicorn write their own Date on every response (the real
+    # servers run in tests/intake/test_xform_date_header.py); the application adds none.
+    device = setting["device"]
+    for software in ("gunicorn/23.0.0", "Werkzeug/3.1.3"):
+        response = client.get(
+            f"{device.base}/formList",
+            headers=device._headers(),
+            environ_overrides={"SERVER_SOFTWARE": software},
+        )
+        assert response.status_code == 200
+        assert response.headers.getlist("Date") == [], software
