@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ from ..accounts.models import User
 from ..calls.models import Call
 from ..calls.rules import Channel, QuestionKind, all_questions, validate_answers
 from ..organisations.models import Organisation
+from ..organisations.rules import LocationInvalid, area_code_in, check_location
 from ..organisations.services import create_organisation, organisation_visible_to
 from ..platform.errors import DomainError, ValidationFailed
 from ..platform.time import now_utc
@@ -33,19 +36,76 @@ MAX_ROWS = 10_000
 ORGANISATION_COLUMNS = [
     "organisation_name",
     "organisation_country",
+    "organisation_area",
     "organisation_type",
     "organisation_registered",
     "contact_email",
 ]
 FIXED_COLUMNS = [*ORGANISATION_COLUMNS, "requested_amount", "language"]
+# Columns a file made from an older template may lack; read as empty.
+OPTIONAL_COLUMNS = frozenset({"organisation_area"})
 _FORMULA_START = ("=", "+", "-", "@")
 _COLUMN_OF_FIELD = {
     "name": "organisation_name",
     "country": "organisation_country",
+    "area": "organisation_area",
     "org_type": "organisation_type",
     "contact_email": "contact_email",
     "requested": "requested_amount",
 }
+
+# Yes and no as people type them in each language a call may be in; compared without
+# case or accents ("Sí", "si", "OUI" all read). The app's own translation of "Yes" and
+# "No" is accepted too, so a language added to the catalogues is read without a change.
+YES_NO_WORDS: dict[str, tuple[str, str]] = {
+    "en": ("yes", "no"),
+    "fr": ("oui", "non"),
+    "es": ("sí", "no"),
+    "pt": ("sim", "não"),
+    "ar": ("نعم", "لا"),
+    "sw": ("ndiyo", "hapana"),
+}
+_YES_NO_ANY_LANGUAGE = {"y": True, "n": False, "true": True, "false": False, "1": True, "0": False}
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.strip())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def yes_no_words(language: str) -> tuple[str, str]:
+    """The words for yes and no in `language`, as a template offers them."""
+    if language in YES_NO_WORDS:
+        return YES_NO_WORDS[language]
+    with force_locale(language):
+        return _("Yes").lower(), _("No").lower()
+
+
+@functools.lru_cache(maxsize=64)
+def _yes_no_readings(languages: tuple[str, ...]) -> dict[str, bool]:
+    readings = dict(_YES_NO_ANY_LANGUAGE)
+    for language in ("en", *languages):
+        yes, no = yes_no_words(language)
+        with force_locale(language):
+            translated_yes, translated_no = _("Yes"), _("No")
+        for word in (yes, translated_yes):
+            readings[_folded(word)] = True
+        for word in (no, translated_no):
+            readings[_folded(word)] = False
+    return readings
+
+
+def read_yes_no(text: str, languages: tuple[str, ...] | list[str]) -> bool | None:
+    """True or False for a yes or a no in English or one of `languages` (also y/n,
+    true/false, 1/0), None for an empty cell; ValueError for anything else, which is
+    never read as "no"."""
+    if not (text or "").strip():
+        return None
+    reading = _yes_no_readings(tuple(languages)).get(_folded(text))
+    if reading is None:
+        words = ", ".join(" / ".join(yes_no_words(lang)) for lang in dict.fromkeys(languages))
+        raise ValueError(_("Write yes or no (%(words)s).", words=words or "yes / no"))
+    return reading
 
 
 @dataclass(frozen=True)
@@ -132,11 +192,13 @@ def template_csv(call: Call) -> str:
 
 def _template(call: Call) -> tuple[list[str], dict[str, str]]:
     """The template's columns and a hint for each: allowed values and formats."""
+    yes_no = " / ".join(yes_no_words(call.languages[0] if call.languages else "en"))
     hints = {
         "organisation_name": _("Name"),
         "organisation_country": _("Two-letter code, e.g. KE"),
+        "organisation_area": _("Area code in that country, e.g. KE-30 (optional)"),
         "organisation_type": _("e.g. community_based, local_ngo, informal_group"),
-        "organisation_registered": "yes / no",
+        "organisation_registered": yes_no,
         "contact_email": _("optional"),
         "requested_amount": f"{call.min_request.to_decimal()}–{call.max_request.to_decimal()} "
         f"{call.currency}",
@@ -149,14 +211,14 @@ def _template(call: Call) -> tuple[list[str], dict[str, str]]:
                 _(" (several: separate with ;)") if kind == QuestionKind.MULTIPLE_CHOICE else ""
             )
         elif kind == QuestionKind.YES_NO:
-            hints[key] = "yes / no"
+            hints[key] = yes_no
         elif kind == QuestionKind.DATE:
             hints[key] = "YYYY-MM-DD"
         elif kind == QuestionKind.BUDGET_TABLE:
             hints[key] = _("line | amount; line | amount")
         elif kind == QuestionKind.LOCATION:
             hints[f"{key}.country"] = _("Two-letter code")
-            hints[f"{key}.area"] = _("ISO 3166-2 code, optional")
+            hints[f"{key}.area"] = _("Area code in that country, e.g. KE-30 (optional)")
         if question.get("required"):
             hints[key] = hints.get(key, "") + _(" (required)")
     return FIXED_COLUMNS + _question_columns(call), hints
@@ -186,10 +248,9 @@ def read_csv(call: Call, data: bytes) -> SheetRows:
         if len(rows) >= MAX_ROWS:
             raise BadSpreadsheet(_("A file may have at most %(n)s rows.", n=MAX_ROWS))
         values = {
-            column: (cells[i] if i < len(cells) else "").strip()
-            for i, column in enumerate(header)
+            column: (cells[i] if i < len(cells) else "").strip() for i, column in enumerate(header)
         }
-        if any(cell.strip() for cell in cells[len(header):]):
+        if any(cell.strip() for cell in cells[len(header) :]):
             raise BadSpreadsheet(
                 _(
                     "Row %(row)s has more cells than there are columns. Move or delete the "
@@ -207,7 +268,7 @@ def read_csv(call: Call, data: bytes) -> SheetRows:
 
 def _check_columns(call: Call, header: list[str]) -> None:
     expected = FIXED_COLUMNS + _question_columns(call)
-    missing = [c for c in expected if c not in header]
+    missing = [c for c in expected if c not in header and c not in OPTIONAL_COLUMNS]
     unknown = [c for c in header if c not in expected]
     if missing or unknown:
         parts = []
@@ -231,8 +292,14 @@ def _answers(call: Call, row: dict[str, str]) -> dict[str, Any]:
         if kind == QuestionKind.LOCATION:
             answers[key] = {
                 "country": row.get(f"{key}.country", ""),
-                "area": row.get(f"{key}.area", ""),
+                "area": area_code_in(row.get(f"{key}.area", "")),
             }
+        elif kind == QuestionKind.YES_NO:
+            try:
+                reading = read_yes_no(row.get(key, ""), call.languages)
+            except ValueError:
+                reading = None  # refused beside its cell by _cell_problems
+            answers[key] = "" if reading is None else ("yes" if reading else "no")
         elif kind == QuestionKind.MULTIPLE_CHOICE:
             answers[key] = [v.strip() for v in row.get(key, "").split(";") if v.strip()]
         elif kind == QuestionKind.BUDGET_TABLE:
@@ -251,14 +318,16 @@ class _Organisations:
     fund's staff that organisation's details, and a second organisation of the same name
     would split its history."""
 
-    def __init__(self, session: Session, actor: User, rows: list[dict[str, str]]) -> None:
-        self.session, self.actor = session, actor
+    def __init__(
+        self, session: Session, actor: User, rows: list[dict[str, str]], languages: list[str]
+    ) -> None:
+        self.session, self.actor, self.languages = session, actor, languages
         self.known: dict[tuple[str, str], Organisation] = {}
         self.elsewhere: set[tuple[str, str]] = set()
         names = sorted({(r.get("organisation_name") or "").lower() for r in rows} - {""})
         visible = organisation_visible_to(actor).label("visible")
         for start in range(0, len(names), 1000):
-            chunk = names[start:start + 1000]
+            chunk = names[start : start + 1000]
             for found, may_see in session.execute(
                 select(Organisation, visible)
                 .where(func.lower(Organisation.name).in_(chunk))
@@ -288,13 +357,48 @@ class _Organisations:
                 {
                     "name": name,
                     "country": country,
+                    "area": area_code_in(row.get("organisation_area", "")),
                     "org_type": row["organisation_type"],
-                    "registered": row.get("organisation_registered", "").lower()
-                    in ("yes", "y", "1"),
+                    "registered": _registered(row, self.languages),
                     "contact_email": row.get("contact_email"),
                 },
             )
         return self.known[key]
+
+
+def _registered(row: dict[str, str], languages: list[str]) -> bool:
+    try:
+        return bool(read_yes_no(row.get("organisation_registered", ""), languages))
+    except ValueError:
+        return False  # refused beside its cell by _cell_problems
+
+
+def _cell_problems(call: Call, number: int, row: dict[str, str]) -> list[CellError]:
+    """The yes/no and area cells of a row that cannot be read, each beside its column."""
+    problems: list[CellError] = []
+    yes_no_columns = ["organisation_registered"]
+    places = [("organisation_country", "organisation_area")]
+    for question in all_questions(call.questions):
+        key, kind = question["key"], question["kind"]
+        if kind == QuestionKind.YES_NO:
+            yes_no_columns.append(key)
+        elif kind == QuestionKind.LOCATION:
+            places.append((f"{key}.country", f"{key}.area"))
+    for column in yes_no_columns:
+        try:
+            read_yes_no(row.get(column, ""), call.languages)
+        except ValueError as refusal:
+            problems.append(CellError(number, column, str(refusal)))
+    for country_column, area_column in places:
+        country, area = row.get(country_column, ""), row.get(area_column, "")
+        if not area.strip() or not country.strip():
+            continue  # a missing country is refused where the country is required
+        try:
+            check_location(country, area_code_in(area))
+        except LocationInvalid as refusal:
+            column = area_column if refusal.field == "area" else country_column
+            problems.append(CellError(number, column, refusal.message))
+    return problems
 
 
 def import_rows(
@@ -319,7 +423,7 @@ def import_rows(
     checked: list[services.Checked] = []
     numbers: list[int] = []
     savepoint = session.begin_nested()
-    organisations = _Organisations(session, actor, rows)
+    organisations = _Organisations(session, actor, rows, call.languages)
     for number, row in _numbered(rows):
         for column, value in row.items():
             if value.startswith(_FORMULA_START) and not _is_number(value):
@@ -328,6 +432,13 @@ def import_rows(
                 )
         if any(p.row == number for p in problems):
             continue
+        cell_problems = _cell_problems(call, number, row)
+        problems.extend(cell_problems)
+        # A cell refused above is not refused again, in other words, by the checks below
+        # (they name a location question "place" where the cell is "place.area").
+        refused = {p.column for p in cell_problems} | {
+            p.column.split(".")[0] for p in cell_problems
+        }
         try:
             try:
                 with session.begin_nested():  # a refused new organisation leaves nothing
@@ -354,7 +465,10 @@ def import_rows(
             )
             checked.append(
                 services.Checked(
-                    organisation, cleaned, requested, language,
+                    organisation,
+                    cleaned,
+                    requested,
+                    language,
                     notify=organisation.contact_email or "",
                     # Kept with the application (which has no idempotency key), so the
                     # same row imported again is recognised.
@@ -365,6 +479,8 @@ def import_rows(
         except ValidationFailed as failure:
             for field, messages in failure.errors.items():
                 column = _COLUMN_OF_FIELD.get(field, field) or _("(row)")
+                if column in refused:
+                    continue
                 problems.extend(CellError(number, column, str(m)) for m in messages)
         except DomainError as error:
             problems.append(CellError(number, _("(row)"), str(error.message)))
@@ -379,9 +495,7 @@ def import_rows(
     if duplicates and on_duplicates == OnDuplicates.SKIP:
         left_out = {i for i, _d in duplicates}
         checked = [c for i, c in enumerate(checked) if i not in left_out]
-    created = services.submit_many(
-        session, actor, call, checked, Channel.SPREADSHEET.value, now
-    )
+    created = services.submit_many(session, actor, call, checked, Channel.SPREADSHEET.value, now)
     savepoint.commit()
     return created
 
@@ -407,7 +521,7 @@ def find_duplicates(
                     Application.call_id == call.id,
                     Application.channel == Channel.SPREADSHEET.value,
                     Application.idempotency_key.is_(None),
-                    Application.request_fingerprint.in_(fingerprints[start:start + _CHUNK]),
+                    Application.request_fingerprint.in_(fingerprints[start : start + _CHUNK]),
                 )
             )
         )
@@ -418,7 +532,7 @@ def find_duplicates(
             select(Application.organisation_id, Application.reference)
             .where(
                 Application.call_id == call.id,
-                Application.organisation_id.in_(organisation_ids[start:start + _CHUNK]),
+                Application.organisation_id.in_(organisation_ids[start : start + _CHUNK]),
                 Application.state.notin_(_NOT_COUNTED),
             )
             .order_by(Application.id)

@@ -31,7 +31,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..calls.models import Call
 from ..calls.rules import QuestionKind, all_questions
-from ..organisations.rules import OrganisationType, country_choices
+from ..organisations.rules import (
+    OrganisationType,
+    area_choices,
+    country_choices,
+)
 from .spreadsheet import (
     MAX_BYTES,
     MAX_ROWS,
@@ -39,6 +43,7 @@ from .spreadsheet import (
     SheetRows,
     _check_columns,
     _template,
+    yes_no_words,
 )
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,7 +51,6 @@ MAX_ENTRIES = 200
 MAX_UNCOMPRESSED = 100 * 1024 * 1024
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
-_YES_NO = ["yes", "no"]
 # Reading stops, and the file is refused, at the first of: a cell beyond this column, this
 # many empty rows in a row (Excel can save a million formatted, empty rows), or this many
 # cells in all. So a small file that declares or holds an enormous sheet costs little.
@@ -59,12 +63,35 @@ def is_xlsx(data: bytes) -> bool:
     return data[:4] == _ZIP_SIGNATURE
 
 
+def _yes_no_values(call: Call) -> list[str]:
+    """Yes and no in each of the call's languages: "oui", "non" for a call in French."""
+    words = [word for language in call.languages or ["en"] for word in yes_no_words(language)]
+    return list(dict.fromkeys(words))
+
+
+def _area_values(call: Call) -> list[str]:
+    """The areas a row may name, as "KE-30 Nairobi City (County)" (the import reads the
+    code before the first space): those of the countries the call is open to, or of
+    every country; only the call's own areas when it names some."""
+    rules = call.eligibility or {}
+    countries = rules.get("countries") or None
+    areas = set(rules.get("areas") or [])
+    return [
+        f"{code} {label}"
+        for country in country_choices(only=countries)
+        for code, label in area_choices(country.code)
+        if not areas or code in areas
+    ]
+
+
 def _allowed_values(call: Call) -> dict[str, list[str]]:
     """For each column with a closed list of values, the values."""
+    yes_no = _yes_no_values(call)
     lists: dict[str, list[str]] = {
         "organisation_type": [t.value for t in OrganisationType],
-        "organisation_registered": _YES_NO,
+        "organisation_registered": yes_no,
         "organisation_country": [code for code, _name in country_choices()],
+        "organisation_area": _area_values(call),
         "language": list(call.languages),
     }
     for question in all_questions(call.questions):
@@ -72,9 +99,10 @@ def _allowed_values(call: Call) -> dict[str, list[str]]:
         if kind == QuestionKind.SINGLE_CHOICE:
             lists[key] = list(question["choices"])
         elif kind == QuestionKind.YES_NO:
-            lists[key] = _YES_NO
+            lists[key] = yes_no
         elif kind == QuestionKind.LOCATION:
             lists[f"{key}.country"] = lists["organisation_country"]
+            lists[f"{key}.area"] = lists["organisation_area"]
     return lists
 
 
@@ -114,6 +142,9 @@ def template_xlsx(call: Call) -> bytes:
                 errorTitle=_("Not allowed"),
                 error=_("Choose a value from the list."),
             )
+            if column == "organisation_area" or column.endswith(".area"):
+                # An area code typed alone ("KE-30") is read too: warned of, not refused.
+                validation.errorStyle = "warning"
         elif column == "requested_amount":
             validation = DataValidation(
                 type="decimal",

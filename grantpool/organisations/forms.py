@@ -6,7 +6,7 @@ from wtforms.validators import Length, Optional
 
 from ..platform.forms import Form
 from ..platform.money import Money
-from .rules import ORGANISATION_TYPE_LABELS, country_choices
+from .rules import ORGANISATION_TYPE_LABELS, country_choices, place_area_choices
 
 
 class OrganisationForm(Form):
@@ -16,10 +16,12 @@ class OrganisationForm(Form):
     )
     org_type = SelectField(_l("Kind of organisation"))
     country = SelectField(_l("Country"))
-    area = StringField(
-        _l("Region or province code (optional)"),
-        validators=[Optional(), Length(max=10)],
-        description=_l("ISO 3166-2 code, for example KE-30 for Nairobi City."),
+    # The chosen country's ISO 3166-2 areas (see __init__); static/js/area.js follows the
+    # country select as it changes.
+    area = SelectField(
+        _l("Area (optional)"),
+        validate_choice=False,
+        render_kw={"data-area-of": "country", "data-search-label": _l("Type to find an area")},
     )
     locality = StringField(
         _l("Town or district (optional)"), validators=[Optional(), Length(max=200)]
@@ -60,6 +62,7 @@ class OrganisationForm(Form):
             (t.value, str(label)) for t, label in ORGANISATION_TYPE_LABELS.items()
         ]
         self.country.choices = [("", ""), *country_choices()]
+        self.area.choices = place_area_choices(self.country.data)
         existing = kwargs.get("obj")
         minor = getattr(existing, "annual_budget_minor", None)
         if minor is not None and not self.annual_budget.data:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import functools
+import gettext
 import re
+import unicodedata
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import pycountry
-from flask_babel import force_locale
+import pyuca
+from babel import Locale, UnknownLocaleError
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 
@@ -116,20 +122,107 @@ def is_valid_area(country: str, area: str) -> bool:
     return subdivision is not None and subdivision.country_code == country.upper()
 
 
-def country_name(code: str) -> str:
-    country = pycountry.countries.get(alpha_2=(code or "").upper())
-    return country.name if country else code
+class LocationInvalid(ValueError):
+    """A country or area that is not one; `field` says which ("country" or "area")."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def check_location(country: str | None, area: str | None) -> tuple[str, str | None]:
+    """The (country, area) of a location answer, upper-cased, or LocationInvalid in the
+    reader's language. The area is optional; the country is not (see country_of_area for
+    a list that names both at once)."""
+    country = (country or "").strip().upper()
+    area = (area or "").strip().upper() or None
+    if not is_valid_country(country):
+        raise LocationInvalid("country", _("Choose a country."))
+    if area and not is_valid_area(country, area):
+        raise LocationInvalid("area", _("Choose an area in the selected country."))
+    return country, area
+
+
+def country_of_area(area: str | None) -> str:
+    """The country an ISO 3166-2 area lies in ("KE" for "KE-30"), "" for no such area: an
+    area chosen from a list grouped by country names its country too."""
+    subdivision = _subdivision((area or "").strip())
+    return str(subdivision.country_code) if subdivision is not None else ""
+
+
+_AREA_IN_TEXT = re.compile(r"^\s*([A-Za-z]{2}-[A-Za-z0-9]{1,3})(?:\s|$)")
+
+
+def area_code_in(text: str | None) -> str:
+    """The ISO 3166-2 code a cell starts with: "KE-30 Nairobi City" (as the spreadsheet
+    template's drop-down writes it) or "ke-30" give "KE-30"; anything else is returned
+    as typed, for the check to refuse."""
+    found = _AREA_IN_TEXT.match(text or "")
+    return found.group(1).upper() if found else (text or "").strip()
+
+
+def _language(locale: object | None) -> str:
+    """The locale asked for, else the reader's (flask_babel), else English."""
+    if locale is None:
+        locale = get_locale()
+    return str(locale) if locale else "en"
+
+
+@functools.cache
+def _collator() -> pyuca.Collator:
+    # The Unicode Collation Algorithm's default table: accents and case come after the
+    # letters (Égypte beside Egypt, not after Zambie), and every script sorts within itself.
+    return pyuca.Collator()
+
+
+def collation_key(text: str) -> tuple[int, ...]:
+    """A key that sorts names as a reader expects, in any language."""
+    return tuple(_collator().sort_key(unicodedata.normalize("NFC", text)))
+
+
+@functools.lru_cache(maxsize=32)
+def _country_names(language: str) -> dict[str, str]:
+    """ISO 3166-1 countries by code, named as CLDR names them in `language` (English, then
+    ISO's own name, where CLDR has none)."""
+    try:
+        territories = Locale.parse(language).territories
+    except (UnknownLocaleError, ValueError):
+        territories = {}
+    english = Locale("en").territories
+    return {
+        c.alpha_2: territories.get(c.alpha_2) or english.get(c.alpha_2) or c.name
+        for c in pycountry.countries
+    }
+
+
+def country_name(code: str, locale: object | None = None) -> str:
+    """The country's name in `locale` (default: the reader's); an unknown code as given."""
+    return _country_names(_language(locale)).get((code or "").upper(), code)
 
 
 def _subdivision(code: str | None) -> Any:
     return pycountry.subdivisions.get(code=code.upper()) if code else None
 
 
-def area_name(code: str | None) -> str:
+@functools.lru_cache(maxsize=32)
+def _area_translations(language: str) -> gettext.NullTranslations:
+    # pycountry ships ISO 3166-2 names translated into some languages; a language it
+    # lacks (or a name it lacks in one) keeps the name ISO gives.
+    return gettext.translation(
+        "iso3166-2", pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
+
+
+def area_name(code: str | None, locale: object | None = None) -> str:
+    """The area's name in `locale` (default: the reader's) where pycountry translates it,
+    else as ISO 3166-2 names it; an unknown code as given."""
     if not code:
         return ""
     subdivision = _subdivision(code)
-    return subdivision.name if subdivision else code
+    if subdivision is None:
+        return code
+    return _area_translations(_language(locale)).gettext(subdivision.name)
 
 
 # ISO 3166-2 names each subdivision's administrative level in English (pycountry's `type`).
@@ -172,7 +265,7 @@ def area_level(code: str | None, locale: str | None = None) -> str:
 def area_label(code: str | None, locale: str | None = None) -> str:
     """The area's name with its level, for lists and tables: "West Pokot (County)"."""
     level = area_level(code, locale)
-    name = area_name(code)
+    name = area_name(code, locale)
     return f"{name} ({level})" if level else name
 
 
@@ -183,18 +276,52 @@ def area_parent(code: str | None) -> str | None:
     return getattr(subdivision, "parent_code", None) if subdivision else None
 
 
-@functools.cache
-def country_choices() -> tuple[tuple[str, str], ...]:
-    """(code, name) by name; built once per process (pycountry's data never changes)."""
-    return tuple(sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1]))
+class CountryChoice(NamedTuple):
+    """A country as a select offers it: (code, name), with its areas at hand."""
+
+    code: str
+    name: str
+
+    def areas(self) -> tuple[tuple[str, str], ...]:
+        return area_choices(self.code)
 
 
-@functools.lru_cache(maxsize=256)
-def _areas_of(country: str) -> tuple[tuple[str, str], ...]:
+@functools.lru_cache(maxsize=32)
+def _country_choices(language: str) -> tuple[CountryChoice, ...]:
+    names = _country_names(language)
+    return tuple(
+        CountryChoice(code, name)
+        for code, name in sorted(names.items(), key=lambda item: collation_key(item[1]))
+    )
+
+
+def country_choices(
+    locale: object | None = None, only: Iterable[str] | None = None
+) -> tuple[CountryChoice, ...]:
+    """(code, name) of every country, named and sorted in `locale` (default: the
+    reader's); `only` keeps those codes (a call open to a few countries)."""
+    choices = _country_choices(_language(locale))
+    if only is None:
+        return choices
+    wanted = {str(code).upper() for code in only}
+    return tuple(c for c in choices if c.code in wanted)
+
+
+@functools.lru_cache(maxsize=1024)
+def _areas_of(country: str, language: str) -> tuple[tuple[str, str], ...]:
     subdivisions = pycountry.subdivisions.get(country_code=(country or "").upper()) or []
-    return tuple(sorted(((s.code, s.name) for s in subdivisions), key=lambda s: s[1]))
+    named = [(s.code, area_name(s.code, language)) for s in subdivisions]
+    return tuple(sorted(named, key=lambda item: collation_key(item[1])))
 
 
-def area_choices(country: str, locale: str | None = None) -> tuple[tuple[str, str], ...]:
-    """(code, "name (level)") of the country's ISO 3166-2 areas, by name."""
-    return tuple((code, area_label(code, locale)) for code, _name in _areas_of(country))
+def area_choices(country: str, locale: object | None = None) -> tuple[tuple[str, str], ...]:
+    """(code, "name (level)") of the country's ISO 3166-2 areas, by name, in `locale`
+    (default: the reader's)."""
+    language = _language(locale)
+    return tuple((code, area_label(code, language)) for code, _name in _areas_of(country, language))
+
+
+def place_area_choices(country: str | None) -> list[tuple[str, str]]:
+    """A form's area select: empty, then the country's areas (none before a country is
+    chosen)."""
+    return [("", ""), *(area_choices(country) if country and is_valid_country(country) else ())]

@@ -54,9 +54,11 @@ def count(session: Session, model: type) -> int:
 def test_template_has_a_column_per_question(session: Session) -> None:
     call = make_call(session, channels=["web", "spreadsheet"])
     header, hints = list(csv.reader(io.StringIO(spreadsheet.template_csv(call))))[:2]
-    assert header[:7] == spreadsheet.FIXED_COLUMNS
-    assert header[7:] == ["summary", "has_partner", "partner_name", "capacity_strengthening"]
-    assert hints[0].startswith("#") and "1000.00–5000.00 USD" in hints[5]
+    fixed = len(spreadsheet.FIXED_COLUMNS)
+    assert header[:fixed] == spreadsheet.FIXED_COLUMNS
+    assert header[fixed:] == ["summary", "has_partner", "partner_name", "capacity_strengthening"]
+    amount_hint = hints[header.index("requested_amount")]
+    assert hints[0].startswith("#") and "1000.00–5000.00 USD" in amount_hint
 
 
 def test_import_is_all_or_nothing_with_every_problem(session: Session) -> None:
@@ -148,3 +150,122 @@ def test_upload_page(session: Session, client: FlaskClient) -> None:
     )
     assert ok.status_code == 302
     assert session.scalar(select(Application.channel)) == "spreadsheet"
+
+
+# Yes/no words and areas ------------------------------------------------------------------
+
+LOCATION_QUESTION = {
+    "key": "place",
+    "kind": "location",
+    "label": {"en": "Where will you work?", "fr": "Où travaillerez-vous ?"},
+}
+
+
+def multilingual_call(session: Session, **fields: object) -> object:
+    from tests.factories import sample_questions
+
+    return make_call(
+        session,
+        open_until=soon(),
+        channels=["web", "spreadsheet"],
+        title={"en": "Small grants", "fr": "Petites subventions", "es": "Pequeñas becas",
+               "ar": "منح صغيرة"},
+        questions=[*sample_questions(), LOCATION_QUESTION],
+        **fields,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("typed", "reading"),
+    [
+        ("yes", True), ("No", False), ("OUI", True), ("non", False), ("Sí", True),
+        ("si", True), ("NO", False), ("نعم", True), ("لا", False), ("y", True), ("N", False),
+        ("TRUE", True), ("false", False), ("1", True), ("0", False), (" oui ", True),
+        ("", None),
+    ],
+)  # fmt: skip
+def test_yes_no_words_of_every_call_language_are_read(typed: str, reading: bool | None) -> None:
+    assert spreadsheet.read_yes_no(typed, ["en", "fr", "es", "ar"]) is reading
+
+
+@pytest.mark.parametrize("typed", ["maybe", "nein", "2", "ouais", "yes please", "-"])
+def test_any_other_word_is_refused_never_read_as_no(typed: str) -> None:
+    with pytest.raises(ValueError, match="oui / non"):
+        spreadsheet.read_yes_no(typed, ["en", "fr"])
+
+
+def test_a_language_the_call_is_not_in_is_not_guessed() -> None:
+    with pytest.raises(ValueError):
+        spreadsheet.read_yes_no("oui", ["en"])
+
+
+def test_yes_no_cells_in_other_languages_import_and_bad_ones_name_their_cell(
+    session: Session,
+) -> None:
+    call = multilingual_call(session)
+    manager = make_user(session, "admin")
+    now = soon() - dt.timedelta(days=1)
+    rows = [
+        {**GOOD, "requested_amount": "1500", "language": "fr", "has_partner": "Oui",
+         "organisation_registered": "non", "place.country": "CI", "place.area": "CI-VB"},
+        {**GOOD, "requested_amount": "1500", "organisation_name": "Groupe Deux",
+         "language": "es", "has_partner": "SÍ", "organisation_registered": "si"},
+        {**GOOD, "requested_amount": "1500", "organisation_name": "Groupe Trois",
+         "has_partner": "peut-être", "organisation_registered": "registered"},
+    ]  # fmt: skip
+    read = spreadsheet.read_csv(call, filled(call, rows))
+    problems = spreadsheet.import_rows(session, manager, call, read, locale="fr", now=now)
+    assert {(p.row, p.column) for p in problems} == {  # type: ignore[union-attr]
+        (4, "has_partner"),
+        (4, "organisation_registered"),
+    }
+    assert all("oui / non" in p.message for p in problems)  # type: ignore[union-attr]
+    assert count(session, Application) == 0
+
+    created = spreadsheet.import_rows(session, manager, call, read[:2], locale="fr", now=now)
+    assert [a.answers["has_partner"] for a in created] == ["yes", "yes"]  # type: ignore[union-attr]
+    assert created[0].answers["place"] == {"country": "CI", "area": "CI-VB"}  # type: ignore[union-attr]
+    registered = {o.name: o.registered for o in session.scalars(select(Organisation))}
+    assert registered["Bouaké Youth"] is False and registered["Groupe Deux"] is True
+
+
+def test_the_template_offers_the_call_languages_words(session: Session) -> None:
+    call = make_call(session, channels=["spreadsheet"], title={"fr": "Petites subventions"})
+    header, hints = list(csv.reader(io.StringIO(spreadsheet.template_csv(call))))[:2]
+    assert hints[header.index("has_partner")].startswith("oui / non")
+    assert hints[header.index("organisation_registered")] == "oui / non"
+    assert "organisation_area" in header
+
+
+def test_an_area_outside_its_country_is_refused_in_its_own_column(session: Session) -> None:
+    call = multilingual_call(session)
+    manager = make_user(session, "admin")
+    now = soon() - dt.timedelta(days=1)
+    rows = [
+        {**GOOD, "organisation_area": "KE-30", "place.country": "CI", "place.area": "UG-N"},
+        {**GOOD, "organisation_name": "Deux", "organisation_area": "Nairobi"},
+        {**GOOD, "organisation_name": "Trois", "organisation_area": "CI-VB Vallée du Bandama",
+         "place.country": "CI", "place.area": "ci-vb"},
+    ]  # fmt: skip
+    read = spreadsheet.read_csv(call, filled(call, rows))
+    problems = spreadsheet.import_rows(session, manager, call, read, locale="en", now=now)
+    found = {(p.row, p.column): p.message for p in problems}  # type: ignore[union-attr]
+    assert set(found) == {(2, "organisation_area"), (2, "place.area"), (3, "organisation_area")}
+    assert found[(2, "place.area")] == "Choose an area in the selected country."
+    assert count(session, Application) == 0
+
+    created = spreadsheet.import_rows(session, manager, call, read[2:], locale="en", now=now)
+    assert created[0].organisation.area == "CI-VB"  # type: ignore[union-attr]
+    assert created[0].answers["place"]["area"] == "CI-VB"  # type: ignore[union-attr]
+
+
+def test_a_file_from_the_template_before_the_area_column_still_reads(session: Session) -> None:
+    call = make_call(session, channels=["spreadsheet"])
+    header = [c for c in next(csv.reader(io.StringIO(spreadsheet.template_csv(call))))
+              if c != "organisation_area"]  # fmt: skip
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header)
+    writer.writeheader()
+    writer.writerow({k: GOOD.get(k, "") for k in header})
+    rows = spreadsheet.read_csv(call, out.getvalue().encode())
+    assert rows[0]["organisation_name"] == "Bouaké Youth"

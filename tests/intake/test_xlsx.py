@@ -91,7 +91,8 @@ def test_the_template_lists_allowed_values(session: Session) -> None:
     assert column is not None
     values = [c.value for c in lists[column.group(1)] if c.value is not None][1:]
     assert values == ["Water", "Farming"]
-    amount = by_range["F3:F10002"]
+    amount_letter = chr(ord("A") + header.index("requested_amount"))
+    amount = by_range[f"{amount_letter}3:{amount_letter}10002"]
     assert (amount.type, amount.formula1, amount.formula2) == ("decimal", "1000.00", "5000.00")
 
 
@@ -222,3 +223,82 @@ def test_ten_thousand_rows_import_in_under_a_minute(session: Session) -> None:
     assert len(created) == spreadsheet.MAX_ROWS
     assert count(session, Organisation) >= 500
     assert seconds < 60
+
+
+# Yes/no words and areas ------------------------------------------------------------------
+
+
+def _list_values(book: Any, column_name: str) -> list[str]:
+    """The values of the drop-down list the template gives a column."""
+    sheet, lists = book.worksheets
+    header = [c.value for c in sheet[1]]
+    letter = chr(ord("A") + header.index(column_name))
+    validation = next(
+        v for v in sheet.data_validations.dataValidation
+        if str(v.sqref) == f"{letter}3:{letter}10002"
+    )  # fmt: skip
+    found = re.fullmatch(r"=lists!\$([A-Z]+)\$2:\$\1\$(\d+)", validation.formula1)
+    assert found is not None
+    return [c.value for c in lists[found.group(1)] if c.value is not None][1:]
+
+
+def test_the_template_offers_yes_and_no_in_the_call_language(session: Session) -> None:
+    call = spreadsheet_call(session, title={"fr": "Petites subventions"})
+    book = load_workbook(io.BytesIO(xlsx.template_xlsx(call)))
+    assert _list_values(book, "has_partner") == ["oui", "non"]
+    assert _list_values(book, "organisation_registered") == ["oui", "non"]
+    both = spreadsheet_call(session, title={"en": "Small grants", "ar": "منح صغيرة"})
+    book = load_workbook(io.BytesIO(xlsx.template_xlsx(both)))
+    assert _list_values(book, "has_partner") == ["yes", "no", "نعم", "لا"]
+
+
+def test_the_template_lists_the_areas_with_their_names(session: Session) -> None:
+    call = spreadsheet_call(session, eligibility={"countries": ["KE", "UG"]})
+    areas = _list_values(load_workbook(io.BytesIO(xlsx.template_xlsx(call))), "organisation_area")
+    assert "KE-30 Nairobi City (County)" in areas
+    assert {a.split("-")[0] for a in areas} == {"KE", "UG"}
+    assert len(areas) == 47 + len(spreadsheet_areas("UG"))
+
+
+def spreadsheet_areas(country: str) -> list[str]:
+    from grantpool.organisations.rules import area_choices
+
+    return [code for code, _label in area_choices(country)]
+
+
+def test_boolean_cells_words_and_areas_are_read(session: Session) -> None:
+    call = spreadsheet_call(session, title={"en": "Small grants", "fr": "Petites"})
+    manager = make_user(session, "admin")
+    rows = [
+        {**GOOD, "has_partner": True, "organisation_registered": False,
+         "organisation_area": "CI-VB Vallée du Bandama (District)"},
+        {**GOOD, "organisation_name": "Deux", "has_partner": "NON", "partner_name": None,
+         "organisation_registered": True},
+    ]  # fmt: skip
+    read = xlsx.read_xlsx(call, fill(xlsx.template_xlsx(call), rows))
+    assert [r["has_partner"] for r in read] == ["yes", "NON"]
+    created = spreadsheet.import_rows(session, manager, call, read, locale="en")
+    assert [a.answers["has_partner"] for a in created] == ["yes", "no"]  # type: ignore[union-attr]
+    organisations = {o.name: o for o in session.scalars(select(Organisation))}
+    assert organisations["Bouaké Youth"].area == "CI-VB"
+    assert organisations["Bouaké Youth"].registered is False
+    assert organisations["Deux"].registered is True
+
+
+def test_a_bad_yes_no_or_area_cell_is_refused_with_its_row_and_column(
+    session: Session,
+) -> None:
+    call = spreadsheet_call(session)
+    manager = make_user(session, "admin")
+    rows = [
+        GOOD,
+        {**GOOD, "organisation_name": "Deux", "has_partner": "perhaps"},
+        {**GOOD, "organisation_name": "Trois", "organisation_area": "KE-30 Nairobi City"},
+    ]
+    read = xlsx.read_xlsx(call, fill(xlsx.template_xlsx(call), rows))
+    problems = spreadsheet.import_rows(session, manager, call, read, locale="en")
+    assert {(p.row, p.column) for p in problems} == {  # type: ignore[union-attr]
+        (4, "has_partner"),
+        (5, "organisation_area"),
+    }
+    assert count(session, Application) == 0
