@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, select, update
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..platform.audit import record_event
 from ..platform.errors import NotFound, ValidationFailed
+from ..platform.i18n import mail_locale
 from ..platform.mail import queue_mail
 from ..platform.time import now_utc
 from . import passwords
@@ -496,10 +498,36 @@ def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
 SIGN_IN_LINK_TTL = dt.timedelta(hours=2)
 
 
-def request_sign_in_link(session: Session, email: str, *, base_url: str, locale: str) -> str | None:
+# What a sign-in message says: asked for on the sign-in page, sent on registering a new
+# organisation (to come back later), or sent when someone registers with an address that
+# already has an account (so they can go on, without the page telling anyone).
+SIGN_IN_MAIL_TEMPLATES = frozenset({"sign_in_link", "registered", "already_registered"})
+
+
+def sign_in_url(base_url: str, token: str, next_path: str = "") -> str:
+    """The link of a sign-in message; with `next_path` (a local path the caller has
+    checked), the page it opens once the person is signed in."""
+    url = f"{base_url.rstrip('/')}/sign-in/{token}"
+    return f"{url}?{urlencode({'next': next_path})}" if next_path else url
+
+
+def request_sign_in_link(
+    session: Session,
+    email: str,
+    *,
+    base_url: str,
+    locale: str,
+    next_path: str = "",
+    template: str = "sign_in_link",
+    **context: Any,
+) -> str | None:
     """Email a one-time sign-in link to an existing, active account. Returns the token
     (for tests), or None when there is no such account; callers answer the same either
-    way so the page does not reveal who has an account."""
+    way so the page does not reveal who has an account.
+
+    The message is written in the account's saved language, else in `locale` (the one
+    the person was using when they asked)."""
+    assert template in SIGN_IN_MAIL_TEMPLATES, template
     user = get_user_by_email(session, email or "")
     if user is None or not user.active:
         return None
@@ -511,13 +539,15 @@ def request_sign_in_link(session: Session, email: str, *, base_url: str, locale:
     queue_mail(
         session,
         user.email,
-        "sign_in_link",
-        locale,
+        template,
+        mail_locale(user.locale, locale),
         name=user.name,
-        url=f"{base_url.rstrip('/')}/sign-in/{token}",
+        url=sign_in_url(base_url, token, next_path),
         code=code,
         hours=int(SIGN_IN_LINK_TTL.total_seconds() // 3600),
+        **context,
     )
+    record_event(session, None, "sign_in_link.request", link, after={"user_id": user.id})
     return token
 
 

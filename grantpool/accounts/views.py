@@ -24,10 +24,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db, limiter, login_manager
+from ..intake.forms import EmailOnlyForm
 from ..organisations.services import member_organisations
 from ..platform.deferred import ACCOUNT_LOOKUP_SECONDS, after_response
 from ..platform.errors import ValidationFailed
-from ..platform.i18n import LANGUAGE_NAMES, offered_languages, select_locale
+from ..platform.i18n import LANGUAGE_NAMES, offered_languages, remember_locale, select_locale
 from . import services
 from .forms import (
     AcceptInvitationForm,
@@ -85,13 +86,20 @@ login_manager.login_message = None  # the login page explains itself
 _LOCAL_PATH = re.compile(r"/(?![/\\])[^\x00-\x20\x7f-\x9f\\]*")
 
 
-def _safe_next(target: str | None) -> str:
-    """Where to go after signing in or choosing a language: a path on this site, else home."""
+def local_path(target: str | None) -> str:
+    """`target` if it is a path on this site, else "": what a form may carry along as the
+    page to come back to."""
     if target and _LOCAL_PATH.fullmatch(target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("accounts.home")
+    return ""
+
+
+def safe_next(target: str | None, default: str = "accounts.home") -> str:
+    """Where to go after signing in or choosing a language: a path on this site, else the
+    `default` endpoint."""
+    return local_path(target) or url_for(default)
 
 
 # Login throttling -----------------------------------------------------------------------
@@ -170,33 +178,52 @@ def home() -> Any:
     exempt_when=_known_device,
 )
 def login() -> Any:
+    """The one sign-in page: a link and code by email (applicants have no password) or a
+    password (staff). Both bring the person back to the page they were on (`next`)."""
     form = LoginForm()
     if request.method != "POST":  # GET, and HEAD like it
-        form.next.data = request.args.get("next", "")
-        return render_template("accounts/login.html", form=form)
+        form.next.data = local_path(request.args.get("next"))
+        return render_sign_in_page(form)
     if form.validate():
         user = services.authenticate(db.session, form.email.data or "", form.password.data or "")
         if user is not None:
             session.clear()  # no fixation: a fresh session for the signed-in user
             services.start_login_session(db.session, user, request.headers.get("User-Agent"))
             login_user(user, remember=bool(form.remember.data))
-            response = redirect(_safe_next(form.next.data))
+            response = redirect(safe_next(form.next.data))
             _remember_device(response, user.email)
             return response
     # One answer for unknown accounts and wrong passwords.
     form.form_errors.append(_("The email address or password is not right."))
     form.password.data = ""
-    return render_template("accounts/login.html", form=form), 401
+    form.next.data = local_path(form.next.data)
+    return render_sign_in_page(form), 401
+
+
+def render_sign_in_page(
+    form: LoginForm | None = None, link_form: EmailOnlyForm | None = None
+) -> str:
+    """The sign-in page, both ways; whichever form was not sent starts empty, carrying the
+    same page to come back to."""
+    if form is None:
+        form = LoginForm(formdata=None)
+        form.next.data = link_form.next.data if link_form is not None else ""
+    if link_form is None:
+        link_form = EmailOnlyForm(formdata=None)
+        link_form.next.data = form.next.data
+    return render_template("accounts/login.html", form=form, link_form=link_form)
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    # The sign-in page that follows stays in the language the person was reading.
+    locale = select_locale()
     if current_user.is_authenticated:
         services.end_login_session(db.session, current_user, current_user.login_token)
         logout_user()
     session.clear()
     flash(_("You have signed out."), "success")
-    return redirect(url_for("accounts.login"))
+    return remember_locale(redirect(url_for("accounts.login")), locale)
 
 
 @bp.route("/password/reset", methods=["GET", "POST"])
@@ -297,17 +324,26 @@ def change_password() -> Any:
     return render_template("accounts/change_password.html", form=form), status
 
 
+def _referring_page() -> str:
+    if not request.referrer:
+        return ""
+    parts = urlsplit(request.referrer)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
 @bp.post("/language")
 def set_language() -> Any:
     form = LanguageForm()
     form.locale.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in offered_languages()]
+    # Back to the page the form was on, e.g. a draft's section, whose saved answers
+    # show again in the new language.
+    response = redirect(safe_next(form.next.data or _referring_page()))
     if form.validate():
         session["locale"] = form.locale.data
+        remember_locale(response, form.locale.data or "en")
         if current_user.is_authenticated:
             services.set_locale(db.session, current_user, form.locale.data or "en")
-    return redirect(
-        _safe_next(form.next.data or (request.referrer and urlsplit(request.referrer).path))
-    )
+    return response
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

@@ -1,8 +1,20 @@
-"""Registration and signing in without a password: by an emailed link or six-digit code."""
+"""Registration and signing in without a password: by an emailed link or six-digit code.
+
+Each form carries `next`, the page the person was on (a draft's section, a call), so
+signing in, by link or by code, brings them back there rather than to a start page.
+
+Throttling is per email address and per organisation name as well as per network
+address: a workshop of twenty groups shares one mobile connection, so the per-address
+limits are generous and the strict ones follow what was typed.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import (
     current_app,
@@ -15,77 +27,240 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_user
 
 from ..accounts import services as accounts
+from ..accounts.views import local_path, render_sign_in_page, safe_next
 from ..extensions import db, limiter
 from ..platform.deferred import ACCOUNT_LOOKUP_SECONDS, after_response
 from ..platform.errors import ValidationFailed
+from ..platform.forms import Form
 from . import services
 from .forms import EmailOnlyForm, RegistrationForm, SignInCodeForm
 from .views import _locale, bp
 
+# Per network address: generous, so twenty groups on one connection all get through.
+REGISTRATIONS_PER_ADDRESS = "60 per hour"
+SIGN_IN_REQUESTS_PER_ADDRESS = "60 per 15 minutes"
+CODE_ATTEMPTS_PER_ADDRESS = "60 per 15 minutes"
+LINK_USES_PER_ADDRESS = "60 per minute"  # a link's token cannot be guessed
+# Per what was typed: strict. Only registrations that went ahead count (one that is sent
+# back to fix a field does not), so a person correcting a typo is not locked out.
+REGISTRATIONS_PER_EMAIL = "5 per hour"
+REGISTRATIONS_PER_ORGANISATION = "5 per hour"
+SIGN_IN_REQUESTS_PER_EMAIL = "5 per 15 minutes"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+# Limiter keys -----------------------------------------------------------------------------
+
+
+def _posted_email() -> str:
+    email = request.form.get("email")
+    if not email and current_user.is_authenticated:
+        email = current_user.email
+    return accounts.normalise_email(email or "")
+
+
+def _posted_organisation_name() -> str:
+    return " ".join((request.form.get("organisation_name") or "").casefold().split())
+
+
+def _email_key() -> str:
+    return f"email:{_posted_email()}"
+
+
+def _organisation_key() -> str:
+    return f"organisation-name:{_posted_organisation_name()}"
+
+
+def _no_email() -> bool:
+    return not _posted_email()
+
+
+def _no_organisation_name() -> bool:
+    return not _posted_organisation_name()
+
+
+def _went_ahead(response: Any) -> bool:
+    return bool(response.status_code < 400)
+
+
+def _form_again_when_throttled(render: Callable[[str], Any]) -> Callable[[View], View]:
+    """Outside a view's limits: when one is reached, the same form again (429), with what
+    was typed and when to try again in words; the limiter adds the Retry-After header."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except RateLimitExceeded:
+                breached = limiter.current_limit
+                seconds = max(1, breached.reset_at - int(time.time())) if breached else 60
+                when = format_timedelta(
+                    dt.timedelta(seconds=seconds), threshold=1.0, add_direction=True
+                )
+                message = _(
+                    "Too many tries in a short time. What you typed is kept: send it again "
+                    "%(when)s.",
+                    when=when,
+                )
+                return render(message), 429
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _with_message(form: Form, message: str) -> Form:
+    form.form_errors.append(message)
+    return form
+
+
+def _register_page_again(message: str) -> str:
+    form = RegistrationForm(signed_in=current_user.is_authenticated)
+    return render_template(
+        "intake/register.html",
+        form=_with_message(form, message),
+        next=local_path(request.form.get("next")),
+    )
+
+
+def _sign_in_page_again(message: str) -> str:
+    form = EmailOnlyForm()
+    form.next.data = local_path(form.next.data)
+    return render_sign_in_page(link_form=_with_message(form, message))
+
+
+def _code_page_again(message: str) -> str:
+    form = SignInCodeForm()
+    form.next.data = local_path(form.next.data)
+    return render_template("intake/sign_in_sent.html", form=_with_message(form, message))
+
+
+# Registering ------------------------------------------------------------------------------
+
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
+@_form_again_when_throttled(_register_page_again)
+@limiter.limit(REGISTRATIONS_PER_ADDRESS, methods=["POST"])
+@limiter.limit(
+    REGISTRATIONS_PER_EMAIL,
+    key_func=_email_key,
+    methods=["POST"],
+    deduct_when=_went_ahead,
+    exempt_when=_no_email,
+)
+@limiter.limit(
+    REGISTRATIONS_PER_ORGANISATION,
+    key_func=_organisation_key,
+    methods=["POST"],
+    deduct_when=_went_ahead,
+    exempt_when=_no_organisation_name,
+)
 def register() -> Any:
     signed_in = current_user.is_authenticated
-    form = RegistrationForm(signed_in=signed_in)
-    next_url = request.values.get("next") or ""
-    if request.method == "POST":
-        try:
-            user, _organisation = services.register_applicant(
-                db.session, current_user if signed_in else None, form.values(), locale=_locale()
+    # The answers of a call page's eligibility check, carried here: asked once only.
+    carried = {k: request.args[k] for k in ("org_type", "country", "area") if request.args.get(k)}
+    form = RegistrationForm(signed_in=signed_in, data=carried or None)
+    next_url = local_path(request.values.get("next"))
+    if request.method != "POST":
+        return render_template("intake/register.html", form=form, next=next_url)
+    locale, base_url = _locale(), current_app.config["BASE_URL"]
+    try:
+        user, organisation = services.register_applicant(
+            db.session, current_user if signed_in else None, form.values(), locale=locale
+        )
+    except ValidationFailed as failure:
+        form.add_errors(failure)
+        return render_template("intake/register.html", form=form, next=next_url), 422
+    response = redirect(safe_next(next_url, "intake.my_applications"))
+    if signed_in:
+        flash(_("Your organisation is registered."), "success")
+        return response
+    email = user.email
+    session.clear()
+    if organisation is None:
+        # The address already has an account. The answer is the one a new registration
+        # gets, and the account is told how to sign in and go on, once the answer is out.
+        def work() -> None:
+            accounts.request_sign_in_link(
+                db.session,
+                email,
+                base_url=base_url,
+                locale=locale,
+                next_path=next_url,
+                template="already_registered",
             )
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("intake/register.html", form=form, next=next_url), 422
-        if not signed_in:
-            session.clear()
-            accounts.start_login_session(db.session, user, request.headers.get("User-Agent"))
-            login_user(user)
-        flash(
-            _(
-                "Your organisation is registered. To come back later, ask for a sign-in link "
-                "sent to your email."
-            ),
-            "success",
-        )
-        return redirect(
-            next_url
-            if next_url.startswith("/") and not next_url.startswith("//")
-            else url_for("intake.my_applications")
-        )
-    return render_template("intake/register.html", form=form, next=next_url)
+    else:
+        accounts.start_login_session(db.session, user, request.headers.get("User-Agent"))
+        login_user(user)
+        organisation_name = organisation.name
+
+        def work() -> None:
+            accounts.request_sign_in_link(
+                db.session,
+                email,
+                base_url=base_url,
+                locale=locale,
+                template="registered",
+                organisation=organisation_name,
+            )
+
+    flash(
+        _(
+            "Thank you. We have emailed a link and a six-digit code to %(email)s: use them "
+            "to sign in when you come back, on this phone or another.",
+            email=email,
+        ),
+        "success",
+    )
+    return after_response(response, work, lasting=ACCOUNT_LOOKUP_SECONDS)
+
+
+# Signing in -------------------------------------------------------------------------------
 
 
 @bp.route("/sign-in-link", methods=["GET", "POST"])
-@limiter.limit("5 per 15 minutes", methods=["POST"])
+@_form_again_when_throttled(_sign_in_page_again)
+@limiter.limit(SIGN_IN_REQUESTS_PER_ADDRESS, methods=["POST"])
+@limiter.limit(
+    SIGN_IN_REQUESTS_PER_EMAIL, key_func=_email_key, methods=["POST"], exempt_when=_no_email
+)
 def request_sign_in_link() -> Any:
+    if request.method != "POST":  # one sign-in page, offering every way
+        next_path = local_path(request.args.get("next")) or None
+        return redirect(url_for("accounts.login", next=next_path))
     form = EmailOnlyForm()
-    if request.method == "POST":
-        email, locale, base_url = form.email.data or "", _locale(), current_app.config["BASE_URL"]
-        code_form = SignInCodeForm()
-        code_form.email.data = form.email.data
-        # The same answer in the same time for any address: the account is looked up,
-        # and the link mailed, once the answer has been sent.
-        return after_response(
-            make_response(render_template("intake/sign_in_sent.html", form=code_form)),
-            lambda: accounts.request_sign_in_link(
-                db.session, email, base_url=base_url, locale=locale
-            ),
-            lasting=ACCOUNT_LOOKUP_SECONDS,
-        )
-    return render_template("intake/sign_in_request.html", form=form)
+    email, next_path = form.email.data or "", local_path(form.next.data)
+    locale, base_url = _locale(), current_app.config["BASE_URL"]
+    code_form = SignInCodeForm(formdata=None)
+    code_form.email.data, code_form.next.data = email, next_path
+    # The same answer in the same time for any address: the account is looked up,
+    # and the link mailed, once the answer has been sent.
+    return after_response(
+        make_response(render_template("intake/sign_in_sent.html", form=code_form)),
+        lambda: accounts.request_sign_in_link(
+            db.session, email, base_url=base_url, locale=locale, next_path=next_path
+        ),
+        lasting=ACCOUNT_LOOKUP_SECONDS,
+    )
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes", methods=["POST"])
+@_form_again_when_throttled(_code_page_again)
+@limiter.limit(CODE_ATTEMPTS_PER_ADDRESS, methods=["POST"])
 def sign_in_with_code() -> Any:
     form = SignInCodeForm()
-    if request.method == "GET":
+    if request.method != "POST":
+        form.next.data = local_path(request.args.get("next"))
         return render_template("intake/sign_in_sent.html", form=form)
+    form.next.data = local_path(form.next.data)
     result = accounts.sign_in_with_code(
         db.session, form.email.data or "", form.code.data or "", request.headers.get("User-Agent")
     )
@@ -101,16 +276,17 @@ def sign_in_with_code() -> Any:
     user, _token = result
     session.clear()
     login_user(user)
-    return redirect(url_for("intake.my_applications"))
+    return redirect(safe_next(form.next.data, "intake.my_applications"))
 
 
 @bp.route("/sign-in/<token>", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(LINK_USES_PER_ADDRESS, methods=["POST"])
 def sign_in(token: str) -> Any:
+    next_path = local_path(request.values.get("next"))
     # Opening the link only shows a button: mail scanners that follow links must not use it.
-    if request.method == "GET":
-        return render_template("intake/sign_in.html", token=token)
+    if request.method != "POST":
+        return render_template("intake/sign_in.html", token=token, next=next_path)
     user, _token = accounts.sign_in_with_link(db.session, token, request.headers.get("User-Agent"))
     session.clear()
     login_user(user)
-    return redirect(url_for("intake.my_applications"))
+    return redirect(safe_next(next_path, "intake.my_applications"))

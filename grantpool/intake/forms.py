@@ -3,9 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, SelectField, StringField
+from wtforms import EmailField, HiddenField, SelectField, StringField
 
-from ..organisations.rules import ORGANISATION_TYPE_LABELS, country_choices
+from ..organisations.rules import (
+    ORGANISATION_TYPE_LABELS,
+    country_choices,
+    place_area_choices,
+)
 from ..platform.forms import Form
 
 
@@ -13,8 +17,12 @@ class RegistrationForm(Form):
     organisation_name = StringField(_l("Name of your organisation or group"))
     org_type = SelectField(_l("What kind of organisation is it?"))
     country = SelectField(_l("Country where you work"))
-    area = StringField(
-        _l("Area (optional)"), description=_l("Province, county or district code, e.g. KE-47.")
+    # The chosen country's ISO 3166-2 areas (see __init__); static/js/area.js follows the
+    # country select as it changes.
+    area = SelectField(
+        _l("Area (optional)"),
+        validate_choice=False,
+        render_kw={"data-area-of": "country", "data-search-label": _l("Type to find an area")},
     )
     registration_number = StringField(
         _l("Registration number (optional)"),
@@ -30,6 +38,7 @@ class RegistrationForm(Form):
             (k.value, str(v)) for k, v in ORGANISATION_TYPE_LABELS.items()
         ]
         self.country.choices = [("", ""), *country_choices()]
+        self.area.choices = place_area_choices(self.country.data)
         if signed_in:
             del self.contact_name
             del self.email
@@ -39,7 +48,15 @@ class RegistrationForm(Form):
 
 
 class EmailOnlyForm(Form):
-    email = EmailField(_l("Email address"))
+    """Ask for a sign-in link. It shares the sign-in page with the password form, so its
+    field has an id of its own."""
+
+    email = EmailField(
+        _l("Email address"),
+        id="link-email",
+        description=_l("We send a link and a six-digit code. No password needed."),
+    )
+    next = HiddenField()
 
 
 class SignInCodeForm(Form):
@@ -47,3 +64,4 @@ class SignInCodeForm(Form):
     code = StringField(
         _l("Code from the email"), description=_l("Six digits. It works once, for two hours.")
     )
+    next = HiddenField()

@@ -7,7 +7,7 @@ import functools
 from zoneinfo import ZoneInfo
 
 import babel.dates
-from flask import current_app, has_request_context, session
+from flask import Response, current_app, has_request_context, request, session
 from flask_babel import format_datetime as babel_format_datetime
 from flask_babel import get_locale
 from flask_login import current_user
@@ -16,9 +16,25 @@ from .money import Money, format_money
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 
+# The language chosen in this browser. A cookie of its own, not the session: signing in
+# and out starts a fresh session, and the person must not be dropped into another
+# language on the sign-in page (a shared phone, a workshop laptop).
+LOCALE_COOKIE = "gp_locale"
+LOCALE_COOKIE_DAYS = 365
+
 
 def offered_languages() -> list[str]:
     return [code.strip() for code in current_app.config["LANGUAGES"].split(",") if code.strip()]
+
+
+def browser_locale() -> str | None:
+    """The language chosen in this browser (this session's choice, else the cookie's), if
+    it is one offered; None when the browser has chosen none."""
+    offered = offered_languages()
+    for chosen in (session.get("locale"), request.cookies.get(LOCALE_COOKIE)):
+        if chosen in offered:
+            return str(chosen)
+    return None
 
 
 def select_locale() -> str:
@@ -28,12 +44,30 @@ def select_locale() -> str:
         return current_app.config["DEFAULT_LOCALE"]
     if current_user.is_authenticated and getattr(current_user, "locale", None) in offered:
         return str(current_user.locale)
-    chosen = session.get("locale")
-    if chosen in offered:
-        return str(chosen)
-    from flask import request
+    return (
+        browser_locale()
+        or request.accept_languages.best_match(offered)
+        or current_app.config["DEFAULT_LOCALE"]
+    )
 
-    return request.accept_languages.best_match(offered) or current_app.config["DEFAULT_LOCALE"]
+
+def mail_locale(user_locale: str | None, fallback: str) -> str:
+    """The language of a message to a person: the one saved on their account, else the
+    one they were using (`fallback`, the request's) when they asked for it."""
+    return user_locale if user_locale in offered_languages() else fallback
+
+
+def remember_locale(response: Response, locale: str) -> Response:
+    """Keep the language chosen in this browser past signing out."""
+    response.set_cookie(
+        LOCALE_COOKIE,
+        locale,
+        max_age=60 * 60 * 24 * LOCALE_COOKIE_DAYS,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response
 
 
 def select_timezone() -> str:

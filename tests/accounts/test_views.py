@@ -118,7 +118,9 @@ def test_csrf_token_is_required(client, session):
     user = make_user(session)
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 400
-    assert "This form has expired" in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert "This form was not used" in text and "Nothing was changed" in text
+    assert "reload" not in text
 
 
 def test_logout_is_not_possible_by_get(client, session):

@@ -84,3 +84,27 @@ def run_in_app(server: LiveServer, fn: Any) -> Any:
         db.session.commit()
         db.session.remove()
         return result
+
+
+def newest_mail(server: LiveServer, email: str) -> str:
+    """The newest message to `email`; mail queued just after a page was sent may take a
+    moment to appear."""
+    import time
+
+    from sqlalchemy import select
+
+    from grantpool.platform.mail import OutboxMessage
+
+    for _ in range(150):
+        body = run_in_app(
+            server,
+            lambda s: s.scalars(
+                select(OutboxMessage.body_text)
+                .where(OutboxMessage.to_address == email)
+                .order_by(OutboxMessage.id.desc())
+            ).first(),
+        )
+        if body:
+            return str(body)
+        time.sleep(0.1)
+    raise AssertionError(f"no mail to {email}")

@@ -12,7 +12,9 @@ from tests.conftest import csrf_token
 
 
 def _input(page: str, name: str) -> str:
-    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+    """The input with this id (the sign-in page has two email fields: the emailed link's
+    and the password form's)."""
+    match = re.search(rf'<input[^>]*id="{name}"[^>]*>', page)
     assert match, page
     return match.group(0)
 
