@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from ..organisations.rules import (
     ORGANISATION_TYPE_LABELS,
     OrganisationType,
+    check_location,
     country_name,
     is_valid_area,
     is_valid_country,
@@ -365,7 +366,10 @@ def is_shown(question: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
 
 
 def _words(text: str) -> int:
-    return len(text.split())
+    """Words are separated by white space, line breaks included; a no-break space
+    (U+00A0, U+2007, U+202F) joins rather than separates, as in "10 000" or "puits ?".
+    The offline form counts the same way (intake.xform.word_count_expression)."""
+    return len(text.translate({0x00A0: "_", 0x2007: "_", 0x202F: "_"}).split())
 
 
 def _blank(value: Any) -> bool:
@@ -440,13 +444,10 @@ def clean_answer(question: Mapping[str, Any], value: Any, currency: str, locale:
     if kind == QuestionKind.LOCATION:
         if not isinstance(value, Mapping):
             raise ValueError(_("Choose a country."))
-        country = str(value.get("country") or "").strip().upper()
-        area = str(value.get("area") or "").strip().upper()
-        if not is_valid_country(country):
-            raise ValueError(_("Choose a country."))
-        if area and not is_valid_area(country, area):
-            raise ValueError(_("Choose an area in the selected country."))
-        return {"country": country, "area": area or None}
+        country, area = check_location(
+            str(value.get("country") or ""), str(value.get("area") or "")
+        )
+        return {"country": country, "area": area}
     if kind == QuestionKind.FILE:
         if not isinstance(value, Mapping) or not value.get("key"):
             raise ValueError(_("Upload a file."))
@@ -517,11 +518,12 @@ def validate_answers(
         value = answers.get(key)
         if _blank(value):
             if question.get("required"):
-                errors[key] = (
-                    _("Choose an answer.")
-                    if question["kind"] in CHOICE_KINDS | {QuestionKind.YES_NO}
-                    else _("Answer this question.")
-                )
+                if question["kind"] in CHOICE_KINDS | {QuestionKind.YES_NO}:
+                    errors[key] = _("Choose an answer.")
+                elif question["kind"] == QuestionKind.FILE:
+                    errors[key] = _("Choose a file to upload.")
+                else:
+                    errors[key] = _("Answer this question.")
             continue
         try:
             cleaned[key] = clean_answer(question, value, currency, locale)

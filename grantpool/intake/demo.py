@@ -55,6 +55,21 @@ QUESTIONS = [
         "show_if": {"has_partner": "yes"},
     },
     {
+        "key": "site_photo",
+        "kind": "file",
+        "label": {
+            "en": "A photo of where you work",
+            "fr": "Une photo de votre lieu de travail",
+        },
+        "help": {
+            "en": "It helps reviewers picture the project. You can skip it.",
+            "fr": "Elle aide les évaluateurs à se représenter le projet. Vous pouvez passer.",
+        },
+        "required": False,
+        "file_kinds": ["photo", "document"],
+        "max_bytes": 5 * 1024 * 1024,
+    },
+    {
         "key": "budget",
         "kind": "budget_table",
         "label": {"en": "Main costs", "fr": "Principales dépenses"},

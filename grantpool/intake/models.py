@@ -11,8 +11,10 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,6 +52,12 @@ class Application(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
     submitted_at: Mapped[dt.datetime | None]
     withdrawn_at: Mapped[dt.datetime | None]
+    # The state an application was withdrawn from: withdrawing can be undone while the
+    # call is open, back to that state.
+    withdrawn_from: Mapped[str | None] = mapped_column(String(24))
+    # Raised by every save of a draft: a page sent with an older number was loaded before
+    # another tab or phone saved, and is shown as a conflict, not saved over it.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # A client's Idempotency-Key: a retried submission returns the first result.
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
@@ -71,6 +79,16 @@ class Application(Base):
         UniqueConstraint("created_by_id", "idempotency_key"),
         Index("ix_applications_call_id_state", "call_id", "state"),
         Index("ix_applications_organisation_id", "organisation_id"),
+        # One draft per organisation and call: "Start" opens it rather than making another.
+        # (Other channels submit at once; their row is a draft only inside that insert.)
+        Index(
+            "uq_applications_one_draft",
+            "organisation_id",
+            "call_id",
+            unique=True,
+            sqlite_where=text("state = 'draft' AND channel = 'web'"),
+            postgresql_where=text("state = 'draft' AND channel = 'web'"),
+        ),
     )
 
     @property
@@ -81,3 +99,24 @@ class Application(Base):
 
     def __repr__(self) -> str:
         return f"<Application {self.id} {self.reference or 'draft'} {self.state}>"
+
+
+class FormStash(Base):
+    """What was posted on a page of a draft when the session had gone (expired, revoked,
+    signed out in another tab) or its form token was stale: kept for the person the page
+    was served to (a signed token in the form says who), and put back on the page once
+    they have signed in again. Never applied for anyone else; gone once used."""
+
+    __tablename__ = "form_stashes"
+
+    id: Mapped[IdPK]
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    application_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("applications.id", ondelete="CASCADE")
+    )
+    page: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
+    expires_at: Mapped[dt.datetime]
+
+    __table_args__ = (Index("ix_form_stashes_user_id_application_id", "user_id", "application_id"),)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,6 +54,37 @@ def _check_accepting(call: Call, now: dt.datetime) -> None:
         raise InvalidTransition(_("This call is not open for applications."))
 
 
+def draft_of(session: Session, call: Call, organisation: Organisation) -> Application | None:
+    """The organisation's draft for this call, if it has one (at most one: an index)."""
+    return session.scalar(
+        select(Application).where(
+            Application.call_id == call.id,
+            Application.organisation_id == organisation.id,
+            Application.state == ApplicationState.DRAFT.value,
+            Application.channel == Channel.WEB.value,
+        )
+    )
+
+
+def drafts_of(
+    session: Session, call: Call, organisations: list[Organisation]
+) -> dict[int, Application]:
+    """The drafts for this call of these organisations, by organisation id: one query."""
+    if not organisations:
+        return {}
+    return {
+        draft.organisation_id: draft
+        for draft in session.scalars(
+            select(Application).where(
+                Application.call_id == call.id,
+                Application.organisation_id.in_([o.id for o in organisations]),
+                Application.state == ApplicationState.DRAFT.value,
+                Application.channel == Channel.WEB.value,
+            )
+        )
+    }
+
+
 def start_application(
     session: Session,
     actor: User,
@@ -63,10 +94,14 @@ def start_application(
     language: str,
     now: dt.datetime | None = None,
 ) -> Application:
-    """A draft on the web form, after the eligibility check."""
+    """A draft on the web form, after the eligibility check; the organisation's draft for
+    this call when it already has one (pressing "Start" twice, or on two phones)."""
     now = now or now_utc()
     _check_accepting(call, now)
     check_eligible(call, organisation)
+    existing = draft_of(session, call, organisation)
+    if existing is not None:
+        return existing
     application = Application(
         call_id=call.id,
         organisation_id=organisation.id,
@@ -78,8 +113,16 @@ def start_application(
         state=ApplicationState.DRAFT.value,
         created_at=now,
     )
-    session.add(application)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(application)
+            session.flush()
+    except IntegrityError:
+        # Started at the same moment elsewhere: the index let one through; that one it is.
+        existing = draft_of(session, call, organisation)
+        if existing is None:
+            raise
+        return existing
     record_event(
         session,
         actor,
@@ -91,6 +134,17 @@ def start_application(
     return application
 
 
+class DraftConflict(Exception):
+    """A page of a draft was sent from a copy loaded before another tab or phone saved:
+    `saved` holds, by question key, what is saved now where it differs from what was sent.
+    Nothing was changed."""
+
+    def __init__(self, saved: dict[str, Any], version: int):
+        super().__init__("draft changed meanwhile")
+        self.saved = saved
+        self.version = version
+
+
 def save_draft(
     session: Session,
     actor: User,
@@ -98,14 +152,29 @@ def save_draft(
     typed: dict[str, Any],
     *,
     locale: str,
+    version: int | None = None,
 ) -> dict[str, str]:
     """Keep what was typed on one page of the form, whatever it is, and return that page's
-    problems (by question key) so the page can show them beside the fields."""
+    problems (by question key) so the page can show them beside the fields.
+
+    `version` is the draft's version the page was loaded at: when another save came in
+    since, and it changed an answer this page sends differently, DraftConflict is raised
+    and nothing is saved over it."""
     if application.state != ApplicationState.DRAFT:
         raise InvalidTransition(_("This application has been sent and can no longer change."))
-    answers = dict(application.answers)
+    current = application.answers or {}
+    if version is not None and version != application.version:
+        saved = {
+            key: current[key]
+            for key, value in typed.items()
+            if current.get(key) not in (None, "", [], {}) and current.get(key) != value
+        }
+        if saved:
+            raise DraftConflict(saved, application.version)
+    answers = dict(current)
     answers.update(typed)
     application.answers = answers
+    application.version = (application.version or 1) + 1
     session.flush()
     errors: dict[str, str] = {}
     only = set(typed) - {REQUESTED_KEY}
@@ -475,6 +544,7 @@ def withdraw_application(
     check_application_transition(application.state, ApplicationState.WITHDRAWN.value)
     application.state = ApplicationState.WITHDRAWN.value
     application.withdrawn_at = now
+    application.withdrawn_from = before
     session.flush()
     record_event(
         session,
@@ -486,6 +556,116 @@ def withdraw_application(
         at=now,
     )
     return application
+
+
+def can_undo_withdrawal(application: Application, now: dt.datetime) -> bool:
+    """Withdrawing can be undone while the call takes applications."""
+    return (
+        application.state == ApplicationState.WITHDRAWN
+        and application.withdrawn_from is not None
+        and application.call.is_accepting(now)
+    )
+
+
+def undo_withdrawal(
+    session: Session, actor: User, application: Application, now: dt.datetime | None = None
+) -> Application:
+    """Back to the state the application was withdrawn from, while the call is open."""
+    now = now or now_utc()
+    if application.state != ApplicationState.WITHDRAWN:
+        raise InvalidTransition(_("This application has not been withdrawn."))
+    if not can_undo_withdrawal(application, now):
+        raise InvalidTransition(
+            _("This call has closed: a withdrawn application can no longer be taken back.")
+        )
+    target = str(application.withdrawn_from)
+    if target == ApplicationState.DRAFT and draft_of(
+        session, application.call, application.organisation
+    ):
+        raise InvalidTransition(
+            _(
+                "Your organisation has started another draft for this call since. Continue "
+                "that one, or withdraw it first."
+            )
+        )
+    application.state = target
+    application.withdrawn_at = None
+    application.withdrawn_from = None
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "application.undo_withdrawal",
+        application,
+        before={"state": ApplicationState.WITHDRAWN.value},
+        after={"state": target},
+        at=now,
+    )
+    return application
+
+
+STASH_LIFETIME = dt.timedelta(days=2)
+
+
+def stash_page(
+    session: Session,
+    user_id: int,
+    application: Application,
+    page: int,
+    answers: dict[str, Any],
+    now: dt.datetime | None = None,
+) -> None:
+    """Keep what was posted on one page for its person, when it could not be saved (the
+    session had gone); one stash per person, draft and page: the newest."""
+    from .models import FormStash
+
+    now = now or now_utc()
+    session.execute(
+        delete(FormStash).where(
+            FormStash.user_id == user_id,
+            FormStash.application_id == application.id,
+            (FormStash.page == page) | (FormStash.expires_at < now),
+        )
+    )
+    session.add(
+        FormStash(
+            user_id=user_id,
+            application_id=application.id,
+            page=page,
+            answers=answers,
+            created_at=now,
+            expires_at=now + STASH_LIFETIME,
+        )
+    )
+    session.flush()
+
+
+def stashed_page(
+    session: Session, user: User, application: Application, page: int, now: dt.datetime
+) -> dict[str, Any] | None:
+    """What this person posted on this page and could not save, if still kept."""
+    from .models import FormStash
+
+    return session.scalar(
+        select(FormStash.answers).where(
+            FormStash.user_id == user.id,
+            FormStash.application_id == application.id,
+            FormStash.page == page,
+            FormStash.expires_at > now,
+        )
+    )
+
+
+def forget_stash(session: Session, user: User, application: Application, page: int) -> None:
+    from .models import FormStash
+
+    session.execute(
+        delete(FormStash).where(
+            FormStash.user_id == user.id,
+            FormStash.application_id == application.id,
+            FormStash.page == page,
+        )
+    )
 
 
 def applications_of(session: Session, user: User) -> list[Application]:
@@ -508,11 +688,16 @@ def by_reference(session: Session, reference: str) -> Application | None:
 
 def register_applicant(
     session: Session, actor: User | None, data: dict[str, Any], *, locale: str
-) -> tuple[User, Organisation]:
+) -> tuple[User, Organisation | None]:
     """Minimal registration: the organisation and, for someone not signed in, a
     password-free account for its contact person, who comes back by sign-in link.
-    Every problem is reported at once, and nothing is written unless all is well."""
-    from ..accounts.services import create_user
+    Every problem is reported at once, and nothing is written unless all is well.
+
+    When the address already has an account, nothing is written either (whoever typed it
+    has not shown they own it), but everything typed is checked as for a new one, so the
+    answer and the time it takes are the same: the existing user is returned with no
+    organisation, and the caller mails that address a way to sign in."""
+    from ..accounts.services import create_user, get_user_by_email
     from ..organisations.services import create_organisation
 
     errors: dict[str, list[str]] = {}
@@ -526,9 +711,14 @@ def register_applicant(
         "contact_email": data.get("email") or (actor.email if actor else None),
         "contact_phone": data.get("phone"),
     }
-    with session.begin_nested():  # a savepoint: released only when both rows are good
+    existing = None if actor is not None else get_user_by_email(session, data.get("email") or "")
+    organisation: Organisation | None = None
+    with session.begin_nested() as savepoint:  # released only when both rows are good
         user = actor
-        if user is None:
+        if existing is not None:
+            if not (data.get("contact_name") or "").strip():
+                errors["contact_name"] = [_("Enter a name.")]
+        elif user is None:
             try:
                 user = create_user(
                     session,
@@ -548,6 +738,10 @@ def register_applicant(
                 errors[name] = messages
         if errors:
             raise ValidationFailed(errors)
+        if existing is not None:
+            savepoint.rollback()  # checked like a new one; kept for none
+    if existing is not None:
+        return existing, None
     assert user is not None
     session.refresh(user, ["memberships"])
     return user, organisation

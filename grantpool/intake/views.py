@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from babel.lists import format_list
 from flask import (
     Blueprint,
     current_app,
@@ -20,9 +21,11 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import defer, joinedload, lazyload, load_only
 
+from ..accounts.models import User
 from ..calls.models import Call
 from ..calls.rules import (
     QuestionKind,
@@ -32,16 +35,17 @@ from ..calls.rules import (
     sections,
     text_in,
 )
-from ..extensions import db
+from ..extensions import csrf, db, login_manager
 from ..organisations import services as organisation_services
 from ..organisations.models import Organisation
-from ..organisations.rules import area_name, country_choices
+from ..organisations.rules import area_name, country_choices, country_of_area
 from ..platform import uploads
 from ..platform.errors import NotFound, StorageUnavailable, ValidationFailed
-from ..platform.permissions import require
+from ..platform.money import Money, format_money
+from ..platform.permissions import can, require
 from ..platform.storage import get_storage
 from ..platform.time import now_utc
-from ..platform.web import reads_only
+from ..platform.web import body_too_large, handles_own_form_failures, reads_only
 from . import services
 from .models import Application
 from .rules import can_withdraw, state_label
@@ -51,7 +55,65 @@ bp = Blueprint("intake", __name__)
 
 @bp.app_context_processor
 def _file_helpers() -> dict[str, Any]:
-    return {"file_accept": accept_attribute}
+    return {
+        "file_accept": accept_attribute,
+        "file_limits": file_limits,
+        "file_size": file_size,
+        "budget_rows": budget_rows,
+    }
+
+
+def file_size(size: Any) -> str:
+    """A file's size in the reader's words: 840 KB, 2.4 MB."""
+    from babel.numbers import format_decimal
+
+    number = int(size or 0)
+    if number >= 1024 * 1024:
+        return _("%(n)s MB", n=format_decimal(round(number / (1024 * 1024), 1), locale=_locale()))
+    return _("%(n)s KB", n=format_decimal(max(1, round(number / 1024)), locale=_locale()))
+
+
+def file_limits(question: dict[str, Any]) -> str:
+    """What a file question takes, said before anything is chosen."""
+    names = {
+        "document": _("documents (PDF, Word, OpenDocument, spreadsheet or text)"),
+        "photo": _("photos (JPEG, PNG, WebP or GIF)"),
+        "audio": _("voice recordings"),
+    }
+    kinds = [str(names[k]) for k in (question.get("file_kinds") or names) if k in names]
+    largest = min(
+        int(question.get("max_bytes") or current_app.config["UPLOAD_MAX_BYTES"]),
+        int(current_app.config["UPLOAD_MAX_BYTES"]),
+    )
+    return _(
+        "One file: %(kinds)s, up to %(size)s.",
+        kinds=format_list(kinds, style="or", locale=_locale()),
+        size=file_size(largest),
+    )
+
+
+def budget_rows(value: Any, currency: str) -> list[dict[str, str]]:
+    """A budget answer as rows of item and amount, whether typed on a draft, kept from an
+    older draft as "item | amount" lines, or checked on submission (minor units)."""
+    if isinstance(value, str):
+        rows = []
+        for text_row in value.splitlines():
+            line, _sep, amount = text_row.rpartition("|")
+            if text_row.strip():
+                rows.append({"line": (line or text_row).strip(), "amount": amount.strip()})
+        return rows
+    if not isinstance(value, list):
+        return []
+    rows = []
+    for row in value:
+        if not isinstance(row, dict):
+            continue
+        if isinstance(row.get("amount_minor"), int):
+            amount = format_money(Money(row["amount_minor"], currency), _locale())
+        else:
+            amount = str(row.get("amount") or "")
+        rows.append({"line": str(row.get("line") or ""), "amount": amount})
+    return rows
 
 
 def _locale() -> str:
@@ -99,6 +161,10 @@ def apply(call_id: int) -> Any:
         chosen = next(
             (o for o in organisations if str(o.id) == request.form.get("organisation_id")), None
         )
+    drafts = services.drafts_of(db.session, call, organisations)
+    if chosen is not None and chosen.id in drafts:
+        # "Start" on a call the organisation has begun: its draft, where it was left.
+        return redirect(url_for("intake.resume", application_id=drafts[chosen.id].id))
     if request.method == "GET" or chosen is None:
         # The short eligibility check comes first, in plain words.
         return render_template(
@@ -121,7 +187,7 @@ def apply(call_id: int) -> Any:
             chosen=chosen,
             reasons=failure.errors.get("", []),
         ), 422
-    return redirect(url_for("intake.page", application_id=application.id, number=0))
+    return redirect(url_for("intake.resume", application_id=application.id))
 
 
 def _reasons(call: Call, organisation: Organisation) -> list[str]:
@@ -136,60 +202,96 @@ def _pages(application: Application) -> list[list[dict[str, Any]]]:
     return sections(application.call.questions)
 
 
-def _typed_from_request(
-    page_questions: list[dict[str, Any]], application: Application
-) -> tuple[dict[str, Any], dict[str, str]]:
+def _budget_rows_from_request(key: str) -> list[dict[str, str]]:
+    """The rows of a budget question as posted (item and amount fields side by side),
+    without the rows left empty."""
+    lines = request.form.getlist(f"{key}.line")
+    amounts = request.form.getlist(f"{key}.amount")
+    rows = []
+    for n in range(max(len(lines), len(amounts))):
+        line = (lines[n] if n < len(lines) else "").strip()
+        amount = (amounts[n] if n < len(amounts) else "").strip()
+        if line or amount:
+            rows.append({"line": line[:500], "amount": amount[:40]})
+    return rows
+
+
+def _typed_text(page_questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """What was typed on a page, files aside."""
     typed: dict[str, Any] = {}
-    upload_errors: dict[str, str] = {}
-    replaced: list[str] = []
     for question in page_questions:
         key = question["key"]
         kind = question["kind"]
         if kind == QuestionKind.MULTIPLE_CHOICE:
             typed[key] = request.form.getlist(key)
         elif kind == QuestionKind.LOCATION:
-            typed[key] = {
-                "country": request.form.get(f"{key}.country", ""),
-                "area": request.form.get(f"{key}.area", ""),
-            }
-        elif kind == QuestionKind.FILE:
-            upload = request.files.get(key)
-            if upload is not None and upload.filename:
-                try:
-                    # The draft refers to the file from this request on: attached at once.
-                    stored = uploads.store_upload(
-                        db.session,
-                        current_user,
-                        upload.stream,
-                        purpose=uploads.UploadPurpose.APPLICATION_ANSWER,
-                        organisation_id=application.organisation_id,
-                        max_bytes=question.get("max_bytes"),
-                        allowed_types=allowed_content_types(question),
-                        declared_size=upload.content_length or None,
-                        attached=True,
-                    )
-                except StorageUnavailable as failure:
-                    # Beside the field, the rest of the page saved; answered 503 (page()).
-                    upload_errors[key] = str(failure.message)
-                    g.storage_unavailable = True
-                except ValidationFailed as failure:
-                    upload_errors[key] = failure.errors.get("file", [str(failure.message)])[0]
-                except uploads.UploadRateExceeded as refusal:
-                    # Beside the field, so that what was typed on this page is kept.
-                    upload_errors[key] = str(refusal.message)
-                else:
-                    typed[key] = {
-                        "key": stored.key,
-                        "size": stored.size,
-                        "content_type": stored.content_type,
-                        "name": upload.filename[:200],
-                    }
-                    earlier = (application.answers or {}).get(key)
-                    if isinstance(earlier, dict) and earlier.get("key"):
-                        replaced.append(str(earlier["key"]))
-        else:
+            country = request.form.get(f"{key}.country", "")
+            area = request.form.get(f"{key}.area", "")
+            if not country and request.form.get(f"{key}.areas_for") == "*":
+                country = country_of_area(area)  # chosen from a list grouped by country
+            typed[key] = {"country": country, "area": area}
+        elif kind == QuestionKind.BUDGET_TABLE:
+            typed[key] = _budget_rows_from_request(key)
+        elif kind != QuestionKind.FILE:
             typed[key] = request.form.get(key, "")
-    # A replaced file is no longer referred to: purged once past retention.
+    return typed
+
+
+def _typed_from_request(
+    page_questions: list[dict[str, Any]], application: Application
+) -> tuple[dict[str, Any], dict[str, str]]:
+    typed = _typed_text(page_questions)
+    upload_errors: dict[str, str] = {}
+    replaced: list[str] = []
+    removing = request.form.get("remove_file")
+    for question in page_questions:
+        key = question["key"]
+        if question["kind"] != QuestionKind.FILE:
+            continue
+        earlier = (application.answers or {}).get(key)
+        kept = earlier if isinstance(earlier, dict) and earlier.get("key") else None
+        # A file kept on the draft answers the question until it is replaced or removed.
+        typed[key] = kept
+        upload = request.files.get(key)
+        if removing == key:
+            typed[key] = None
+            if kept is not None:
+                replaced.append(str(kept["key"]))
+            continue
+        if upload is None or not upload.filename:
+            continue
+        try:
+            # The draft refers to the file from this request on: attached at once.
+            stored = uploads.store_upload(
+                db.session,
+                current_user,
+                upload.stream,
+                purpose=uploads.UploadPurpose.APPLICATION_ANSWER,
+                organisation_id=application.organisation_id,
+                max_bytes=question.get("max_bytes"),
+                allowed_types=allowed_content_types(question),
+                declared_size=upload.content_length or None,
+                attached=True,
+            )
+        except StorageUnavailable as failure:
+            # Beside the field, the rest of the page saved; answered 503 (page()).
+            upload_errors[key] = str(failure.message)
+            g.storage_unavailable = True
+        except ValidationFailed as failure:
+            upload_errors[key] = failure.errors.get("file", [str(failure.message)])[0]
+        except uploads.UploadRateExceeded as refusal:
+            # Beside the field, so that what was typed on this page is kept.
+            upload_errors[key] = str(refusal.message)
+        else:
+            typed[key] = {
+                "key": stored.key,
+                "size": stored.size,
+                "content_type": stored.content_type,
+                "name": upload.filename[:200],
+            }
+            if kept is not None:
+                replaced.append(str(kept["key"]))
+    # A replaced or removed file is no longer referred to: purged once past retention.
     uploads.mark_detached(db.session, replaced)
     return typed, upload_errors
 
@@ -207,6 +309,7 @@ _DRAFT_PAGE_LOADING = (
             Call.min_request_minor,
             Call.max_request_minor,
             Call.questions,
+            Call.eligibility,
         ),
     ),
     joinedload(Application.organisation).load_only(Organisation.name),
@@ -214,11 +317,109 @@ _DRAFT_PAGE_LOADING = (
     defer(Application.request_fingerprint),
 )
 
+# A page left open on a phone for days can still be sent: its token says whose it was.
+FORM_TOKEN_MAX_AGE = 14 * 24 * 60 * 60
+
+
+def _page_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="grantpool.draft-page")
+
+
+def _form_token(application: Application) -> str:
+    return _page_signer().dumps({"user": current_user.id, "application": application.id})
+
+
+def _form_token_owner(application_id: int) -> int | None:
+    """The person a draft's page was served to, from the signed token in the posted form."""
+    try:
+        data = _page_signer().loads(
+            request.form.get("form_token") or "", max_age=FORM_TOKEN_MAX_AGE
+        )
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict) or data.get("application") != application_id:
+        return None
+    user = data.get("user")
+    return user if isinstance(user, int) else None
+
+
+def _posted_version() -> int | None:
+    text = request.form.get("version") or ""
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def _session_is_good() -> bool:
+    """Signed in, with a form token of this session: else the post is kept, not saved."""
+    if not current_user.is_authenticated:
+        return False
+    try:
+        csrf.protect()
+    except CSRFError:
+        return False
+    return True
+
+
+def _keep_for_later(application_id: int, number: int) -> Any:
+    """A page posted after its session had gone, or with a stale form token: what was
+    typed is kept for the person the page was served to, and shown again once they have
+    signed in (or at once, when they still are)."""
+    owner_id = _form_token_owner(application_id)
+    if owner_id is None or (current_user.is_authenticated and current_user.id != owner_id):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        raise CSRFError()
+    owner = db.session.get(User, owner_id)
+    application = db.session.get(Application, application_id, options=_DRAFT_PAGE_LOADING)
+    if owner is None or application is None or not can(owner, "application.edit", application):
+        raise NotFound()
+    if application.state != "draft":
+        return redirect(url_for("intake.show", application_id=application.id))
+    pages = _pages(application)
+    if not 0 <= number <= len(pages):
+        raise NotFound()
+    if number == 0:
+        typed = {services.REQUESTED_KEY: request.form.get(services.REQUESTED_KEY, "")}
+    else:
+        typed = _typed_text([q for q in pages[number - 1] if is_shown(q, application.answers)])
+    services.stash_page(
+        db.session, owner.id, application, number, {"typed": typed, "version": _posted_version()}
+    )
+    back = url_for("intake.page", application_id=application.id, number=number)
+    if current_user.is_authenticated:
+        flash(_("What you typed is kept. Check it, then save this page."), "success")
+        return redirect(back)
+    flash(
+        _("You were signed out, so nothing was saved yet. Sign in again: what you typed is kept."),
+        "warning",
+    )
+    return redirect(url_for(login_manager.login_view or "accounts.login", next=back))
+
+
+def _first_to_answer(application: Application) -> int | None:
+    """The first page with a question still to answer (0 is the amount); None when every
+    shown question has been answered (the check page comes next)."""
+    answers = application.answers or {}
+    if not str(answers.get(services.REQUESTED_KEY) or "").strip():
+        return 0
+    for number, page_questions in enumerate(_pages(application), start=1):
+        for q in page_questions:
+            if not is_shown(q, answers):
+                continue
+            value = answers.get(q["key"])
+            if q["key"] not in answers or (q.get("required") and value in (None, "", [], {})):
+                return number
+    return None
+
 
 @bp.route("/applications/<int:application_id>/page/<int:number>", methods=["GET", "POST"])
 @reads_only
-@login_required
+@handles_own_form_failures
 def page(application_id: int, number: int) -> Any:
+    too_large = request.method == "POST" and body_too_large()
+    if request.method == "POST" and not too_large and not _session_is_good():
+        return _keep_for_later(application_id, number)
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
     application = _application(application_id, "application.edit", _DRAFT_PAGE_LOADING)
     if application.state != "draft":
         return redirect(url_for("intake.show", application_id=application.id))
@@ -227,38 +428,99 @@ def page(application_id: int, number: int) -> Any:
         raise NotFound()
     questions = pages[number - 1] if number else []
     errors: dict[str, str] = {}
-    if request.method == "POST":
+    values: dict[str, Any] = dict(application.answers or {})
+    version = application.version
+    conflict: dict[str, Any] = {}
+    extra_rows: dict[str, int] = {}
+    restored = False
+    status = 200
+    if too_large:
+        # Nothing of the body was read: the page as saved, and what went wrong.
+        largest = file_size(current_app.config["MAX_CONTENT_LENGTH"])
+        first_file = next(iter(_file_keys(questions)), services.REQUESTED_KEY)
+        errors[first_file] = _(
+            "What you sent is larger than %(size)s in all, so nothing on this page was "
+            "saved. Choose a smaller file (a photo can be sent at a lower resolution).",
+            size=largest,
+        )
+        status = 413
+    elif request.method == "POST":
         if number == 0:
             typed = {services.REQUESTED_KEY: request.form.get(services.REQUESTED_KEY, "")}
             upload_errors: dict[str, str] = {}
+            shown: list[dict[str, Any]] = []
         else:
             # Only the questions the applicant was shown; a follow-up revealed by an answer
             # on this page is asked next, not judged unseen.
             shown = [q for q in questions if is_shown(q, application.answers)]
             typed, upload_errors = _typed_from_request(shown, application)
-        errors = services.save_draft(db.session, current_user, application, typed, locale=_locale())
-        errors.update(upload_errors)
-        if request.form.get("later"):
-            flash(_("Your answers are saved. Come back at any time to finish."), "success")
-            return redirect(url_for("intake.my_applications"))
-        newly_shown = [
-            q for q in questions if q["key"] not in typed and is_shown(q, application.answers)
-        ]
-        if not errors and newly_shown and number:
-            # An answer on this page revealed a follow-up question here: ask it now.
-            return redirect(url_for("intake.page", application_id=application.id, number=number))
-        if not errors:
-            following = _next_page(pages, number, application.answers)
-            if following is None:
-                return redirect(url_for("intake.check", application_id=application.id))
-            return redirect(url_for("intake.page", application_id=application.id, number=following))
+            for key in typed:
+                if request.form.get(f"keep.{key}") == "saved":
+                    # After a conflict, the person chose what the other tab saved.
+                    typed[key] = values.get(key)
+        seen = set(typed)
+        try:
+            errors = services.save_draft(
+                db.session,
+                current_user,
+                application,
+                typed,
+                locale=_locale(),
+                version=_posted_version(),
+            )
+        except services.DraftConflict as clash:
+            # Saved meanwhile from another tab or phone: both texts shown, the choice theirs.
+            # A file sent now is kept all the same: files are replaced, not merged.
+            conflict, version, status = clash.saved, clash.version, 409
+            files = {k: typed[k] for k in _file_keys(shown) if k not in clash.saved}
+            if files:
+                services.save_draft(db.session, current_user, application, files, locale=_locale())
+                version = application.version
+            values.update(typed)
+        else:
+            services.forget_stash(db.session, current_user, application, number)
+            errors.update(upload_errors)
+            values = dict(application.answers or {})
+            version = application.version
+            staying = request.form.get("add_row") or request.form.get("remove_file")
+            if request.form.get("later"):
+                flash(_("Your answers are saved. Come back at any time to finish."), "success")
+                return redirect(url_for("intake.my_applications"))
+            if staying:
+                # Another budget row, or a file removed: the same page again, nothing judged.
+                add_row = request.form.get("add_row") or ""
+                if add_row:
+                    extra_rows[add_row] = min(_posted_int("rows_extra") + 1, 50)
+                errors = upload_errors
+            else:
+                newly_shown = [q for q in questions if q["key"] not in seen and is_shown(q, values)]
+                if not errors and (newly_shown or _areas_to_offer(shown, typed)) and number:
+                    # An answer on this page revealed a follow-up question here: ask it now.
+                    return redirect(
+                        url_for("intake.page", application_id=application.id, number=number)
+                    )
+                if not errors:
+                    following = _next_page(pages, number, values)
+                    if following is None:
+                        return redirect(url_for("intake.check", application_id=application.id))
+                    return redirect(
+                        url_for("intake.page", application_id=application.id, number=following)
+                    )
         # The draft is kept (commit), though the page is shown again with its messages.
-    visible = [q for q in questions if is_shown(q, application.answers)]
-    status = 200
+        g.keep_changes = True
+    else:
+        stash = services.stashed_page(db.session, current_user, application, number, now_utc())
+        if isinstance(stash, dict) and isinstance(stash.get("typed"), dict):
+            # Typed before the session had gone: back in the fields, to be saved.
+            values.update(stash["typed"])
+            if isinstance(stash.get("version"), int):
+                version = stash["version"]
+            restored = True
+    visible = [q for q in questions if is_shown(q, values)]
     if g.get("storage_unavailable"):
         # The file store did not answer: "try again" (503), with every other answer on
         # this page saved and shown again.
-        status, g.keep_changes = 503, True
+        status = 503
     return (
         render_template(
             "intake/page.html",
@@ -267,15 +529,50 @@ def page(application_id: int, number: int) -> Any:
             number=number,
             total=len(pages),
             questions=visible,
-            answers=application.answers,
+            answers=values,
             errors=errors,
+            conflict=conflict,
+            restored=restored,
+            version=version,
+            form_token=_form_token(application),
+            extra_rows=extra_rows,
             requested_key=services.REQUESTED_KEY,
-            countries=country_choices(),
+            countries=country_choices(
+                only=(application.call.eligibility or {}).get("countries") or None
+            ),
             lang=application.language,
         ),
         status,
         ({"Retry-After": "30"} if status == 503 else {}),
     )
+
+
+def _call_countries(call: Call) -> list[str] | None:
+    """The countries a call is limited to, if any: the location lists offer those."""
+    return list((call.eligibility or {}).get("countries") or []) or None
+
+
+def _areas_to_offer(page_questions: list[dict[str, Any]], typed: dict[str, Any]) -> bool:
+    """A country was chosen without JavaScript and its areas were not on the page yet:
+    the page comes back with them, once (the area stays optional)."""
+    for q in page_questions:
+        if q["kind"] != QuestionKind.LOCATION:
+            continue
+        value = typed.get(q["key"]) or {}
+        country = str(value.get("country") or "").upper()
+        offered = request.form.get(f"{q['key']}.areas_for") or ""
+        if country and not value.get("area") and offered.upper() not in (country, "*"):
+            return True
+    return False
+
+
+def _file_keys(page_questions: list[dict[str, Any]]) -> list[str]:
+    return [q["key"] for q in page_questions if q["kind"] == QuestionKind.FILE]
+
+
+def _posted_int(name: str) -> int:
+    text = request.form.get(name) or ""
+    return int(text) if text.isdigit() and len(text) < 4 else 0
 
 
 def _next_page(
@@ -286,6 +583,20 @@ def _next_page(
         if any(is_shown(q, answers) for q in pages[following - 1]):
             return following
     return None
+
+
+@bp.get("/applications/<int:application_id>/continue")
+@reads_only
+@login_required
+def resume(application_id: int) -> Any:
+    """ "Continue your application": the first section still to answer."""
+    application = _application(application_id, "application.edit", _DRAFT_PAGE_LOADING)
+    if application.state != "draft":
+        return redirect(url_for("intake.show", application_id=application.id))
+    number = _first_to_answer(application)
+    if number is None:
+        return redirect(url_for("intake.check", application_id=application.id))
+    return redirect(url_for("intake.page", application_id=application.id, number=number))
 
 
 @bp.route("/applications/<int:application_id>/check", methods=["GET", "POST"])
@@ -332,6 +643,8 @@ def show(application_id: int) -> Any:
         call=application.call,
         can_withdraw=can_withdraw(application.state)
         and current_user.belongs_to(application.organisation_id),
+        can_undo_withdrawal=services.can_undo_withdrawal(application, now_utc())
+        and current_user.belongs_to(application.organisation_id),
         lang=application.language,
     )
 
@@ -350,13 +663,32 @@ def receipt(application_id: int) -> Any:
     return response
 
 
-@bp.post("/applications/<int:application_id>/withdraw")
+@bp.route("/applications/<int:application_id>/withdraw", methods=["GET", "POST"])
 @login_required
 def withdraw(application_id: int) -> Any:
+    """Withdrawing asks first, on its own page, and says what it means."""
     application = _application(application_id, "application.edit")
+    if not can_withdraw(application.state):
+        return redirect(url_for("intake.show", application_id=application.id))
+    if request.method == "GET":
+        return render_template(
+            "intake/withdraw.html",
+            application=application,
+            call=application.call,
+            lang=application.language,
+        )
     services.withdraw_application(db.session, current_user, application)
     flash(_("Your application has been withdrawn."), "success")
-    return redirect(url_for("intake.my_applications"))
+    return redirect(url_for("intake.show", application_id=application.id))
+
+
+@bp.post("/applications/<int:application_id>/undo-withdrawal")
+@login_required
+def undo_withdrawal(application_id: int) -> Any:
+    application = _application(application_id, "application.edit")
+    services.undo_withdrawal(db.session, current_user, application)
+    flash(_("Your application is back: it is no longer withdrawn."), "success")
+    return redirect(url_for("intake.show", application_id=application.id))
 
 
 @bp.get("/my-applications")

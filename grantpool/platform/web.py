@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -20,7 +20,7 @@ from werkzeug.routing import IntegerConverter
 from ..extensions import csrf, db
 from .db import is_database_unavailable
 from .errors import DomainError, UnreadableInput, ValidationFailed
-from .i18n import offered_languages
+from .i18n import browser_locale, offered_languages
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -45,6 +45,29 @@ def reads_only(view: View) -> View:
     Wrapping decorators (login_required) keep the mark through functools.wraps."""
     view._grantpool_reads_only = True  # type: ignore[attr-defined]
     return view
+
+
+def handles_own_form_failures(view: View) -> View:
+    """Mark a view that checks the CSRF token and the body's size itself: it keeps what a
+    form with a stale token (or without its session) sent, for its person, and answers
+    an oversized body with its own page, instead of refusing either bare."""
+    view._grantpool_own_form_failures = True  # type: ignore[attr-defined]
+    return view
+
+
+def _handles_own_form_failures() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "_grantpool_own_form_failures", False))
+
+
+def body_too_large() -> bool:
+    """The request's body is over MAX_CONTENT_LENGTH (declared, or found when chunked)."""
+    from .bodylimit import TOO_LARGE
+
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return bool(request.environ.get(TOO_LARGE)) or (
+        limit is not None and (request.content_length or 0) > limit
+    )
 
 
 def _start_read_only_request() -> None:
@@ -117,8 +140,9 @@ def init_web(app: Flask) -> None:
             400,
             "csrf_failed",
             _(
-                "This form has expired or was not sent from grantpool. Go back, reload the "
-                "page and try again."
+                "This form was not used: it was sent from a page of an earlier session, or "
+                "not from grantpool. Nothing was changed. Go back with your browser's Back "
+                "button (what you typed is usually still there) and send it again."
             ),
         )
 
@@ -200,7 +224,7 @@ def _database_unavailable(exc: BaseException) -> Response:
     except Exception:  # the connection is gone; the session is removed at teardown anyway
         app.logger.debug("rollback after a lost connection failed", exc_info=True)
     offered = offered_languages()
-    chosen = session.get("locale")
+    chosen = browser_locale()
     locale = (
         chosen
         if chosen in offered
@@ -238,9 +262,7 @@ def _answer_head_as_get() -> None:
 def _refuse_oversized_body() -> None:
     from werkzeug.exceptions import RequestEntityTooLarge
 
-    from .bodylimit import TOO_LARGE
-
-    if request.environ.get(TOO_LARGE):
+    if body_too_large() and not _handles_own_form_failures():
         raise RequestEntityTooLarge()
 
 
@@ -248,6 +270,8 @@ def _protect_against_csrf() -> None:
     if request.method not in UNSAFE_METHODS:
         return
     if any(request.path.startswith(prefix) for prefix in CSRF_EXEMPT_PREFIXES):
+        return
+    if _handles_own_form_failures():
         return
     if request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith(
         "Bearer "
@@ -400,6 +424,8 @@ def refuse_unreadable_input() -> None:
     be stored, in its path, headers, query string or form, and a JSON body that is not
     JSON, is nested more than MAX_JSON_DEPTH deep or holds a number of more than
     MAX_JSON_DIGITS digits (or one that overflows to infinity)."""
+    if body_too_large():
+        return  # not read at all: refused whole, or answered by its view
     for where, text in _request_texts():
         if text and _UNSTORABLE.search(text):
             raise UnreadableInput({where: [_unstorable_message()]})

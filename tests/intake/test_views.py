@@ -173,10 +173,10 @@ def test_form_pages_stay_light(session: Session, client: FlaskClient) -> None:
         assert len(page.data) < PAGE_LIMIT, (number, len(page.data))
     bad = client.post(
         f"/applications/{application.id}/page/1",
-        data={"csrf_token": token, "where.country": "", "where.area": "KE-47"},
+        data={"csrf_token": token, "where.country": "UG", "where.area": "KE-47"},
     )
-    assert "Choose a country." in bad.get_data(as_text=True)
-    assert 'value="KE-47"' in bad.get_data(as_text=True)
+    assert "Choose an area in the selected country." in bad.get_data(as_text=True)
+    assert 'value="UG" selected' in bad.get_data(as_text=True)
 
 
 def test_closed_call_refuses_applications(session: Session, client: FlaskClient) -> None:
