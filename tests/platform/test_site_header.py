@@ -14,7 +14,7 @@ from tests.factories import make_admin, make_organisation, make_user
 
 
 def header(page: str) -> str:
-    match = re.search(r'<header class="site">.*?</header>', page, re.S)
+    match = re.search(r'<header class="site">.*?</nav>', page, re.S)
     assert match, "no header on the page"
     return match.group(0)
 
