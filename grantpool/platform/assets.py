@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, request, send_from_directory
+from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 
 FINGERPRINT_ARG = "v"
@@ -143,12 +143,13 @@ def _close_what_compression_replaces(response: Response) -> Response:
 
 def favicon() -> Response:
     """/favicon.ico for whatever asks without reading the page's <link rel="icon">: the
-    same SVG, answered directly (no redirect: one round trip fewer on a slow link)."""
-    static_folder = current_app.static_folder
-    assert static_folder is not None
-    response = send_from_directory(static_folder, FAVICON, mimetype="image/svg+xml")
+    same SVG, answered directly (no redirect: one round trip fewer on a slow link), from
+    memory (a few hundred bytes, read once: no file is left open)."""
+    icon: bytes = current_app.extensions["grantpool.favicon"]
+    response = Response(icon, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    response.set_etag(hashlib.sha256(icon).hexdigest()[:16])
+    return response.make_conditional(request)
 
 
 def init_app(app: Flask) -> None:
@@ -171,4 +172,5 @@ def init_app(app: Flask) -> None:
     )
     app.url_defaults(_add_fingerprint)
     app.after_request(_cache_static)
+    app.extensions["grantpool.favicon"] = (Path(app.static_folder) / FAVICON).read_bytes()
     app.add_url_rule("/favicon.ico", "favicon", favicon, methods=["GET"])
