@@ -44,3 +44,23 @@ def net_by_account(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
     for code, amount in lines:
         net[code] = net.get(code, 0) + amount
     return net
+
+
+def _kind_labels() -> dict[str, str]:
+    from flask_babel import gettext as _
+
+    return {
+        "contribution": _("Contribution"),
+        "donor_refund": _("Refund to a donor"),
+        "grant_commitment": _("Grant committed"),
+        "commitment_release": _("Commitment released"),
+        "tranche_payment": _("Tranche paid"),
+        "partner_return": _("Returned by a partner"),
+        "fund_cost": _("Fund cost"),
+        "reversal": _("Reversal"),
+    }
+
+
+def kind_label(kind: str) -> str:
+    """A ledger transaction's kind in the reader's words (the code where none is known)."""
+    return _kind_labels().get(kind, kind)

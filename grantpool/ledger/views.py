@@ -19,8 +19,14 @@ from ..platform.permissions import can, require
 from ..platform.web import parse_whole_number
 from . import services
 from .forms import ContributionForm, CostForm, PledgeForm, RefundForm
+from .rules import kind_label
 
 bp = Blueprint("ledger", __name__, url_prefix="/funds")
+
+
+@bp.app_template_filter("ledger_kind")
+def _ledger_kind(kind: str) -> str:
+    return kind_label(kind)
 
 
 def _fund(fund_id: int) -> Fund:

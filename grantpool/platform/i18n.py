@@ -89,10 +89,24 @@ def money_filter(value: Money | None) -> str:
         return str(value)
 
 
+def to_the_minute(locale: str, length: str = "medium") -> str:
+    """The locale's date-and-time pattern of that length with the time to the minute: an
+    instant is read as "30 nov. 2026, 05:02", never with seconds."""
+    parsed = babel.Locale.parse(locale)
+    return (
+        str(parsed.datetime_formats[length])
+        .replace("{1}", parsed.date_formats[length].pattern)
+        .replace("{0}", parsed.time_formats["short"].pattern)
+    )
+
+
 def datetime_filter(value: dt.datetime | None, tz: str | None = None, fmt: str = "medium") -> str:
-    """Show an instant in the given zone (a fund's), else in the user's zone."""
+    """Show an instant in the given zone (a fund's), else in the user's zone; the named
+    lengths (short, medium, long) to the minute."""
     if value is None:
         return ""
+    if fmt in ("short", "medium", "long"):
+        fmt = to_the_minute(current_locale(), fmt)
     try:
         if tz:
             return _in_zone(value, tz, fmt, current_locale())

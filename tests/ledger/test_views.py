@@ -48,6 +48,7 @@ def test_ledger_page_shows_balances_and_transactions(
     assert "Available in the fund" in text
     assert "Donor: Friends of the River" in text
     assert "$250.00" in text
+    assert "<td>Contribution" in text and "<td>contribution" not in text  # words, not codes
 
 
 def test_record_contribution_through_the_form_once_even_when_pressed_twice(
