@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import get_locale, get_translations
@@ -32,6 +33,7 @@ def _translations() -> Any:
 # rendered text can contain them (they hold no character HTML escapes either way).
 _CSRF_SLOT = "gp-slot-csrf-2f9c"
 _NEXT_SLOT = "gp-slot-next-2f9c"
+_NEXT_QUERY_SLOT = "gp-slot-nextquery-2f9c"
 _headers = FragmentCache(size=256, ttl=24 * 3600)
 
 
@@ -54,17 +56,29 @@ def site_header() -> Markup:
     filled in. In debug mode it is rendered each time, so template edits show at once."""
 
     def render() -> str:
-        return render_template("_site_header.html", csrf_value=_CSRF_SLOT, next_value=_NEXT_SLOT)
+        return render_template(
+            "_site_header.html",
+            csrf_value=_CSRF_SLOT,
+            next_value=_NEXT_SLOT,
+            next_query=_NEXT_QUERY_SLOT,
+        )
 
     if current_app.debug:
         html = render()
     else:
         key = (str(get_locale() or "en"), request.script_root, _reader_kind())
         html = _headers.get_or_render(key, render)
-    come_back = request.full_path if request.method == "GET" else ""
+    come_back = request.full_path.rstrip("?") if request.method == "GET" else ""
+    # "Sign in" brings the reader back here (not from the sign-in pages themselves).
+    signing_in = request.endpoint in ("accounts.login", "intake.sign_in_with_code")
+    next_query = urlencode({"next": come_back}) if come_back and not signing_in else ""
     # The rendered template is already escaped; Markup.replace escapes what it puts in.
     header = Markup(html)  # noqa: S704
-    return header.replace(_CSRF_SLOT, generate_csrf()).replace(_NEXT_SLOT, come_back)
+    return (
+        header.replace(_CSRF_SLOT, generate_csrf())
+        .replace(_NEXT_SLOT, come_back)
+        .replace(_NEXT_QUERY_SLOT, next_query)
+    )
 
 
 def init_app(app: Flask) -> None:

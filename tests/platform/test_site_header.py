@@ -63,3 +63,21 @@ def test_the_header_follows_the_language(app: Flask, session: Session) -> None:
     french = header(client.get("/calls", headers={"Accept-Language": "fr"}).get_data(as_text=True))
     assert ">Calls<" in english
     assert english != french and ">Calls<" not in french
+
+
+def test_sign_in_in_the_header_comes_back_to_the_page(app: Flask, session: Session) -> None:
+    templating._headers.clear()
+    visitor = app.test_client()
+    for path, back in (
+        ("/calls?page=2", "next=%2Fcalls%3Fpage%3D2"),
+        ("/privacy", "next=%2Fprivacy"),
+    ):
+        assert f'href="/login?{back}"' in header(visitor.get(path).get_data(as_text=True))
+    # Not from the sign-in page itself.
+    assert 'href="/login?"' in header(visitor.get("/login").get_data(as_text=True))
+
+
+def test_an_unnamed_fund_manager_is_named_in_the_readers_language(app: Flask) -> None:
+    page = app.test_client().get("/calls", headers={"Accept-Language": "fr"})
+    footer = page.get_data(as_text=True).split('<footer class="site">', 1)[1]
+    assert "the fund manager" not in footer and "gestionnaire du fonds" in footer
