@@ -23,6 +23,7 @@ from ..calls.rules import (
 from ..organisations.models import Organisation
 from ..platform.audit import record_event, record_events
 from ..platform.errors import InvalidTransition, ValidationFailed
+from ..platform.i18n import mail_locale
 from ..platform.idempotency import request_fingerprint
 from ..platform.mail import queue_mail, queue_mails
 from ..platform.money import Money, format_money
@@ -316,9 +317,15 @@ def submit_application(
     )
     to = _receipt_address(actor, organisation, notify)
     if to:
-        queue_mail(session, to, "application_received", language,
+        # To the person who sent it, in the language saved on their account.
+        mail_language = (
+            mail_locale(actor.locale, language)
+            if actor is not None and to == actor.email
+            else language
+        )
+        queue_mail(session, to, "application_received", mail_language,
                    **_receipt_context(application.reference, call, organisation, requested,
-                                      language))
+                                      mail_language))
     return application
 
 

@@ -799,11 +799,15 @@ def notify_applicant(
     decision: Decision | None = None,
     info_request: InfoRequest | None = None,
 ) -> None:
-    """Tell the applicant of a status change, in the language it applied in."""
+    """Tell the applicant of a status change: in the language saved on the account of the
+    person who applied, else the one the application was made in."""
     to = applicant_address(session, application)
     if not to:
         return
-    language = application.language
+    from ..platform.i18n import mail_locale
+
+    person = session.get(User, application.created_by_id) if application.created_by_id else None
+    language = mail_locale(person.locale if person is not None else None, application.language)
     from flask_babel import force_locale
 
     with force_locale(language):

@@ -50,6 +50,26 @@ def test_submit_records_reference_audit_and_mail(session: Session, setup: tuple)
     assert application.reference in mail.subject
 
 
+def test_the_receipt_is_in_the_language_saved_on_the_senders_account(
+    session: Session, setup: tuple
+) -> None:
+    call, organisation, applicant = setup
+    applicant.locale = "fr"
+    session.flush()
+    services.submit_application(
+        session, applicant, call, organisation, ANSWERS, Money(250000, "USD"), "api", "en", NOW
+    )
+    mail = session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+    assert mail is not None and mail.locale == "fr"
+    # Mailed to the organisation's address instead: the application's language.
+    services.submit_application(
+        session, applicant, call, organisation, ANSWERS, Money(250000, "USD"), "api", "en", NOW,
+        notify="office@example.org",
+    )  # fmt: skip
+    mail = session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+    assert mail is not None and mail.locale == "en" and mail.to_address == "office@example.org"
+
+
 def test_after_the_close_instant_nothing_is_written(session: Session, setup: tuple) -> None:
     call, organisation, applicant = setup
     before = count(session, Application)
