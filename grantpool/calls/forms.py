@@ -8,16 +8,19 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..organisations.rules import ORGANISATION_TYPE_LABELS
+from ..platform.errors import ValidationFailed
 from ..platform.forms import CheckboxesField, Form
 from ..platform.i18n import LANGUAGE_NAMES, offered_languages
 from ..platform.money import Money
 from .models import Call
-from .rules import Channel, QuestionKind
+from .rules import Channel, QuestionKind, language_name
 
 CHANNEL_LABELS = {
     Channel.WEB: _l("Web form"),
@@ -38,7 +41,6 @@ KIND_LABELS = {
     QuestionKind.BUDGET_TABLE: _l("Budget table (line and amount)"),
     QuestionKind.YES_NO: _l("Yes or no"),
 }
-
 
 
 def _per_language(form_class: type[Form], name: str, field: type, label: Any) -> None:
@@ -167,7 +169,10 @@ class _QuestionForm(Form):
     )
     kind = SelectField(_l("Kind of question"))
     required = BooleanField(_l("An answer is required"))
-    choices = TextAreaField(_l("Choices (one per line)"))
+    whole = BooleanField(
+        _l("Whole numbers only"),
+        description=_l("For a number question that counts, such as people: 2.5 is refused."),
+    )
     word_limit = StringField(_l("Word limit (long text)"), render_kw={"inputmode": "numeric"})
     max_bytes = StringField(_l("Largest file in bytes (file)"), render_kw={"inputmode": "numeric"})
     file_kinds = SelectMultipleField(
@@ -176,33 +181,95 @@ class _QuestionForm(Form):
         option_widget=CheckboxInput(),
     )
     show_if = SelectField(_l("Ask only when this earlier question is answered yes"))
-    section = StringField(
-        _l("Section (optional)"),
-        description=_l("Questions next to each other with the same section share a page."),
-    )
+    languages: list[str]
+
+    def texts(self, name: str) -> dict[str, str]:
+        return {lang: (self[f"{name}_{lang}"].data or "").strip() for lang in self.languages}
+
+    def require_main_language(self) -> None:
+        """The applicant's texts in the call's main language are required; the other
+        languages are optional (the main language's text is shown where one is missing)."""
+        main = self.languages[0]
+        name = language_name(main, _reader_locale())
+        errors: dict[str, list[str]] = {}
+        if not self.texts("label")[main]:
+            errors[f"label_{main}"] = [
+                _(
+                    "Write the question in %(language)s, the call's main language.",
+                    language=name,
+                )
+            ]
+        for field, message in (
+            ("help", _l("Write the help text in %(language)s too, the call's main language.")),
+            (
+                "section",
+                _l("Write the section's name in %(language)s too, the call's main language."),
+            ),
+            ("choices", _l("Write the choices in %(language)s too, the call's main language.")),
+        ):
+            texts = self.texts(field)
+            if any(texts.values()) and not texts[main]:
+                errors[f"{field}_{main}"] = [str(message) % {"language": name}]
+        if errors:
+            raise ValidationFailed(errors)
 
     def values(self) -> dict[str, Any]:
+        main, others = self.languages[0], self.languages[1:]
+        choices = self.texts("choices")
         return {
             "key": (self.key.data or "").strip(),
             "kind": self.kind.data,
-            "label": _texts(self, "label"),
-            "help": _texts(self, "help"),
+            "label": self.texts("label"),
+            "help": self.texts("help"),
             "required": self.required.data,
-            "choices": (self.choices.data or "").splitlines(),
+            "whole": self.whole.data,
+            "choices": choices[main].splitlines(),
+            "choice_labels": {lang: choices[lang] for lang in others},
             "word_limit": self.word_limit.data,
             "max_bytes": self.max_bytes.data,
             "file_kinds": self.file_kinds.data or None,
             "show_if": {self.show_if.data: "yes"} if self.show_if.data else None,
-            "section": self.section.data,
+            "section": self.texts("section"),
         }
 
 
+def _reader_locale() -> str:
+    return str(get_locale() or "en")
+
+
 def question_form(
-    earlier: list[dict[str, Any]], question: dict[str, Any] | None = None, **kwargs: Any
+    languages: list[str],
+    earlier: list[dict[str, Any]],
+    question: dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> _QuestionForm:
-    form_class = type("QuestionForm", (_QuestionForm,), {})
-    _per_language(form_class, "label", StringField, _l("Question"))
-    _per_language(form_class, "help", TextAreaField, _l("Help text"))
+    """The question builder: the applicant's texts (question, help, section, choices) once
+    per language of the call, the main language first."""
+    languages = list(languages) or ["en"]
+    reader = _reader_locale()
+    form_class = type("QuestionForm", (_QuestionForm,), {"languages": languages})
+    for lang in languages:
+        name = language_name(lang, reader)
+        main = lang == languages[0]
+        fields = {
+            "label": StringField(f"{_l('Question')} ({name})"),
+            "help": TextAreaField(f"{_l('Help text')} ({name})"),
+            "section": StringField(
+                f"{_l('Section (optional)')} ({name})",
+                description=_l("Questions next to each other with the same section share a page.")
+                if main
+                else "",
+            ),
+            "choices": TextAreaField(
+                f"{_l('Choices (one per line)')} ({name})",
+                description=""
+                if main
+                else _l("One line for each choice above, in the same order."),
+            ),
+        }
+        for field_name, field in fields.items():
+            field.kwargs["render_kw"] = {"lang": lang}
+            setattr(form_class, f"{field_name}_{lang}", field)
     form: _QuestionForm = form_class(**kwargs)
     form.kind.choices = [(k.value, str(v)) for k, v in KIND_LABELS.items()]
     form.file_kinds.choices = [
@@ -214,16 +281,30 @@ def question_form(
         (q["key"], q["key"]) for q in earlier if q["kind"] == QuestionKind.YES_NO
     ]
     if question is not None and not form.is_submitted():
+        main = languages[0]
         form.key.data = question["key"]
         form.kind.data = question["kind"]
         form.required.data = bool(question.get("required"))
-        form.choices.data = "\n".join(question.get("choices") or [])
+        form.whole.data = bool(question.get("whole"))
         form.word_limit.data = str(question.get("word_limit") or "")
         form.max_bytes.data = str(question.get("max_bytes") or "")
         form.file_kinds.data = list(question.get("file_kinds") or [])
         form.show_if.data = next(iter(question.get("show_if") or {}), "")
-        form.section.data = question.get("section") or ""
-        for lang in offered_languages():
-            form[f"label_{lang}"].data = question["label"].get(lang, "")
-            form[f"help_{lang}"].data = (question.get("help") or {}).get(lang, "")
+        section = question.get("section") or {}
+        if isinstance(section, str):  # stored before sections were named per language
+            section = {main: section}
+        labels = question.get("choice_labels") or {}
+        for lang in languages:
+            form[f"label_{lang}"].data = _stored_text(question.get("label"), lang, main)
+            form[f"help_{lang}"].data = _stored_text(question.get("help"), lang, main)
+            form[f"section_{lang}"].data = section.get(lang, "")
+            form[f"choices_{lang}"].data = "\n".join(
+                question.get("choices") or [] if lang == main else labels.get(lang) or []
+            )
     return form
+
+
+def _stored_text(texts: Any, lang: str, main: str) -> str:
+    if isinstance(texts, str):
+        return texts if lang == main else ""
+    return str((texts or {}).get(lang) or "")

@@ -96,11 +96,16 @@ class Call(Base):
     def languages(self) -> list[str]:
         return list(self.title)
 
+    @property
+    def main_language(self) -> str | None:
+        """The call's first language: the one every text is written in."""
+        return next(iter(self.title or {}), None)
+
     def title_in(self, language: str) -> str:
-        return text_in(self.title, language)
+        return text_in(self.title, language, self.main_language)
 
     def description_in(self, language: str) -> str:
-        return text_in(self.description, language)
+        return text_in(self.description, language, self.main_language)
 
     def is_accepting(self, now: dt.datetime) -> bool:
         return (

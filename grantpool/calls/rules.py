@@ -13,6 +13,9 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import NumberFormatError, get_group_symbol, parse_decimal
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..organisations.rules import (
@@ -100,11 +103,59 @@ CAPACITY_QUESTION: dict[str, Any] = {
 }
 
 
-def text_in(texts: Mapping[str, str] | None, language: str) -> str:
-    """The text in `language`, else English, else any language given."""
+Texts = str | Mapping[str, str] | None
+
+
+def text_and_lang(texts: Texts, language: str, main: str | None = None) -> tuple[str, str]:
+    """The text in `language`, else in the call's `main` language, else English, else any
+    language given; with the language of the text returned, so a page can mark a fallback
+    (`lang="fr"`) for screen readers. A plain string (a text stored before texts were kept
+    per language) is taken to be in the main language."""
     if not texts:
-        return ""
-    return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
+        return "", language
+    if isinstance(texts, str):
+        return texts, main or language
+    for candidate in (language, main, "en"):
+        if candidate and texts.get(candidate):
+            return texts[candidate], candidate
+    for code, text in texts.items():
+        if text:
+            return text, code
+    return "", language
+
+
+def text_in(texts: Texts, language: str, main: str | None = None) -> str:
+    """The text in `language`, else in the `main` language, else English, else any
+    language given. `texts` is {language: text}, or a plain string."""
+    return text_and_lang(texts, language, main)[0]
+
+
+def choice_options(
+    question: Mapping[str, Any], language: str, main: str | None = None
+) -> list[tuple[str, str, str]]:
+    """Each choice of a question as (stored value, text shown, language of that text).
+
+    The stored value is the choice in the call's main language, whatever the reader's
+    language, so answers and exports do not change with who filled the form."""
+    labels = question.get("choice_labels") or {}
+    options = []
+    for position, value in enumerate(question.get("choices") or []):
+        translated = labels.get(language) or []
+        if language != main and position < len(translated) and translated[position]:
+            options.append((value, translated[position], language))
+        else:
+            options.append((value, value, main or language))
+    return options
+
+
+def choice_text(
+    question: Mapping[str, Any], value: str, language: str, main: str | None = None
+) -> str:
+    """How a stored choice reads in `language` (the stored value when not translated)."""
+    for stored, text, _lang in choice_options(question, language, main):
+        if stored == value:
+            return text
+    return value
 
 
 def all_questions(questions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -119,7 +170,7 @@ def sections(questions: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]
     pages: list[list[dict[str, Any]]] = []
     last = None
     for question in all_questions(questions):
-        name = question.get("section") or ""
+        name = section_key(question.get("section"))
         if name and pages and name == last:
             pages[-1].append(question)
         else:
@@ -128,11 +179,88 @@ def sections(questions: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]
     return pages
 
 
+def section_key(section: Texts) -> str:
+    """What tells two sections apart: the name in the main language (stored first)."""
+    if isinstance(section, str):
+        return section.strip()
+    return next((str(v) for v in (section or {}).values() if v), "")
+
+
 # Questions ------------------------------------------------------------------------------
 
 
-def clean_question(raw: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One question definition, checked. `earlier` are the questions before it."""
+def _language_name(code: str) -> str:
+
+    return language_name(code, str(get_locale() or "en"))
+
+
+def language_name(code: str, reader_locale: str) -> str:
+    """A language's name in the reader's language: "French", "français"."""
+    try:
+        return Locale.parse(code.replace("-", "_")).get_display_name(reader_locale) or code
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
+def _clean_texts(raw: Any, languages: Sequence[str]) -> dict[str, str]:
+    """{language: text} without blanks, the call's languages first and in their order. A
+    plain string is a text in the main language."""
+    if isinstance(raw, str):
+        raw = {languages[0]: raw} if languages else {"en": raw}
+    texts = {str(k): str(v).strip() for k, v in dict(raw or {}).items() if v and str(v).strip()}
+    ordered = {code: texts[code] for code in languages if code in texts}
+    return ordered | {k: v for k, v in texts.items() if k not in ordered}
+
+
+def _clean_choices(
+    raw: Mapping[str, Any], languages: Sequence[str], errors: dict[str, str]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """The choices (stored values, in the main language) and their translations, line by
+    line. A choice may also come as {language: text} (the API)."""
+    main = languages[0] if languages else None
+    choices: list[str] = []
+    labels: dict[str, list[str]] = {code: [] for code in languages[1:]}
+    as_dicts = False
+    for item in raw.get("choices") or []:
+        if isinstance(item, Mapping):
+            as_dicts = True
+            texts = _clean_texts(item, languages)
+            value = texts.get(main or "") or next(iter(texts.values()), "")
+            if not value:
+                continue
+            choices.append(value)
+            for code in labels:
+                labels[code].append(texts.get(code, ""))
+        elif str(item).strip():
+            choices.append(str(item).strip())
+    if not as_dicts:
+        given = dict(raw.get("choice_labels") or {})
+        for code in labels:
+            lines = given.get(code) or []
+            if isinstance(lines, str):  # typed, one per line: blank lines are not choices
+                lines = [line for line in lines.splitlines() if line.strip()]
+            # In a list, an empty text keeps its place: that choice is not translated.
+            lines = [str(line or "").strip() for line in lines]
+            if any(lines) and len(lines) != len(choices):
+                errors[f"choices_{code}"] = _(
+                    "Give the %(language)s choices on the same lines as the choices above: "
+                    "%(expected)s lines, one for each choice (there are %(given)s).",
+                    language=_language_name(code),
+                    expected=len(choices),
+                    given=len(lines),
+                )
+            labels[code] = lines
+    return choices, {code: lines for code, lines in labels.items() if any(lines)}
+
+
+def clean_question(
+    raw: Mapping[str, Any],
+    earlier: Sequence[Mapping[str, Any]],
+    languages: Sequence[str] = (),
+) -> dict[str, Any]:
+    """One question definition, checked. `earlier` are the questions before it;
+    `languages` the call's, its main language first: the texts shown to applicants are
+    kept per language (the question builder requires the main language's)."""
     errors: dict[str, str] = {}
     key = str(raw.get("key") or "").strip()
     if not _KEY.fullmatch(key):
@@ -145,15 +273,27 @@ def clean_question(raw: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]])
     kind = str(raw.get("kind") or "")
     if kind not in {k.value for k in QuestionKind}:
         errors["kind"] = _("Choose the kind of question.")
-    label = {str(k): str(v).strip() for k, v in dict(raw.get("label") or {}).items() if v}
+    main = languages[0] if languages else None
+    # The main language's texts are required by the question builder; a definition from
+    # before calls had several languages (or from the API) may be in another language.
+    label = _clean_texts(raw.get("label"), languages)
     if not label:
-        errors["label"] = _("Write the question in at least one language.")
-    help_ = {str(k): str(v).strip() for k, v in dict(raw.get("help") or {}).items() if v}
-    choices = [str(c).strip() for c in raw.get("choices") or [] if str(c).strip()]
+        errors[f"label_{main}" if main else "label"] = _(
+            "Write the question in at least one language."
+        )
+    help_ = _clean_texts(raw.get("help"), languages)
+    section_raw = raw.get("section")
+    section: str | dict[str, str] = (
+        section_raw.strip()
+        if isinstance(section_raw, str) and not main
+        else _clean_texts(section_raw, languages)
+    )
+    choices, choice_labels = _clean_choices(raw, languages, errors)
+    choices_field = f"choices_{main}" if main else "choices"
     if kind in CHOICE_KINDS and len(choices) < 2:
-        errors["choices"] = _("Give at least two choices, one per line.")
+        errors[choices_field] = _("Give at least two choices, one per line.")
     if len(set(choices)) != len(choices):
-        errors["choices"] = _("Each choice must be different.")
+        errors[choices_field] = _("Each choice must be different.")
     word_limit = raw.get("word_limit")
     if word_limit in ("", None):
         word_limit = None
@@ -194,8 +334,12 @@ def clean_question(raw: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]])
         "required": bool(raw.get("required")),
         "choices": choices if kind in CHOICE_KINDS else [],
         "show_if": show_if,
-        "section": str(raw.get("section") or "").strip(),
+        "section": section,
     }
+    if kind in CHOICE_KINDS and choice_labels:
+        question["choice_labels"] = choice_labels
+    if kind == QuestionKind.NUMBER:
+        question["whole"] = bool(raw.get("whole"))
     if kind == QuestionKind.LONG_TEXT:
         question["word_limit"] = word_limit
     if kind == QuestionKind.FILE:
@@ -226,11 +370,13 @@ def accept_attribute(question: Mapping[str, Any]) -> str:
     return ",".join(hints[k] for k in (question.get("file_kinds") or FILE_KINDS) if k in hints)
 
 
-def clean_questions(raw_questions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def clean_questions(
+    raw_questions: Sequence[Mapping[str, Any]], languages: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     cleaned: list[dict[str, Any]] = []
     for position, raw in enumerate(raw_questions, start=1):
         try:
-            cleaned.append(clean_question(raw, cleaned))
+            cleaned.append(clean_question(raw, cleaned, languages))
         except ValidationFailed as failure:
             raise ValidationFailed(
                 {
@@ -276,6 +422,14 @@ def orphaning_changes(
             problems.append(
                 _(
                     "The question “%(key)s” already has answers; choices cannot be removed.",
+                    key=question["key"],
+                )
+            )
+        if replacement.get("whole") and not question.get("whole"):
+            problems.append(
+                _(
+                    "The question “%(key)s” already has answers; it cannot become whole "
+                    "numbers only.",
                     key=question["key"],
                 )
             )
@@ -407,12 +561,13 @@ def clean_answer(question: Mapping[str, Any], value: Any, currency: str, locale:
             raise ValueError(_("This answer is too long."))
         return text
     if kind == QuestionKind.NUMBER:
-        try:
-            number = Decimal(str(value).strip().replace(",", ""))
-        except InvalidOperation:
-            raise ValueError(_("Enter a number, such as 25.")) from None
-        if not number.is_finite():
+        number = parse_number(value, locale)
+        if number is None:
             raise ValueError(_("Enter a number, such as 25."))
+        if question.get("whole"):
+            if number != number.to_integral_value():
+                raise ValueError(_("Enter a whole number, such as 25."))
+            number = number.quantize(Decimal(1))
         return str(number)
     if kind == QuestionKind.MONEY:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -460,6 +615,39 @@ def clean_answer(question: Mapping[str, Any], value: Any, currency: str, locale:
             raise ValueError(_("Answer yes or no."))
         return answer
     raise ValueError(f"unknown question kind {kind!r}")
+
+
+_MACHINE_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def parse_number(value: Any, locale: str) -> Decimal | None:
+    """A number as the person's locale writes it ("2,5" or "1 000" in French, "1,000" in
+    English), or as machines write it ("2.5", from a phone form or the API); None when it
+    is neither. Never guesses: "2,5" in English is not 25."""
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        number = Decimal(value)
+        return number if number.is_finite() else None
+    text = str(value).strip()
+    if not text or "e" in text.lower():
+        return None
+    code = (locale or "en").replace("-", "_")
+    try:
+        group = get_group_symbol(code)
+    except (UnknownLocaleError, ValueError):
+        code, group = "en", ","
+    if group.isspace():
+        # Whatever space a person types between thousands is the locale's group space.
+        text = re.sub(r"(?<=\d)[ \u00a0\u202f](?=\d)", group, text)
+    number: Decimal | None
+    try:
+        number = parse_decimal(text, locale=code, strict=True)
+    except (NumberFormatError, ValueError, InvalidOperation):
+        number = None
+    if number is None and _MACHINE_NUMBER.fullmatch(text) and not ("." in text and group == "."):
+        number = Decimal(text)
+    if number is None or not number.is_finite():
+        return None
+    return number
 
 
 def _clean_budget(value: Any, currency: str, locale: str) -> list[dict[str, Any]]:

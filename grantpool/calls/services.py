@@ -195,7 +195,7 @@ def set_questions(
     existing answer meaningful are allowed."""
     if call.state in (CallState.CLOSED, CallState.ARCHIVED):
         raise InvalidTransition(_("The questions of a closed call cannot change."))
-    cleaned = clean_questions(questions)
+    cleaned = clean_questions(questions, call.languages)
     if has_applications(session, call):
         problems = orphaning_changes(call.questions, cleaned)
         if problems:

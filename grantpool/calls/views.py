@@ -16,7 +16,7 @@ from ..platform.permissions import can, require
 from . import services
 from .forms import CHANNEL_LABELS, KIND_LABELS, call_form, question_form
 from .models import Call
-from .rules import text_in
+from .rules import language_name, text_and_lang, text_in
 
 bp = Blueprint("calls", __name__, url_prefix="/manage")
 
@@ -85,6 +85,8 @@ def show(call_id: int) -> Any:
         kind_labels=KIND_LABELS,
         channel_labels=CHANNEL_LABELS,
         text_in=text_in,
+        text_and_lang=text_and_lang,
+        language_name=language_name,
         has_applications=services.has_applications(db.session, call),
     )
 
@@ -113,9 +115,10 @@ def _save_questions(call: Call, questions: list[dict[str, Any]]) -> None:
 @login_required
 def add_question(call_id: int) -> Any:
     call = _call(call_id)
-    form = question_form(call.questions)
+    form = question_form(call.languages, call.questions)
     if request.method == "POST":
         try:
+            form.require_main_language()
             _save_questions(call, [*call.questions, form.values()])
         except ValidationFailed as failure:
             form.add_errors(_strip_positions(failure))
@@ -130,11 +133,12 @@ def add_question(call_id: int) -> Any:
 def edit_question(call_id: int, key: str) -> Any:
     call = _call(call_id)
     index = _question_index(call, key)
-    form = question_form(call.questions[:index], call.questions[index])
+    form = question_form(call.languages, call.questions[:index], call.questions[index])
     if request.method == "POST":
         questions = list(call.questions)
         questions[index] = form.values()
         try:
+            form.require_main_language()
             _save_questions(call, questions)
         except ValidationFailed as failure:
             form.add_errors(_strip_positions(failure))

@@ -37,6 +37,7 @@ QUESTIONS = [
             "fr": "Combien de personnes participeront ?",
         },
         "required": True,
+        "whole": True,
     },
     {
         "key": "has_partner",

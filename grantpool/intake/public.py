@@ -30,8 +30,11 @@ from ..calls.rules import (
     SHORT_TEXT_MAX,
     Channel,
     QuestionKind,
+    choice_options,
+    choice_text,
     eligibility_reasons,
     sections,
+    text_and_lang,
     text_in,
 )
 from ..extensions import db
@@ -120,12 +123,14 @@ class AskedQuestion:
     answer: str  # what kind of answer, with its limits
     condition: str  # when the question is asked at all; empty when always
     is_file: bool
+    help_lang: str = ""  # the language the help is written in
 
 
 @dataclass(frozen=True)
 class FormStep:
     title: str  # the section's name; empty for a step of one question
     questions: list[AskedQuestion]
+    title_lang: str = ""  # the language the section's name is written in
 
 
 @dataclass(frozen=True)
@@ -138,14 +143,11 @@ class CallOverview:
     opens_later: bool  # open, but not yet accepting: its opening instant is to come
 
 
-def text_language(texts: Mapping[str, str] | None, language: str) -> str:
+def text_language(
+    texts: Mapping[str, str] | str | None, language: str, main: str | None = None
+) -> str:
     """The language `text_in` picks for these texts, so a page can mark a fallback."""
-    if not texts:
-        return language
-    for candidate in (language, "en"):
-        if texts.get(candidate):
-            return candidate
-    return next(iter(texts), language)
+    return text_and_lang(texts, language, main)[1]
 
 
 def _currency_words(code: str, locale: str) -> str:
@@ -154,8 +156,11 @@ def _currency_words(code: str, locale: str) -> str:
     return _("%(name)s (%(code)s)", name=name, code=code)
 
 
-def _answer_text(question: Mapping[str, Any], currency: str, locale: str) -> str:
+def _answer_text(
+    question: Mapping[str, Any], currency: str, locale: str, main: str | None = None
+) -> str:
     kind = question["kind"]
+    choices = [text for _value, text, _lang in choice_options(question, locale, main)]
     currency_words = _currency_words(currency, locale)
     if kind == QuestionKind.SHORT_TEXT:
         return _("A short answer, up to %(n)s characters.", n=SHORT_TEXT_MAX)
@@ -170,12 +175,12 @@ def _answer_text(question: Mapping[str, Any], currency: str, locale: str) -> str
     if kind == QuestionKind.SINGLE_CHOICE:
         return _(
             "One of: %(choices)s.",
-            choices=format_list(question.get("choices") or [], "or", locale=locale),
+            choices=format_list(choices, "or", locale=locale),
         )
     if kind == QuestionKind.MULTIPLE_CHOICE:
         return _(
             "One or more of: %(choices)s.",
-            choices=format_list(question.get("choices") or [], locale=locale),
+            choices=format_list(choices, locale=locale),
         )
     if kind == QuestionKind.DATE:
         return _("A date.")
@@ -195,16 +200,20 @@ def describe_call(call: Call) -> CallOverview:
     call's texts fall back to its main language). Reads only the call: no statement per
     question."""
     locale = _locale()
-    labels = {q["key"]: text_in(q.get("label"), locale) for q in call.questions}
+    main = call.languages[0] if call.languages else None
+    labels = {q["key"]: text_in(q.get("label"), locale, main) for q in call.questions}
 
     def asked(question: Mapping[str, Any]) -> AskedQuestion:
         target = next(iter(question.get("show_if") or {}), "")
+        label, label_lang = text_and_lang(question.get("label"), locale, main)
+        help_, help_lang = text_and_lang(question.get("help"), locale, main)
         return AskedQuestion(
-            label=text_in(question.get("label"), locale),
-            lang=text_language(question.get("label"), locale),
-            help=text_in(question.get("help"), locale),
+            label=label,
+            lang=label_lang,
+            help=help_,
+            help_lang=help_lang,
             required=bool(question.get("required")),
-            answer=_answer_text(question, call.currency, locale),
+            answer=_answer_text(question, call.currency, locale, main),
             condition=_("Only if you answer yes to “%(question)s”.", question=labels[target])
             if target in labels
             else "",
@@ -212,7 +221,11 @@ def describe_call(call: Call) -> CallOverview:
         )
 
     steps = [
-        FormStep(title=page[0].get("section") or "", questions=[asked(q) for q in page])
+        FormStep(
+            title=text_in(page[0].get("section"), locale, main),
+            questions=[asked(q) for q in page],
+            title_lang=text_language(page[0].get("section"), locale, main),
+        )
         for page in sections(call.questions)
     ]
     channel_texts = {
@@ -379,6 +392,9 @@ def _public_helpers() -> dict[str, Any]:
     return {
         "describe_call": describe_call,
         "text_language": text_language,
+        "text_and_lang": text_and_lang,
+        "choice_options": choice_options,
+        "choice_text": choice_text,
         "open_calls_closing_soon": open_calls_closing_soon,
     }
 

@@ -21,16 +21,17 @@ from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
-from flask_babel import format_number
+from flask_babel import force_locale, format_number
 from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..calls.models import Call
-from ..calls.rules import QuestionKind, all_questions
+from ..calls.rules import QuestionKind, all_questions, text_in
 from ..organisations.rules import (
     OrganisationType,
     area_choices,
@@ -106,23 +107,57 @@ def _allowed_values(call: Call) -> dict[str, list[str]]:
     return lists
 
 
+def _whole_number_columns(call: Call) -> set[str]:
+    return {
+        q["key"]
+        for q in all_questions(call.questions)
+        if q["kind"] == QuestionKind.NUMBER and q.get("whole")
+    }
+
+
+def _question_notes(call: Call, main: str) -> dict[str, str]:
+    """For each question's column, the question and its help in the call's main language:
+    the words the person filling the sheet answers."""
+    notes = {}
+    for question in all_questions(call.questions):
+        text = text_in(question.get("label"), main, main)
+        help_ = text_in(question.get("help"), main, main)
+        if question["kind"] == QuestionKind.LOCATION:
+            for column in (f"{question['key']}.country", f"{question['key']}.area"):
+                notes[column] = text
+        elif text:
+            notes[question["key"]] = f"{text}\n\n{help_}" if help_ else text
+    return notes
+
+
 def template_xlsx(call: Call) -> bytes:
     """The template: a header row, a row of hints, and drop-down lists (kept on a hidden
-    sheet) on every column that has a closed list of values."""
-    columns, hints = _template(call)
+    sheet) on every column that has a closed list of values. Its words are in the call's
+    main language, as the values its lists offer (the stored choices) are."""
+    main = call.languages[0] if call.languages else "en"
+    with force_locale(main):
+        columns, hints = _template(call)
+        return _template_book(call, main, columns, hints)
+
+
+def _template_book(call: Call, main: str, columns: list[str], hints: dict[str, str]) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = _("Applications")[:31]
     sheet.append(columns)
     sheet.append(["# " + hints.get(columns[0], "")] + [hints.get(c, "") for c in columns[1:]])
+    notes = _question_notes(call, main)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
+        if notes.get(str(cell.value)):
+            cell.comment = Comment(notes[str(cell.value)], "grantpool")
     sheet.freeze_panes = "A3"
     lists_sheet = book.create_sheet("lists")
     lists_sheet.sheet_state = "hidden"
     last_row = MAX_ROWS + 2
     lists = _allowed_values(call)
+    whole_numbers = _whole_number_columns(call)
     list_count = 0
     for position, column in enumerate(columns, start=1):
         letter = get_column_letter(position)
@@ -155,6 +190,17 @@ def template_xlsx(call: Call) -> bytes:
                 showErrorMessage=True,
                 errorTitle=_("Not allowed"),
                 error=_("Ask for an amount within the call's bounds."),
+            )
+        elif column in whole_numbers:
+            validation = DataValidation(
+                type="whole",
+                operator="between",
+                formula1="-999999999999",
+                formula2="999999999999",
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle=_("Not allowed"),
+                error=_("Enter a whole number, such as 25."),
             )
         else:
             continue
