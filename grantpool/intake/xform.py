@@ -3,9 +3,12 @@
 The form is built as an XLSForm (survey, choices and settings sheets, one label column per
 language of the call: ``label::French (fr)``) and converted by pyxform, the converter ODK
 itself uses, so what devices receive is what ODK's tools would make of the same sheet.
-The form's version is a digest of the XLSForm, so any change to the call's questions (or
-wording) gives a new version; submissions name the version they were filled in, and only
-the current one is accepted.
+The form's version is a digest of what its answers mean (each question's key, kind,
+choices, conditions and limits, and the call's languages, currency and bounds), so a change
+to the questions gives a new version; submissions name the version they were filled in, and
+only the current one is accepted. New wording, translations or messages (and a new
+grantpool that words the form better) keep the version: a form filled in on a phone before
+is still received, and the changed form's hash tells devices to fetch it again.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from ..calls.rules import (
     QuestionKind,
     all_questions,
     bounds_message,
+    choice_options,
+    section_key,
     text_in,
 )
 from ..organisations.rules import country_choices
@@ -210,10 +215,28 @@ def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
             ),
         }
     )
-    for question in all_questions(call.questions):
+    main = languages[0]
+    last_section = ""
+    for position, question in enumerate(all_questions(call.questions), start=1):
         key, kind = question["key"], question["kind"]
-        label = {code: text_in(question.get("label"), code) for code in languages}
-        hint = {code: text_in(question.get("help"), code) for code in languages}
+        # A language without its own text shows the main language's, as the web form does.
+        label = {code: text_in(question.get("label"), code, main) for code in languages}
+        hint = {code: text_in(question.get("help"), code, main) for code in languages}
+        section = section_key(question.get("section"))
+        if section and section != last_section:
+            # A section's name opens it, on a screen of its own. Not a group: answers stay
+            # where the server reads them (odk.answers_from), at the top of the instance.
+            # The name starts with "_", which no question key can.
+            survey.append(
+                {
+                    "type": "note",
+                    "name": f"_section_{position}",
+                    "label": {
+                        code: text_in(question.get("section"), code, main) for code in languages
+                    },
+                }
+            )
+        last_section = section
         row: dict[str, Any] = {"name": field_name(key), "label": label, "hint": hint}
         if question.get("required"):
             row["required"] = "yes"
@@ -253,9 +276,9 @@ def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
                     ),
                 )
         elif kind == QuestionKind.NUMBER:
-            # The call's number questions take any number (calls.rules has no whole-number
-            # kind), so the form asks for a decimal and does not refuse 2.5 people.
-            row["type"] = "decimal"
+            # A count ("how many people") is a whole number; the phone refuses 2.5 as the
+            # server does (calls.rules.clean_answer).
+            row["type"] = "integer" if question.get("whole") else "decimal"
         elif kind == QuestionKind.MONEY:
             row.update(type="decimal", constraint=_amount_constraint(call.currency))
             row["constraint_message"] = _texts(languages, _amount_message(call.currency))
@@ -265,8 +288,17 @@ def xlsform_sheets(call: Call) -> dict[str, list[dict[str, Any]]]:
             }
         elif kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
             list_name = f"list_{key}"
+            # Names come from the stored values (the main language's), so a submission
+            # reads the same whatever language the phone showed.
             names = choice_names(question.get("choices") or [])
-            add_list(list_name, [(n, dict.fromkeys(languages, c)) for c, n in names.items()])
+            texts = {code: choice_options(question, code, main) for code in languages}
+            add_list(
+                list_name,
+                [
+                    (names[value], {code: texts[code][n][1] for code in languages})
+                    for n, value in enumerate(question.get("choices") or [])
+                ],
+            )
             verb = "select_one" if kind == QuestionKind.SINGLE_CHOICE else "select_multiple"
             row["type"] = f"{verb} {list_name}"
         elif kind == QuestionKind.YES_NO:
@@ -424,14 +456,31 @@ def _build(canonical: str) -> tuple[str, bytes]:
     return result.xform, xlsform
 
 
+# What an answer's meaning depends on; labels, hints and messages are words, not meaning.
+_MEANING = (
+    "key", "kind", "required", "choices", "show_if", "word_limit", "max_bytes",
+    "file_kinds", "whole",
+)  # fmt: skip
+
+
+def _version(call: Call) -> str:
+    meaning = {
+        "languages": call.languages or ["en"],
+        "bounds": [call.currency, call.min_request_minor, call.max_request_minor],
+        "questions": [
+            {k: q.get(k) for k in _MEANING if q.get(k) is not None}
+            for q in all_questions(call.questions or [])
+        ],
+    }
+    text = json.dumps(meaning, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
 def xform_for(call: Call) -> XForm:
     """The call's current form. Built once per version and kept in memory."""
     languages = call.languages or ["en"]
     sheets = xlsform_sheets(call)
-    canonical = json.dumps(
-        {"languages": languages, "sheets": sheets}, sort_keys=True, ensure_ascii=False
-    )
-    version = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+    version = _version(call)
     sheets["settings"][0]["version"] = version
     canonical = json.dumps(
         {"languages": languages, "sheets": sheets}, sort_keys=True, ensure_ascii=False

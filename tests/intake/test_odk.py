@@ -542,3 +542,22 @@ def test_behind_werkzeug_or_gunicorn_the_date_is_left_to_the_server(
         )
         assert response.status_code == 200
         assert response.headers.getlist("Date") == [], software
+
+
+def test_new_wording_keeps_the_version_so_forms_on_phones_are_still_received(
+    session: Session,
+) -> None:
+    """A form filled in offline before the wording (or grantpool) changed still fits: its
+    answers mean the same. A change to the questions themselves is a new version."""
+    call = make_call(session, open_until=dt.datetime.now(dt.UTC) + dt.timedelta(days=5))
+    before = xform_for(call)
+    reworded = [dict(q) for q in call.questions]
+    reworded[0] = {**reworded[0], "label": {"en": "What will your group do?"}}
+    call.questions = reworded
+    after = xform_for(call)
+    assert after.version == before.version and after.xml != before.xml
+    assert after.md5 != before.md5  # devices see the form changed and fetch it again
+    changed = [dict(q) for q in call.questions]
+    changed[0] = {**changed[0], "required": not changed[0].get("required")}
+    call.questions = changed
+    assert xform_for(call).version != before.version
