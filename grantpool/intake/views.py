@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_locale
@@ -25,6 +26,7 @@ from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import defer, joinedload, lazyload, load_only
 
+from ..accounts import services as accounts
 from ..accounts.models import User
 from ..calls.models import Call
 from ..calls.rules import (
@@ -41,6 +43,7 @@ from ..organisations.models import Organisation
 from ..organisations.rules import area_name, country_choices, country_of_area
 from ..platform import uploads
 from ..platform.errors import NotFound, StorageUnavailable, ValidationFailed
+from ..platform.i18n import LANGUAGE_NAMES, offered_languages, remember_locale
 from ..platform.money import Money, format_money
 from ..platform.permissions import can, require
 from ..platform.storage import get_storage
@@ -483,6 +486,13 @@ def page(application_id: int, number: int) -> Any:
             values = dict(application.answers or {})
             version = application.version
             staying = request.form.get("add_row") or request.form.get("remove_file")
+            switch = request.form.get("switch_language") or ""
+            if switch in offered_languages():
+                # Another language, with what was typed on this page saved first.
+                session["locale"] = switch
+                accounts.set_locale(db.session, current_user, switch)
+                back = url_for("intake.page", application_id=application.id, number=number)
+                return remember_locale(redirect(back), switch)
             if request.form.get("later"):
                 flash(_("Your answers are saved. Come back at any time to finish."), "success")
                 return redirect(url_for("intake.my_applications"))
@@ -535,6 +545,11 @@ def page(application_id: int, number: int) -> Any:
             restored=restored,
             version=version,
             form_token=_form_token(application),
+            other_languages=[
+                (code, LANGUAGE_NAMES.get(code, code))
+                for code in offered_languages()
+                if code != _locale()
+            ],
             extra_rows=extra_rows,
             requested_key=services.REQUESTED_KEY,
             countries=country_choices(

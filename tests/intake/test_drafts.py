@@ -356,3 +356,21 @@ def test_an_oversized_body_gets_the_page_back_with_a_message(
     html = big.get_data(as_text=True)
     assert "larger than 4 KB in all" in html and 'href="#q-plan"' in html
     assert 'name="plan"' in html and "There is a problem" in html
+
+
+def test_switching_language_on_a_page_keeps_what_was_typed(
+    session: Session, client: FlaskClient
+) -> None:
+    _call, _org, user, application = start(session, client)
+    url = f"/applications/{application.id}/page/1"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="switch_language" value="fr" lang="fr"' in page
+    switched = client.post(
+        url, data={**form_of(client, url), "summary": "Typed in English", "switch_language": "fr"}
+    )
+    assert switched.status_code == 302 and switched.headers["Location"].endswith(url)
+    again = client.get(url).get_data(as_text=True)
+    assert '<html lang="fr"' in again and "Typed in English" in again
+    session.expire_all()
+    assert session.get(Application, application.id).answers["summary"] == "Typed in English"
+    assert user.locale == "fr"
