@@ -95,7 +95,10 @@ def newest_mail(server: LiveServer, email: str) -> str:
 
     from grantpool.platform.mail import OutboxMessage
 
-    for _ in range(150):
+    # Polled gently: on SQLite a reader asking at once, again and again, can keep the
+    # server's deferred writer (mail queued after the response) from committing.
+    time.sleep(0.5)
+    for _ in range(60):
         body = run_in_app(
             server,
             lambda s: s.scalars(
@@ -106,5 +109,5 @@ def newest_mail(server: LiveServer, email: str) -> str:
         )
         if body:
             return str(body)
-        time.sleep(0.1)
+        time.sleep(0.25)
     raise AssertionError(f"no mail to {email}")
