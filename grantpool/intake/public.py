@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from babel import Locale
 from babel.lists import format_list
 from babel.numbers import get_currency_name
 from flask import render_template, request, url_for
@@ -46,7 +45,7 @@ from ..organisations.rules import (
     country_name,
 )
 from ..platform.forms import Form
-from ..platform.i18n import datetime_filter, money_filter
+from ..platform.i18n import datetime_filter, money_filter, to_the_minute
 from ..platform.time import now_utc
 from ..platform.web import reads_only
 from .views import _call, _locale, bp, file_limits
@@ -60,21 +59,11 @@ OTHER_AREA = "other"
 
 
 @functools.lru_cache(maxsize=32)
-def _deadline_pattern(locale: str) -> str:
-    """The locale's long date-and-time pattern with the weekday and without seconds: a
-    deadline is read to the minute ("Wednesday, March 31, 2027, 11:59 PM")."""
-    parsed = Locale.parse(locale)
-    return (
-        str(parsed.datetime_formats["long"])
-        .replace("{1}", parsed.date_formats["full"].pattern)
-        .replace("{0}", parsed.time_formats["short"].pattern)
-    )
-
-
 @bp.app_template_filter("deadline")
 def deadline(value: dt.datetime | None, tz: str | None = None) -> str:
     """An instant to the minute, in the reader's language and the given (fund's) zone."""
-    return datetime_filter(value, tz, _deadline_pattern(_locale()))
+    # The long pattern with the weekday, without seconds: "Wednesday, March 31, 2027, 11:59 PM".
+    return datetime_filter(value, tz, to_the_minute(_locale(), "long", date_length="full"))
 
 
 # Who may apply --------------------------------------------------------------------------

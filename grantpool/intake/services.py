@@ -57,14 +57,7 @@ def _check_accepting(call: Call, now: dt.datetime) -> None:
 
 def draft_of(session: Session, call: Call, organisation: Organisation) -> Application | None:
     """The organisation's draft for this call, if it has one (at most one: an index)."""
-    return session.scalar(
-        select(Application).where(
-            Application.call_id == call.id,
-            Application.organisation_id == organisation.id,
-            Application.state == ApplicationState.DRAFT.value,
-            Application.channel == Channel.WEB.value,
-        )
-    )
+    return drafts_of(session, call, [organisation]).get(organisation.id)
 
 
 def drafts_of(
@@ -323,9 +316,13 @@ def submit_application(
             if actor is not None and to == actor.email
             else language
         )
-        queue_mail(session, to, "application_received", mail_language,
-                   **_receipt_context(application.reference, call, organisation, requested,
-                                      mail_language))
+        queue_mail(
+            session,
+            to,
+            "application_received",
+            mail_language,
+            **_receipt_context(application.reference, call, organisation, requested, mail_language),
+        )
     return application
 
 
@@ -425,8 +422,9 @@ def submit_many(
     thousand rows per statement: a spreadsheet of 10,000 rows takes seconds, not minutes."""
     created: list[Application] = []
     for start in range(0, len(checked), BULK_BATCH):
-        created.extend(_submit_batch(session, actor, call, checked[start:start + BULK_BATCH],
-                                     channel, now))
+        created.extend(
+            _submit_batch(session, actor, call, checked[start : start + BULK_BATCH], channel, now)
+        )
     return created
 
 
@@ -481,8 +479,11 @@ def _submit_batch(
         actor,
         "application.submit",
         [
-            ("application", i, _submitted_event(r, call, item.organisation, channel,
-                                                item.requested))
+            (
+                "application",
+                i,
+                _submitted_event(r, call, item.organisation, channel, item.requested),
+            )
             for i, r, item in zip(ids, references, batch, strict=True)
         ],
         at=now,
@@ -491,13 +492,18 @@ def _submit_batch(
     for reference, item in zip(references, batch, strict=True):
         to = _receipt_address(actor, item.organisation, item.notify)
         if to:
-            mails.append((to, "application_received", item.language,
-                          _receipt_context(reference, call, item.organisation, item.requested,
-                                           item.language)))
+            mails.append(
+                (
+                    to,
+                    "application_received",
+                    item.language,
+                    _receipt_context(
+                        reference, call, item.organisation, item.requested, item.language
+                    ),
+                )
+            )
     queue_mails(session, mails)
-    found = {
-        a.id: a for a in session.scalars(select(Application).where(Application.id.in_(ids)))
-    }
+    found = {a.id: a for a in session.scalars(select(Application).where(Application.id.in_(ids)))}
     return [found[i] for i in ids]
 
 

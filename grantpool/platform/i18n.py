@@ -89,13 +89,14 @@ def money_filter(value: Money | None) -> str:
         return str(value)
 
 
-def to_the_minute(locale: str, length: str = "medium") -> str:
+def to_the_minute(locale: str, length: str = "medium", date_length: str | None = None) -> str:
     """The locale's date-and-time pattern of that length with the time to the minute: an
-    instant is read as "30 nov. 2026, 05:02", never with seconds."""
+    instant is read as "30 nov. 2026, 05:02", never with seconds. `date_length` picks
+    another length for the date part ("full" adds the weekday)."""
     parsed = babel.Locale.parse(locale)
     return (
         str(parsed.datetime_formats[length])
-        .replace("{1}", parsed.date_formats[length].pattern)
+        .replace("{1}", parsed.date_formats[date_length or length].pattern)
         .replace("{0}", parsed.time_formats["short"].pattern)
     )
 
