@@ -37,6 +37,7 @@ test: $(VENV)/.installed-test translations
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 fmt: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

@@ -222,7 +222,10 @@ def generate_money(
     _insert(
         engine,
         "fund_donors",
-        ({"fund_id": fund_id, "donor_id": donor_id, "created_at": start} for donor_id, _c in donors),
+        (
+            {"fund_id": fund_id, "donor_id": donor_id, "created_at": start}
+            for donor_id, _c in donors
+        ),
     )
     _insert(
         engine,

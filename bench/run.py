@@ -74,8 +74,9 @@ def free_port() -> int:
 def prepare_database(kind: str, workdir: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{workdir / 'bench.sqlite3'}"
-    admin_url = os.environ.get("GRANTPOOL_BENCH_PG_ADMIN_URL",
-                               "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin_url = os.environ.get(
+        "GRANTPOOL_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     name = f"grantpool_bench_{os.getpid()}"
     engine = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -88,8 +89,9 @@ def prepare_database(kind: str, workdir: Path) -> str:
 def drop_database(kind: str, url: str) -> None:
     if kind != "postgresql":
         return
-    admin_url = os.environ.get("GRANTPOOL_BENCH_PG_ADMIN_URL",
-                               "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin_url = os.environ.get(
+        "GRANTPOOL_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     engine = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
@@ -98,16 +100,18 @@ def drop_database(kind: str, url: str) -> None:
 
 def app_environment(url: str, workdir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "GRANTPOOL_ENV": "production",
-        "GRANTPOOL_SECRET_KEY": SECRET,
-        "GRANTPOOL_DATABASE_URL": url,
-        "GRANTPOOL_STORAGE_URL": (workdir / "uploads").as_uri(),
-        "GRANTPOOL_SQL_COUNT_HEADER": "true",
-        "GRANTPOOL_RATELIMIT_ENABLED": "false",
-        "GRANTPOOL_SESSION_COOKIE_SECURE": "false",
-        "GRANTPOOL_INSTANCE_PATH": str(workdir),
-    })
+    env.update(
+        {
+            "GRANTPOOL_ENV": "production",
+            "GRANTPOOL_SECRET_KEY": SECRET,
+            "GRANTPOOL_DATABASE_URL": url,
+            "GRANTPOOL_STORAGE_URL": (workdir / "uploads").as_uri(),
+            "GRANTPOOL_SQL_COUNT_HEADER": "true",
+            "GRANTPOOL_RATELIMIT_ENABLED": "false",
+            "GRANTPOOL_SESSION_COOKIE_SECURE": "false",
+            "GRANTPOOL_INSTANCE_PATH": str(workdir),
+        }
+    )
     return env
 
 
@@ -137,24 +141,42 @@ def session_cookie(url: str, workdir: Path, generated: Generated) -> tuple[str, 
 
 
 def scenarios(generated: Generated, cookie: str, draft_id: int) -> list[Scenario]:
-    body = json.dumps({"organisation_id": generated.applicant_organisation_id,
-                       "answers": {"summary": "We will repair two wells.", "people": "120",
-                                   "theme": "water"},
-                       "requested_minor": 250_000, "currency": "USD", "language": "en"})
+    body = json.dumps(
+        {
+            "organisation_id": generated.applicant_organisation_id,
+            "answers": {"summary": "We will repair two wells.", "people": "120", "theme": "water"},
+            "requested_minor": 250_000,
+            "currency": "USD",
+            "language": "en",
+        }
+    )
     return [
         Scenario("minimal route (/healthz)", "/healthz"),
         # What signing in alone costs (one statement, a small JSON answer): the ceiling of
         # any page a signed-in browser asks for.
-        Scenario("signed in, nothing more (/api/v1/me)", "/api/v1/me",
-                 headers=browser.headers(cookie)),
+        Scenario(
+            "signed in, nothing more (/api/v1/me)", "/api/v1/me", headers=browser.headers(cookie)
+        ),
         Scenario("public call page", f"/calls/{generated.open_call_id}"),
-        Scenario("application form page", f"/applications/{draft_id}/page/1",
-                 headers=browser.headers(cookie), target=0.40, max_statements=8),
-        Scenario("application submission (API)",
-                 f"/api/v1/calls/{generated.open_call_id}/applications", method="POST",
-                 body=body, headers={"Authorization": f"Bearer {generated.applicant_token}",
-                                     "Content-Type": "application/json"},
-                 target=0.25, max_statements=12),
+        Scenario(
+            "application form page",
+            f"/applications/{draft_id}/page/1",
+            headers=browser.headers(cookie),
+            target=0.40,
+            max_statements=8,
+        ),
+        Scenario(
+            "application submission (API)",
+            f"/api/v1/calls/{generated.open_call_id}/applications",
+            method="POST",
+            body=body,
+            headers={
+                "Authorization": f"Bearer {generated.applicant_token}",
+                "Content-Type": "application/json",
+            },
+            target=0.25,
+            max_statements=12,
+        ),
         *EXTRA_SCENARIOS_FACTORY(generated),
     ]
 
@@ -228,14 +250,19 @@ class PeakMemory:
             return ""
         peaks = {pid: _status_kib(pid, "VmHWM") for pid in self.pids}
         pid = max(peaks, key=lambda p: peaks[p] - self.before[p])
-        return (f"worker peak {peaks[pid] / 1024:,.0f} MiB "
-                f"(+{(peaks[pid] - self.before[pid]) / 1024:,.0f} MiB while serving)")
+        return (
+            f"worker peak {peaks[pid] / 1024:,.0f} MiB "
+            f"(+{(peaks[pid] - self.before[pid]) / 1024:,.0f} MiB while serving)"
+        )
 
 
 def count_statements(base: str, scenario: Scenario) -> tuple[int | None, int]:
     request = urllib.request.Request(  # noqa: S310 - loopback only
-        base + scenario.path, method=scenario.method,
-        data=scenario.body.encode() if scenario.body else None, headers=scenario.headers)
+        base + scenario.path,
+        method=scenario.method,
+        data=scenario.body.encode() if scenario.body else None,
+        headers=scenario.headers,
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             header = response.headers.get("X-SQL-Statements")
@@ -248,15 +275,28 @@ def count_statements(base: str, scenario: Scenario) -> tuple[int | None, int]:
 LATENCY = re.compile(r"^\s+(50|90|99)%\s+(\S+)", re.M)
 
 
-def load(base: str, scenario: Scenario, seconds: int, connections: int,
-         workdir: Path, master: int | None = None) -> Result:
+def load(
+    base: str,
+    scenario: Scenario,
+    seconds: int,
+    connections: int,
+    workdir: Path,
+    master: int | None = None,
+) -> Result:
     memory = PeakMemory(master) if scenario.measure_memory and master else None
     statements, status = count_statements(base, scenario)
     if scenario.measure_memory:
         statements = None  # a streamed body reads on after the header is sent
     connections = scenario.connections or connections
-    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
-               "--latency", "--timeout", "30s"]
+    command = [
+        "wrk",
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "30s",
+    ]
     script = workdir / f"{abs(hash(scenario.name))}.lua"
     lines = [f'wrk.method = "{scenario.method}"']
     if scenario.body:
@@ -274,9 +314,16 @@ def load(base: str, scenario: Scenario, seconds: int, connections: int,
         errors = f"{non2xx.group(1)} non-2xx"
     if status >= 400:
         errors = f"status {status}"
-    return Result(scenario, float(rps_match.group(1)) if rps_match else 0.0,
-                  latencies.get("50", "?"), latencies.get("90", "?"), latencies.get("99", "?"),
-                  statements, errors, memory.report() if memory else "")
+    return Result(
+        scenario,
+        float(rps_match.group(1)) if rps_match else 0.0,
+        latencies.get("50", "?"),
+        latencies.get("90", "?"),
+        latencies.get("99", "?"),
+        statements,
+        errors,
+        memory.report() if memory else "",
+    )
 
 
 def _rate(rps: float) -> str:
@@ -286,10 +333,14 @@ def _rate(rps: float) -> str:
 
 def print_table(results: list[Result], database: str, scale: Scale) -> bool:
     ceiling = results[0].rps or 1.0
-    print(f"\ngrantpool benchmark on {database}, {scale.organisations:,} organisations, "
-          f"{scale.applications:,} applications\n")
-    header = ("| page | req/s | ratio to minimal | p50 | p90 | p99 | SQL statements | target |"
-              "\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print(
+        f"\ngrantpool benchmark on {database}, {scale.organisations:,} organisations, "
+        f"{scale.applications:,} applications\n"
+    )
+    header = (
+        "| page | req/s | ratio to minimal | p50 | p90 | p99 | SQL statements | target |"
+        "\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    )
     print(header)
     ok = True
     for r in results:
@@ -297,18 +348,24 @@ def print_table(results: list[Result], database: str, scale: Scale) -> bool:
         verdict = ""
         if r.scenario.target is not None:
             met = ratio >= r.scenario.target and (
-                r.scenario.max_statements is None or (r.statements or 0) <= r.scenario.max_statements)
+                r.scenario.max_statements is None
+                or (r.statements or 0) <= r.scenario.max_statements
+            )
             ok = ok and met
-            verdict = (f"≥ {r.scenario.target:.0%}"
-                       + (f", ≤ {r.scenario.max_statements} stmts" if r.scenario.max_statements
-                          else "") + (" ✓" if met else " ✗"))
+            verdict = (
+                f"≥ {r.scenario.target:.0%}"
+                + (f", ≤ {r.scenario.max_statements} stmts" if r.scenario.max_statements else "")
+                + (" ✓" if met else " ✗")
+            )
         if r.errors:
             verdict += f" ({r.errors})"
             ok = False
         if r.memory:
             verdict += (" " if verdict else "") + r.memory
-        print(f"| {r.scenario.name} | {_rate(r.rps)} | {ratio:.1%} | {r.p50} | {r.p90} | "
-              f"{r.p99} | {r.statements if r.statements is not None else 'streamed'} | {verdict} |")
+        print(
+            f"| {r.scenario.name} | {_rate(r.rps)} | {ratio:.1%} | {r.p50} | {r.p90} | "
+            f"{r.p99} | {r.statements if r.statements is not None else 'streamed'} | {verdict} |"
+        )
     return ok
 
 
@@ -322,9 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     # One thread per worker: pages are CPU-bound Python, and on two cores extra threads
     # mostly contend for the GIL (measured: form page, submission and dashboard all faster).
     parser.add_argument("--threads", type=int, default=1, help="gunicorn gthread threads")
-    parser.add_argument("--slow-link", action="store_true",
-                        help="instead: the applicant's pages in Chromium on an emulated 2G "
-                             "link (bench/browser.py; needs no wrk)")
+    parser.add_argument(
+        "--slow-link",
+        action="store_true",
+        help="instead: the applicant's pages in Chromium on an emulated 2G "
+        "link (bench/browser.py; needs no wrk)",
+    )
     args = parser.parse_args(argv)
     if args.slow_link:
         return browser.slow_link()
@@ -341,27 +401,43 @@ def main(argv: list[str] | None = None) -> int:
         engine = create_db_engine(url)
         generated = generate(engine, scale)
         engine.dispose()
-        print(f"generated {json.dumps(generated.counts)} in "
-              f"{time.monotonic() - started:.0f} s", flush=True)
+        print(
+            f"generated {json.dumps(generated.counts)} in {time.monotonic() - started:.0f} s",
+            flush=True,
+        )
         cookie, draft_id = session_cookie(url, workdir, generated)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(args.workers),
-             "--worker-class", "gthread", "--threads", str(args.threads),
-             # Each worker holds at most its share of the load generator's kept-alive
-             # connections: uncapped, the first worker to wake accepts all of them and
-             # the other idles (measured: one worker at 93 % CPU, the other at 0 %).
-             "--worker-connections", str(-(-args.connections // args.workers)),
-             "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", "wsgi:app"],
-            cwd=ROOT, env=app_environment(url, workdir))
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--workers",
+                str(args.workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(args.threads),
+                # Each worker holds at most its share of the load generator's kept-alive
+                # connections: uncapped, the first worker to wake accepts all of them and
+                # the other idles (measured: one worker at 93 % CPU, the other at 0 %).
+                "--worker-connections",
+                str(-(-args.connections // args.workers)),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=app_environment(url, workdir),
+        )
         wait_until_up(base, process)
         results = []
         for scenario in scenarios(generated, cookie, draft_id):
             load(base, scenario, 2, args.connections, workdir)  # warm up
-            results.append(load(base, scenario, args.seconds, args.connections, workdir,
-                                master=process.pid))
+            results.append(
+                load(base, scenario, args.seconds, args.connections, workdir, master=process.pid)
+            )
             print(f"  {scenario.name}: {_rate(results[-1].rps)} req/s", flush=True)
         ok = print_table(results, args.database, scale)
         print(f"\ntotal time {time.monotonic() - started:.0f} s")

@@ -110,18 +110,30 @@ SETTINGS: list[Setting] = [
         bool,
     ),
     Setting("BASE_URL", "http://127.0.0.1:5000", "public address used in emailed links"),
-    Setting("OPEN_DATA_PREFIX", "360G-grantpool",
-            "360Giving identifier prefix (360G-…) of published grants and unregistered partners"),
-    Setting("GIVING_FUNDER_ORG_ID", None,
-            "the fund manager's org-id.guide identifier, funder of every grant in the 360Giving "
-            "file (unset: `<OPEN_DATA_PREFIX>-FUND-<fund id>`)"),
-    Setting("IATI_ORG_REF", None,
-            "the fund manager's IATI organisation identifier (reporting-org), e.g. "
-            "`GB-CHC-1234567`; required in production (the IATI file answers 503 until "
-            "set); empty elsewhere means the marked example `XI-IATI-EXAMPLE`"),
-    Setting("IATI_ORG_TYPE", None,
-            "the fund manager's IATI OrganisationType code (e.g. `21` international NGO, "
-            "`22` national NGO); required in production; empty elsewhere means `90`"),
+    Setting(
+        "OPEN_DATA_PREFIX",
+        "360G-grantpool",
+        "360Giving identifier prefix (360G-…) of published grants and unregistered partners",
+    ),
+    Setting(
+        "GIVING_FUNDER_ORG_ID",
+        None,
+        "the fund manager's org-id.guide identifier, funder of every grant in the 360Giving "
+        "file (unset: `<OPEN_DATA_PREFIX>-FUND-<fund id>`)",
+    ),
+    Setting(
+        "IATI_ORG_REF",
+        None,
+        "the fund manager's IATI organisation identifier (reporting-org), e.g. "
+        "`GB-CHC-1234567`; required in production (the IATI file answers 503 until "
+        "set); empty elsewhere means the marked example `XI-IATI-EXAMPLE`",
+    ),
+    Setting(
+        "IATI_ORG_TYPE",
+        None,
+        "the fund manager's IATI OrganisationType code (e.g. `21` international NGO, "
+        "`22` national NGO); required in production; empty elsewhere means `90`",
+    ),
     Setting(
         "FUND_MANAGER_NAME",
         "the fund manager",
@@ -130,8 +142,7 @@ SETTINGS: list[Setting] = [
     Setting(
         "CONTACT_EMAIL",
         "contact@grantpool.localhost",
-        "address applicants and partners write to, in every page's footer and the privacy "
-        "notice",
+        "address applicants and partners write to, in every page's footer and the privacy notice",
     ),
     Setting(
         "PRIVACY_NOTICE_URL",
@@ -162,8 +173,12 @@ SETTINGS: list[Setting] = [
         "is recorded); 0 turns the cache off",
         int,
     ),
-    Setting("SQL_COUNT_HEADER", False,
-            "add X-SQL-Statements (statements per request) to responses", bool),
+    Setting(
+        "SQL_COUNT_HEADER",
+        False,
+        "add X-SQL-Statements (statements per request) to responses",
+        bool,
+    ),
 ]
 
 

@@ -81,9 +81,7 @@ def _clients(app: Flask, session: Session, b: Any) -> dict[str, tuple[FlaskClien
         "finance_b": b.officer,
         "donor_viewer_b": make_user(session, (Role.DONOR_VIEWER.value, None, donor_b.id)),
     }
-    clients: dict[str, tuple[FlaskClient, dict[str, str]]] = {
-        "anonymous": (app.test_client(), {})
-    }
+    clients: dict[str, tuple[FlaskClient, dict[str, str]]] = {"anonymous": (app.test_client(), {})}
     for who, user in users.items():
         clients[who] = (signed_in_client(app, user), {})
         _token, secret = create_api_token(session, user, "matrix")

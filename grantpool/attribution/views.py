@@ -95,9 +95,10 @@ def organisation_settings(organisation_id: int) -> Any:
     if request.method == "GET":
         return _organisation_page(scope)
     require(current_user, "organisation_credit.edit", scope)
-    typed = {**request.form.to_dict(), "has_logo": _as_form(
-        services.organisation_settings(db.session, organisation)
-    )["has_logo"]}
+    typed = {
+        **request.form.to_dict(),
+        "has_logo": _as_form(services.organisation_settings(db.session, organisation))["has_logo"],
+    }
     if request.form.get("action") == "preview":
         # Nothing is saved: the partner reads what each audience would see first.
         preview = services.credit_preview(

@@ -717,17 +717,25 @@ def template_from_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     validate_template then checks it as it checks data typed by hand."""
     tranches = []
     for number, row in enumerate(rows, start=1):
-        percent = _whole(row.get("percent"), f"tranches-{number - 1}-percent",
-                         _("Tranche %(n)s: give its share as a whole percentage.", n=number))
+        percent = _whole(
+            row.get("percent"),
+            f"tranches-{number - 1}-percent",
+            _("Tranche %(n)s: give its share as a whole percentage.", n=number),
+        )
         if percent is None:
             continue
-        offset = _whole(row.get("offset_days"), f"tranches-{number - 1}-offset_days",
-                        _("Tranche %(n)s: give the days after the start as a whole number.",
-                          n=number)) or 0
-        leaves = _leaves_from_row(row, number - 1, number,
-                                  {"type": "date_reached", "offset_days": offset})
-        tranches.append({"percent": percent, "offset_days": offset,
-                         "conditions": {"all": leaves}})
+        offset = (
+            _whole(
+                row.get("offset_days"),
+                f"tranches-{number - 1}-offset_days",
+                _("Tranche %(n)s: give the days after the start as a whole number.", n=number),
+            )
+            or 0
+        )
+        leaves = _leaves_from_row(
+            row, number - 1, number, {"type": "date_reached", "offset_days": offset}
+        )
+        tranches.append({"percent": percent, "offset_days": offset, "conditions": {"all": leaves}})
     return tranches
 
 
@@ -738,10 +746,14 @@ def conditions_from_row(
     place in the form, for messages). A condition asked for before, unchanged, keeps its
     id, so a waiver given for it still names it; a changed one (another date, milestone
     or share) is a new condition."""
-    leaves = _leaves_from_row(row, index, number,
-                              {"type": "date_reached", "date": due_on.isoformat()})
-    kept = {_leaf_content(leaf): leaf["id"] for leaf in iter_leaves(previous or {"all": []})
-            if isinstance(leaf, dict) and isinstance(leaf.get("id"), str)}
+    leaves = _leaves_from_row(
+        row, index, number, {"type": "date_reached", "date": due_on.isoformat()}
+    )
+    kept = {
+        _leaf_content(leaf): leaf["id"]
+        for leaf in iter_leaves(previous or {"all": []})
+        if isinstance(leaf, dict) and isinstance(leaf.get("id"), str)
+    }
     for leaf in leaves:
         if _leaf_content(leaf) in kept:
             leaf["id"] = kept[_leaf_content(leaf)]
@@ -759,12 +771,18 @@ def _leaves_from_row(
     if row.get("wait_until_due"):
         leaves.append(due_leaf)
     for kind in ("narrative", "financial"):
-        covered = _whole(row.get(f"{kind}_report"), f"tranches-{index}-{kind}_report",
-                         _("Tranche %(n)s: choose the tranche the report covers.", n=number))
+        covered = _whole(
+            row.get(f"{kind}_report"),
+            f"tranches-{index}-{kind}_report",
+            _("Tranche %(n)s: choose the tranche the report covers.", n=number),
+        )
         if covered is not None:
             leaves.append({"type": "report_accepted", "kind": kind, "tranche": covered})
-    spent = _whole(row.get("spent_percent"), f"tranches-{index}-spent_percent",
-                   _("Tranche %(n)s: give the share spent as a whole percentage.", n=number))
+    spent = _whole(
+        row.get("spent_percent"),
+        f"tranches-{index}-spent_percent",
+        _("Tranche %(n)s: give the share spent as a whole percentage.", n=number),
+    )
     if spent is not None:
         leaves.append({"type": "previous_spent_at_least", "percent": spent})
     if (row.get("milestone") or "").strip():

@@ -167,24 +167,35 @@ def seed_calls(
         services.withdraw_application(session, user, sent, now)
 
 
-def _import_demo_spreadsheet(
-    session: Session, manager: User, call: Any, now: dt.datetime
-) -> None:
+def _import_demo_spreadsheet(session: Session, manager: User, call: Any, now: dt.datetime) -> None:
     """Applications a field officer gathered on paper and typed into the call's
     spreadsheet, imported as a fund manager would (the spreadsheet channel)."""
     from .spreadsheet import CellError, import_rows
 
     common = {"organisation_registered": "no", "language": "en", "has_partner": "no"}
     rows = [
-        {**common, "organisation_name": "Gulu Youth Makers", "organisation_country": "UG",
-         "organisation_type": "informal_group", "contact_email": "",
-         "requested_amount": "3000", "people": "80",
-         "summary": "Repair the borehole and train two caretakers."},
-        {**common, "organisation_name": "Mama Lishe Group", "organisation_country": "KE",
-         "organisation_type": "community_based", "contact_email": "",
-         "requested_amount": "4500", "people": "150", "has_partner": "yes",
-         "partner_name": "Ward health office",
-         "summary": "Cooking demonstrations and kitchen gardens for mothers."},
+        {
+            **common,
+            "organisation_name": "Gulu Youth Makers",
+            "organisation_country": "UG",
+            "organisation_type": "informal_group",
+            "contact_email": "",
+            "requested_amount": "3000",
+            "people": "80",
+            "summary": "Repair the borehole and train two caretakers.",
+        },
+        {
+            **common,
+            "organisation_name": "Mama Lishe Group",
+            "organisation_country": "KE",
+            "organisation_type": "community_based",
+            "contact_email": "",
+            "requested_amount": "4500",
+            "people": "150",
+            "has_partner": "yes",
+            "partner_name": "Ward health office",
+            "summary": "Cooking demonstrations and kitchen gardens for mothers.",
+        },
     ]
     result = import_rows(session, manager, call, rows, locale="en", now=now)
     if result and isinstance(result[0], CellError):
@@ -213,6 +224,11 @@ def _receive_demo_odk_submission(
         f"<orx:meta><orx:instanceID>uuid:{uuid.uuid4()}</orx:instanceID></orx:meta></data>"
     )
     receive_submission(
-        session, user, organisation, parse_submission(instance.encode()), {},
-        languages=["en"], now=now - dt.timedelta(days=2),
+        session,
+        user,
+        organisation,
+        parse_submission(instance.encode()),
+        {},
+        languages=["en"],
+        now=now - dt.timedelta(days=2),
     )

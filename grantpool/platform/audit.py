@@ -114,9 +114,7 @@ def record_event(
         object_id = object_id if object_id is not None else obj.id
     if object_type is None:
         raise ValueError("an audit event needs an object type")
-    event = _chained(
-        _chain_head(session), actor, action, object_type, object_id, before, after, at
-    )
+    event = _chained(_chain_head(session), actor, action, object_type, object_id, before, after, at)
     session.add(event)
     session.flush()
     session.info[_CHAIN_HEAD] = event.hash

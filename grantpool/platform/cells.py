@@ -32,9 +32,7 @@ def spreadsheet_cell(value: Any) -> Any:
 
 def without_hidden_characters(text: str) -> str:
     return "".join(
-        c
-        for c in text
-        if c not in _HIDDEN and (unicodedata.category(c) != "Cc" or c in "\n")
+        c for c in text if c not in _HIDDEN and (unicodedata.category(c) != "Cc" or c in "\n")
     )
 
 

@@ -66,9 +66,7 @@ def reviewer_queue(session: Session, user: User, limit: int | None = None) -> Qu
     of their calls, and the counts."""
     limit = limit or QUEUE_PAGE
     conditions = _queue_conditions(user)
-    drafted = (
-        select(Review.id).where(Review.assignment_id == ReviewAssignment.id).exists()
-    )
+    drafted = select(Review.id).where(Review.assignment_id == ReviewAssignment.id).exists()
     rows = session.execute(
         select(
             ReviewAssignment.id,
@@ -101,9 +99,7 @@ def reviewer_queue(session: Session, user: User, limit: int | None = None) -> Qu
     total, sent = session.execute(
         select(
             func.count(ReviewAssignment.id),
-            func.count(
-                case((ReviewAssignment.state == AssignmentState.SUBMITTED.value, 1))
-            ),
+            func.count(case((ReviewAssignment.state == AssignmentState.SUBMITTED.value, 1))),
         )
         .join(Application, Application.id == ReviewAssignment.application_id)
         .where(*conditions)

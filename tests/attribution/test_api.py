@@ -46,8 +46,9 @@ def test_a_partner_sets_previews_and_consents_through_the_api(
     assert bad.status_code == 422
 
     grant_url = f"/api/v1/grants/{p.grant.id}"
-    given = client.post(grant_url + "/consent", json={"state": "given", "scope": "anonymised"},
-                        headers=partner)
+    given = client.post(
+        grant_url + "/consent", json={"state": "given", "scope": "anonymised"}, headers=partner
+    )
     assert given.status_code == 200, given.get_json()
     assert given.get_json()["published"] is True
     page = client.get(f"/published/{p.grant.id}").get_data(as_text=True)
@@ -62,20 +63,28 @@ def test_managers_protect_through_the_api_and_others_get_404(
     p = published_grant(session, organisation={"name": "Api Defenders"})
     manager = bearer(session, p.world.manager)
     partner = bearer(session, p.partner)
-    client.post(f"/api/v1/grants/{p.grant.id}/consent",
-                json={"state": "given", "scope": "named"}, headers=partner)
+    client.post(
+        f"/api/v1/grants/{p.grant.id}/consent",
+        json={"state": "given", "scope": "named"},
+        headers=partner,
+    )
     url = f"/api/v1/organisations/{p.organisation.id}/safety"
     assert client.put(url, json={"flag": True}, headers=manager).status_code == 422
     flagged = client.put(url, json={"flag": True, "reason": "Raided office"}, headers=manager)
     assert flagged.status_code == 200
     assert flagged.get_json()["protection"] == {
-        "hidden": True, "on_organisation": True, "reason": "Raided office", "flagged_grants": []
+        "hidden": True,
+        "on_organisation": True,
+        "reason": "Raided office",
+        "flagged_grants": [],
     }
     # The partner learns it is hidden, not the fund's reason.
     own = client.get(f"/api/v1/organisations/{p.organisation.id}/credit", headers=partner)
     assert own.get_json()["protection"] == {"hidden": True}
-    assert client.get(f"/api/v1/grants/{p.grant.id}/credit",
-                      headers=partner).get_json()["published"] is False
+    assert (
+        client.get(f"/api/v1/grants/{p.grant.id}/credit", headers=partner).get_json()["published"]
+        is False
+    )
     # A partner cannot protect or unprotect itself.
     assert client.put(url, json={"flag": False}, headers=partner).status_code == 403
 
@@ -90,9 +99,16 @@ def test_managers_protect_through_the_api_and_others_get_404(
         for organisation_id in (p.organisation.id, unknown):
             base = f"/api/v1/organisations/{organisation_id}"
             assert client.get(base + "/credit", headers=headers).status_code == 404
-            assert client.put(base + "/safety", json={"flag": False},
-                              headers=headers).status_code == 404
-        assert client.get(f"/api/v1/grants/{p.grant.id}/credit",
-                          headers=headers).status_code == 404
-        assert client.put(f"/api/v1/grants/{p.grant.id}/safety", json={"flag": True,
-                          "reason": "x"}, headers=headers).status_code == 404
+            assert (
+                client.put(base + "/safety", json={"flag": False}, headers=headers).status_code
+                == 404
+            )
+        assert client.get(f"/api/v1/grants/{p.grant.id}/credit", headers=headers).status_code == 404
+        assert (
+            client.put(
+                f"/api/v1/grants/{p.grant.id}/safety",
+                json={"flag": True, "reason": "x"},
+                headers=headers,
+            ).status_code
+            == 404
+        )

@@ -60,9 +60,7 @@ def test_a_flag_on_one_grant_hides_every_grant_of_the_partner_in_every_fund(
 ) -> None:
     p, other, second = two_funds_one_partner(session, "Riverside Defenders")
     session.commit()
-    assert public_text(client, p.grant.id, second.id).count(
-        "Riverside Defenders"
-    ) >= 2
+    assert public_text(client, p.grant.id, second.id).count("Riverside Defenders") >= 2
 
     manager = signed_in_client(app, p.world.manager)
     page = manager.get(f"/attribution/grants/{p.grant.id}").get_data(as_text=True)
@@ -104,8 +102,9 @@ def test_a_flag_on_the_organisation_hides_it_and_is_audited(
         missing.get_data(as_text=True)
     )
     assert "Hilltop" in public_text(client)
-    manager.post(url + "/safety", data={"csrf_token": token(text), "flag": "1",
-                                        "reason": "Staff detained"})
+    manager.post(
+        url + "/safety", data={"csrf_token": token(text), "flag": "1", "reason": "Staff detained"}
+    )
     assert "Hilltop" not in public_text(client, p.grant.id, second.id)
     actions = session.scalars(
         select(AuditEvent.action).where(AuditEvent.object_type == "organisation")
@@ -121,9 +120,7 @@ def test_a_flag_on_the_organisation_hides_it_and_is_audited(
     assert "Hilltop" in public_text(client)
 
 
-def test_the_credit_page_is_a_404_for_everyone_else(
-    app: Flask, session: Session
-) -> None:
+def test_the_credit_page_is_a_404_for_everyone_else(app: Flask, session: Session) -> None:
     p = published_grant(session, organisation={"name": "Quiet Group"})
     stranger_fund = make_world(session)
     outsiders = [
@@ -142,9 +139,12 @@ def test_the_credit_page_is_a_404_for_everyone_else(
             assert client.get(url).status_code == 404, (user.email, url)
             assert client.post(url, data={"naming": "own_name"}).status_code in (400, 404)
             assert client.post(url + "/safety", data={"flag": "1"}).status_code in (400, 404)
-    assert signed_in_client(app, p.partner).get(
-        f"/attribution/organisations/{p.organisation.id}"
-    ).status_code == 200
+    assert (
+        signed_in_client(app, p.partner)
+        .get(f"/attribution/organisations/{p.organisation.id}")
+        .status_code
+        == 200
+    )
 
 
 def test_anonymised_records_carry_only_words_written_for_them(
@@ -210,9 +210,10 @@ def test_an_embargo_ends_at_midnight_in_the_funds_time_zone(session: Session) ->
     p.world.fund.timezone = "America/Lima"  # five hours behind UTC
     session.flush()
     assert queries.public_record(session, p.grant.id, after) is None
-    assert queries.public_record(
-        session, p.grant.id, dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC)
-    ) is not None
+    assert (
+        queries.public_record(session, p.grant.id, dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC))
+        is not None
+    )
 
 
 def test_a_grant_marked_do_not_publish_lends_nothing_to_filters(
@@ -220,14 +221,19 @@ def test_a_grant_marked_do_not_publish_lends_nothing_to_filters(
 ) -> None:
     hidden = published_grant(session, organisation={"name": "Unseen", "country": "UG"})
     services.save_organisation_settings(
-        session, hidden.partner, hidden.organisation,
+        session,
+        hidden.partner,
+        hidden.organisation,
         {"naming": "own_name", "location_precision": "area"},
     )
     services.change_consent(session, hidden.partner, hidden.grant, "given", scope="named")
-    services.save_fund_details(session, hidden.world.manager, hidden.grant,
-                               {"theme": "Land rights"})
+    services.save_fund_details(
+        session, hidden.world.manager, hidden.grant, {"theme": "Land rights"}
+    )
     services.save_grant_settings(
-        session, hidden.partner, hidden.grant,
+        session,
+        hidden.partner,
+        hidden.grant,
         {"naming": "not_published", "location_precision": "area"},
     )
     session.commit()
@@ -257,10 +263,16 @@ def test_the_grant_page_previews_its_own_choice_without_saving(
     partner = signed_in_client(app, p.partner)
     url = f"/attribution/grants/{p.grant.id}"
     page = partner.get(url).get_data(as_text=True)
-    sent = partner.post(url + "/settings", data={
-        "csrf_token": token(page), "action": "preview", "naming": "own_name",
-        "location_precision": "area", "description_en": "We mend nets in the harbour.",
-    })
+    sent = partner.post(
+        url + "/settings",
+        data={
+            "csrf_token": token(page),
+            "action": "preview",
+            "naming": "own_name",
+            "location_precision": "area",
+            "description_en": "We mend nets in the harbour.",
+        },
+    )
     text = sent.get_data(as_text=True)
     assert sent.status_code == 200 and "What will be published" in text
     preview = text.split("What will be published", 1)[1].split("</section>", 1)[0]

@@ -86,10 +86,15 @@ def test_mistakes_on_the_grant_page_keep_what_was_typed_and_change_nothing(
     url = f"/attribution/grants/{p.grant.id}"
     page = client.get(url).get_data(as_text=True)
     long_story = "Nous avons nettoyé la rivière avec quarante familles. " * 200
-    sent = client.post(url + "/settings", data={
-        "csrf_token": token(page), "naming": "shout", "location_precision": "area",
-        "description_fr": long_story,
-    })
+    sent = client.post(
+        url + "/settings",
+        data={
+            "csrf_token": token(page),
+            "naming": "shout",
+            "location_precision": "area",
+            "description_fr": long_story,
+        },
+    )
     assert sent.status_code == 422
     text = sent.get_data(as_text=True)
     assert "Choose how you want to be named" in text
@@ -97,10 +102,15 @@ def test_mistakes_on_the_grant_page_keep_what_was_typed_and_change_nothing(
     assert 'id="precision-area" name="location_precision" value="area" checked' in text
     assert services.grant_override(session, p.grant) is None
 
-    sent = client.post(url + "/consent", data={
-        "csrf_token": token(page), "state": "given", "scope": "anonymised",
-        "embargo_until": "next spring",
-    })
+    sent = client.post(
+        url + "/consent",
+        data={
+            "csrf_token": token(page),
+            "state": "given",
+            "scope": "anonymised",
+            "embargo_until": "next spring",
+        },
+    )
     assert sent.status_code == 422
     text = sent.get_data(as_text=True)
     assert "Enter the embargo date as YYYY-MM-DD." in text
@@ -110,18 +120,22 @@ def test_mistakes_on_the_grant_page_keep_what_was_typed_and_change_nothing(
     client.post("/logout", data={"csrf_token": token(page)})
     login(client, p.world.manager.email, PASSWORD)
     page = client.get(url).get_data(as_text=True)
-    sent = client.post(url + "/details", data={
-        "csrf_token": token(page), "theme": "w" * 101, "humanitarian": "1",
-        "capacity_provided": "Book-keeping training for the treasurer",
-    })
+    sent = client.post(
+        url + "/details",
+        data={
+            "csrf_token": token(page),
+            "theme": "w" * 101,
+            "humanitarian": "1",
+            "capacity_provided": "Book-keeping training for the treasurer",
+        },
+    )
     assert sent.status_code == 422
     text = sent.get_data(as_text=True)
     assert "Book-keeping training for the treasurer</textarea>" in text
     assert 'name="humanitarian" value="1" checked' in text
     record = services.record_of(session, p.grant)
     assert record.capacity_provided is None
-    sent = client.post(url + "/safety", data={"csrf_token": token(page), "flag": "1",
-                                              "reason": ""})
+    sent = client.post(url + "/safety", data={"csrf_token": token(page), "flag": "1", "reason": ""})
     assert sent.status_code == 422
     assert "Say why the partner must be hidden." in sent.get_data(as_text=True)
     assert not services.record_of(session, p.grant).safety_flag

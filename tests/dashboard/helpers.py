@@ -81,11 +81,22 @@ def make_pool(session: Session) -> Pool:
     world = make_world(session, available="")
     donor_a = make_donor(session, currency="EUR")
     donor_b = make_donor(session, currency="USD")
-    contribute(session, world.officer, world.fund, donor_a, "1000.00", "EUR", Decimal("1.1"),
-               earmark_theme="water", earmark_country="KE")
+    contribute(
+        session,
+        world.officer,
+        world.fund,
+        donor_a,
+        "1000.00",
+        "EUR",
+        Decimal("1.1"),
+        earmark_theme="water",
+        earmark_country="KE",
+    )
     contribute(session, world.officer, world.fund, donor_b, "900.00")
     ledger.record_pledge(
-        session, world.officer, world.fund,
+        session,
+        world.officer,
+        world.fund,
         {"donor_id": donor_a.id, "amount": "2000", "currency": "EUR"},
     )
     ledger.record_fund_cost(session, world.officer, world.fund, Money(10000, "USD"), "Audit fee")
@@ -93,8 +104,13 @@ def make_pool(session: Session) -> Pool:
         session, world.officer, world.fund, donor_b, Money(5000, "USD"), "Unused balance"
     )
     small = make_organisation(
-        session, org_type="community_based", country="KE", area="KE-47", women_led=True,
-        annual_budget_minor=1_000_000, annual_budget_currency="USD",
+        session,
+        org_type="community_based",
+        country="KE",
+        area="KE-47",
+        women_led=True,
+        annual_budget_minor=1_000_000,
+        annual_budget_currency="USD",
     )
     big = make_organisation(session, org_type="international_ngo", country="UG")
     # The local partner lets its area be shown; the other keeps the default (country).

@@ -36,8 +36,9 @@ def test_small_rows_are_merged_and_the_merged_row_is_never_small() -> None:
     assert protect_total(Slice("", 10, 0, 2), 3).withheld
     assert not protect_total(Slice("", 0, 0, 0), 3).withheld
     # Overlapping breakdowns (leadership) drop small rows rather than merge them.
-    assert protect_breakdown([Slice("women_led", 5, 0, 2), Slice("youth_led", 9, 0, 3)], 3,
-                             overlapping=True) == [Slice("youth_led", 9, 0, 3)]
+    assert protect_breakdown(
+        [Slice("women_led", 5, 0, 2), Slice("youth_led", 9, 0, 3)], 3, overlapping=True
+    ) == [Slice("youth_led", 9, 0, 3)]
 
 
 @given(
@@ -104,13 +105,15 @@ def test_the_transparency_page_and_exports_protect_small_cells_and_precision(
     assert "Tanzania" not in page and "Uganda" not in page
     assert "Other or withheld" in page
     narrowed = client.get(f"/transparency/funds/{world.fund.id}?country=UG").get_data(as_text=True)
-    assert "their figures are withheld" in narrowed and "Uganda" not in narrowed.split(
-        "Narrow the figures", 1)[1].split("</form>", 1)[1]
+    assert (
+        "their figures are withheld" in narrowed
+        and "Uganda" not in narrowed.split("Narrow the figures", 1)[1].split("</form>", 1)[1]
+    )
 
     manager = signed_in_client(app, world.manager)
-    body = manager.get(
-        f"/dashboard/funds/{world.fund.id}/export/allocation-area.csv"
-    ).get_data(as_text=True)
+    body = manager.get(f"/dashboard/funds/{world.fund.id}/export/allocation-area.csv").get_data(
+        as_text=True
+    )
     rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
     labels = [r[0] for r in rows[1:]]
     assert len(labels) == 2 and "Uganda" not in body and "UG-102" not in body
@@ -118,9 +121,7 @@ def test_the_transparency_page_and_exports_protect_small_cells_and_precision(
     # A safety flag on one Kenyan partner moves it out of every finer cell: the area row
     # would stand for two grants, so it is merged too; the country total still counts it.
     organisation = kenyans[0][0]
-    attribution.set_safety_flag(
-        session, world.manager, grants[organisation.id], True, "Threatened"
-    )
+    attribution.set_safety_flag(session, world.manager, grants[organisation.id], True, "Threatened")
     session.commit()
     board = queries.dashboard(session, world.fund, Filters())
     assert {s.key: s.grants for s in board.allocation.dimensions["area"]} == {WITHHELD: 7}

@@ -54,7 +54,11 @@ def test_the_credit_list_follows_consent(app, session: Session) -> None:
     make_grant(session, world, 150_000, risk_level="low")
     embargoed, embargoed_partner = _credited_grant(session, world, "Embargoed Makers Guild")
     attribution.change_consent(
-        session, embargoed_partner, embargoed, "given", scope="named",
+        session,
+        embargoed_partner,
+        embargoed,
+        "given",
+        scope="named",
         embargo_until=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30),
     )
     flagged, _ = _credited_grant(session, world, "Flagged Defenders Network")
@@ -66,8 +70,12 @@ def test_the_credit_list_follows_consent(app, session: Session) -> None:
     assert "Riverbank Youth Collective" in page and "Uganda" in page
     assert "a women-led community organisation in Nairobi" in page
     assert "Delivered by Riverbank Youth Collective, with funding" in page
-    for absent in ["Silent Partners Union", "Embargoed Makers Guild",
-                   "Flagged Defenders Network", *IDENTIFYING]:
+    for absent in [
+        "Silent Partners Union",
+        "Embargoed Makers Guild",
+        "Flagged Defenders Network",
+        *IDENTIFYING,
+    ]:
         assert absent.lower() not in page.lower(), absent
 
     report = client.get(f"/dashboard/funds/{world.fund.id}/report.pdf")
@@ -116,9 +124,7 @@ def test_the_downloads_list_every_credited_partner(
     assert float(values[2][2]) == 2000.0
 
 
-def test_the_rendered_figures_are_kept_until_something_is_recorded(
-    app, session: Session
-) -> None:
+def test_the_rendered_figures_are_kept_until_something_is_recorded(app, session: Session) -> None:
     p = published_grant(session, organisation={"name": "Cache Test Collective"})
     client = signed_in_client(app, p.world.manager)
     path = f"/dashboard/funds/{p.world.fund.id}"

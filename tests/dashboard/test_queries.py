@@ -32,7 +32,11 @@ def test_money_in_the_fund_and_per_donor(session: Session) -> None:
     assert money.pledged == [("EUR", 200_000)]
     a, b = board.donors
     assert (a.donor_id, a.received_base, a.received_own, a.pledged) == (
-        pool.donor_a.id, 110_000, {"EUR": 100_000}, {"EUR": 200_000})
+        pool.donor_a.id,
+        110_000,
+        {"EUR": 100_000},
+        {"EUR": 200_000},
+    )
     assert (b.donor_id, b.received_base, b.refunded_base) == (pool.donor_b.id, 90_000, 5_000)
     assert a.share == pytest.approx(0.55)
     assert a.pro_rata(DISBURSED) == 49_500
@@ -44,15 +48,21 @@ def test_allocation_localisation_and_credit(session: Session) -> None:
     board = queries.dashboard(session, pool.world.fund, Filters())
     allocation = board.allocation
     assert allocation.total() == Slice("", COMMITTED, DISBURSED, 2)
-    assert allocation.dimensions["country"] == [Slice("KE", 100_000, 60_000, 1),
-                                                Slice("UG", 50_000, 30_000, 1)]
-    assert allocation.dimensions["area"] == [Slice("KE-47", 100_000, 60_000, 1),
-                                             Slice("", 50_000, 30_000, 1)]
-    assert allocation.dimensions["call"] == [Slice(str(pool.world.call.id), COMMITTED,
-                                                   DISBURSED, 2)]
+    assert allocation.dimensions["country"] == [
+        Slice("KE", 100_000, 60_000, 1),
+        Slice("UG", 50_000, 30_000, 1),
+    ]
+    assert allocation.dimensions["area"] == [
+        Slice("KE-47", 100_000, 60_000, 1),
+        Slice("", 50_000, 30_000, 1),
+    ]
+    assert allocation.dimensions["call"] == [
+        Slice(str(pool.world.call.id), COMMITTED, DISBURSED, 2)
+    ]
     assert allocation.dimensions["leadership"] == [Slice("women_led", 100_000, 60_000, 1)]
     assert allocation.get("org_type", "international_ngo") == Slice(
-        "international_ngo", 50_000, 30_000, 1)
+        "international_ngo", 50_000, 30_000, 1
+    )
     assert allocation.get("budget", "small").committed == 100_000
     assert allocation.get("budget", "unknown").committed == 50_000
     loc = board.localisation
@@ -69,10 +79,15 @@ def test_allocation_localisation_and_credit(session: Session) -> None:
 def test_speed_medians_and_90th_percentiles(session: Session) -> None:
     pool = make_pool(session)
     speed = {s.measure: s for s in queries.speed(session, pool.world.fund, Filters())}
-    assert (speed["close_to_decision"].count, speed["close_to_decision"].median,
-            speed["close_to_decision"].p90) == (2, 4.0, 5.6)  # 2 and 6 days
-    assert (speed["award_to_first_payment"].median,
-            speed["award_to_first_payment"].p90) == (7.0, 9.4)  # 4 and 10 days
+    assert (
+        speed["close_to_decision"].count,
+        speed["close_to_decision"].median,
+        speed["close_to_decision"].p90,
+    ) == (2, 4.0, 5.6)  # 2 and 6 days
+    assert (speed["award_to_first_payment"].median, speed["award_to_first_payment"].p90) == (
+        7.0,
+        9.4,
+    )  # 4 and 10 days
     assert speed["conditions_to_payment"].count == 2
 
 
@@ -83,8 +98,9 @@ def test_filters_narrow_grants_by_country_and_period(session: Session) -> None:
     assert kenya.allocation.total() == Slice("", 100_000, 60_000, 1)
     assert [s.count for s in kenya.speed] == [1, 1, 1]
     assert kenya.speed[1].median == 4.0
-    january = queries.dashboard(session, fund, Filters(start=dt.date(2026, 1, 1),
-                                                       end=dt.date(2026, 1, 31)))
+    january = queries.dashboard(
+        session, fund, Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31))
+    )
     assert january.allocation.total().committed == COMMITTED
     assert january.money.received == 0  # the contributions came in November
     later = queries.dashboard(session, fund, Filters(start=dt.date(2026, 2, 1)))
@@ -94,16 +110,17 @@ def test_filters_narrow_grants_by_country_and_period(session: Session) -> None:
 
 def test_a_donor_viewer_sees_only_its_own_donor_row(session: Session) -> None:
     pool = make_pool(session)
-    board = queries.dashboard(session, pool.world.fund, Filters(),
-                              donor_ids={pool.donor_a.id})
+    board = queries.dashboard(session, pool.world.fund, Filters(), donor_ids={pool.donor_a.id})
     assert [d.donor_id for d in board.donors] == [pool.donor_a.id]
     assert board.money.received == RECEIVED  # the pool's figures stay whole
 
 
 def _live(session, fund, filters=None):
     filters = filters or Filters()
-    return (queries.allocation(session, fund, filters, protect=False),
-            queries.speed(session, fund, filters, use_totals=False))
+    return (
+        queries.allocation(session, fund, filters, protect=False),
+        queries.speed(session, fund, filters, use_totals=False),
+    )
 
 
 def test_kept_figures_follow_every_posting_and_match_the_source_rows(session: Session) -> None:
@@ -119,8 +136,9 @@ def test_kept_figures_follow_every_posting_and_match_the_source_rows(session: Se
     assert kept.ledger() == queries.ledger_categories(session, fund)
     assert kept.refunds() == {pool.donor_b.id: REFUNDED}
     # Terminating a grant gives its unpaid commitment back: kept figures follow.
-    grants.change_state(session, pool.world.manager, pool.other_grant, "terminated",
-                        "The group dissolved.")
+    grants.change_state(
+        session, pool.world.manager, pool.other_grant, "terminated", "The group dissolved."
+    )
     session.flush()
     assert totals.check_totals(session, fund) == []
     assert queries.allocation(session, fund, Filters()).total().committed == COMMITTED - 20_000
@@ -129,9 +147,15 @@ def test_kept_figures_follow_every_posting_and_match_the_source_rows(session: Se
 def test_an_organisation_changing_type_moves_its_grants_between_categories(session) -> None:
     pool = make_pool(session)
     fund = pool.world.fund
-    update_organisation(session, None, pool.other_grant.organisation,
-                        {**{f: getattr(pool.other_grant.organisation, f) for f in FIELDS},
-                         "org_type": "national_ngo"})
+    update_organisation(
+        session,
+        None,
+        pool.other_grant.organisation,
+        {
+            **{f: getattr(pool.other_grant.organisation, f) for f in FIELDS},
+            "org_type": "national_ngo",
+        },
+    )
     session.flush()
     assert totals.check_totals(session, fund) == []
     assert queries.dashboard(session, fund, Filters()).localisation.committed_local == 1.0
@@ -144,4 +168,8 @@ def test_rebuilding_gives_the_same_figures(session: Session) -> None:
     totals.rebuild_totals(session, fund)
     after = queries.dashboard(session, fund, Filters())
     assert (after.allocation, after.speed, after.money, after.credit) == (
-        before.allocation, before.speed, before.money, before.credit)
+        before.allocation,
+        before.speed,
+        before.money,
+        before.credit,
+    )

@@ -229,18 +229,24 @@ DUE = dt.date(2026, 9, 1)
 
 def test_a_tranches_common_conditions_read_as_one_row_and_back() -> None:
     tree = rules.normalise_conditions(
-        {"all": [
-            {"type": "date_reached", "date": DUE.isoformat()},
-            {"type": "report_accepted", "kind": "narrative", "tranche": 1},
-            {"type": "previous_spent_at_least", "percent": 70},
-            {"type": "milestone_verified", "label": "Water committee formed"},
-        ]},
+        {
+            "all": [
+                {"type": "date_reached", "date": DUE.isoformat()},
+                {"type": "report_accepted", "kind": "narrative", "tranche": 1},
+                {"type": "previous_spent_at_least", "percent": 70},
+                {"type": "milestone_verified", "label": "Water committee formed"},
+            ]
+        },
         tranche_number=2,
     )
     row = rules.tranche_row(tree, DUE)
     assert row == {
-        "wait_until_due": True, "narrative_report": 1, "financial_report": None,
-        "spent_percent": 70, "milestone": "Water committee formed", "document": "",
+        "wait_until_due": True,
+        "narrative_report": 1,
+        "financial_report": None,
+        "spent_percent": 70,
+        "milestone": "Water committee formed",
+        "document": "",
         "manual": False,
     }
     assert rules.conditions_from_row(row, 1, 2, DUE, tree) == tree  # ids kept too
@@ -248,33 +254,45 @@ def test_a_tranches_common_conditions_read_as_one_row_and_back() -> None:
 
 def test_changing_a_row_keeps_the_ids_of_conditions_left_as_they_were() -> None:
     tree = rules.normalise_conditions(
-        {"all": [
-            {"id": "m", "type": "milestone_verified", "label": "Committee formed"},
-            {"id": "r", "type": "report_accepted", "kind": "narrative", "tranche": 1},
-            {"id": "d", "type": "date_reached", "date": DUE.isoformat()},
-        ]},
+        {
+            "all": [
+                {"id": "m", "type": "milestone_verified", "label": "Committee formed"},
+                {"id": "r", "type": "report_accepted", "kind": "narrative", "tranche": 1},
+                {"id": "d", "type": "date_reached", "date": DUE.isoformat()},
+            ]
+        },
         tranche_number=2,
     )
     later = DUE + dt.timedelta(days=30)
-    row = {"wait_until_due": True, "narrative_report": "1", "milestone": "Pump installed",
-           "manual": True}
+    row = {
+        "wait_until_due": True,
+        "narrative_report": "1",
+        "milestone": "Pump installed",
+        "manual": True,
+    }
     new = rules.conditions_from_row(row, 1, 2, later, tree)
     by_type = {leaf["type"]: leaf for leaf in new["all"]}
     assert by_type["report_accepted"]["id"] == "r"  # unchanged: a waiver still names it
     assert by_type["milestone_verified"]["id"] != "m"  # another milestone
-    assert by_type["date_reached"] == {"id": by_type["date_reached"]["id"],
-                                       "type": "date_reached", "date": later.isoformat()}
+    assert by_type["date_reached"] == {
+        "id": by_type["date_reached"]["id"],
+        "type": "date_reached",
+        "date": later.isoformat(),
+    }
     assert by_type["date_reached"]["id"] != "d"  # another date
     assert "manual_approval" in by_type
     assert len(rules.leaf_ids(new)) == 4
 
 
-@pytest.mark.parametrize("tree", [
-    {"any": [{"type": "manual_approval"}]},
-    {"all": [{"any": [{"type": "manual_approval"}]}]},
-    {"all": [{"type": "manual_approval"}, {"type": "manual_approval"}]},
-    {"all": [{"type": "date_reached", "date": "2026-01-01"}]},  # not the due date
-])
+@pytest.mark.parametrize(
+    "tree",
+    [
+        {"any": [{"type": "manual_approval"}]},
+        {"all": [{"any": [{"type": "manual_approval"}]}]},
+        {"all": [{"type": "manual_approval"}, {"type": "manual_approval"}]},
+        {"all": [{"type": "date_reached", "date": "2026-01-01"}]},  # not the due date
+    ],
+)
 def test_conditions_a_row_cannot_hold_need_the_data_editor(tree: dict) -> None:
     assert rules.tranche_row(tree, DUE) is None
 

@@ -148,8 +148,9 @@ def test_manager_reviews_amends_and_edits_templates(client: FlaskClient, session
         },
     )
     assert saved.status_code == 302
-    bad = client.post(url, data={"csrf_token": token(form), "as_data": "1",
-                                 "risk_level": "low", "tranches": "[{"})
+    bad = client.post(
+        url, data={"csrf_token": token(form), "as_data": "1", "risk_level": "low", "tranches": "[{"}
+    )
     assert bad.status_code == 422
 
 
@@ -159,8 +160,9 @@ def test_an_amendment_edits_tranche_conditions_as_plain_fields(
     world = make_world(session)
     grant = make_grant(session, world, 1_000_000, risk_level="low")
     first, second = services.tranches_of(session, grant)
-    report_leaf = next(leaf for leaf in second.conditions["all"]
-                       if leaf["type"] == "report_accepted")
+    report_leaf = next(
+        leaf for leaf in second.conditions["all"] if leaf["type"] == "report_accepted"
+    )
     login(client, world.manager.email, PASSWORD)
     url = f"/grants/{grant.id}/amend"
     page = client.get(url).get_data(as_text=True)
@@ -202,13 +204,28 @@ def test_an_amendment_edits_tranche_conditions_as_plain_fields(
     assert leaves["report_accepted"]["id"] == report_leaf["id"]  # a waiver would still hold
 
     # Conditions a row cannot hold ("any") open the data editor.
-    services.amend_grant(session, world.manager, grant, reason="Either will do", tranches=[
-        {"number": t.number, "amount": t.amount, "due_on": t.due_on,
-         "conditions": {"any": [{"type": "manual_approval"},
-                                {"type": "milestone_verified", "label": "Pump installed"}]}
-         if t.number == 2 else t.conditions}
-        for t in (first, second)
-    ])
+    services.amend_grant(
+        session,
+        world.manager,
+        grant,
+        reason="Either will do",
+        tranches=[
+            {
+                "number": t.number,
+                "amount": t.amount,
+                "due_on": t.due_on,
+                "conditions": {
+                    "any": [
+                        {"type": "manual_approval"},
+                        {"type": "milestone_verified", "label": "Pump installed"},
+                    ]
+                }
+                if t.number == 2
+                else t.conditions,
+            }
+            for t in (first, second)
+        ],
+    )
     page = client.get(url).get_data(as_text=True)
     assert "Conditions (as data)" in page and 'name="as_data" value="1"' in page
     assert 'name="tranches-1-milestone"' not in page
@@ -240,17 +257,28 @@ def test_a_template_is_edited_as_plain_rows(client: FlaskClient, session: Sessio
     assert client.post(url, data=rows).status_code == 302
     saved = grant_services.template_for(session, world.fund, "medium")
     assert saved == [
-        {"percent": 50, "offset_days": 0,
-         "conditions": {"all": [{"type": "document_provided", "kind": "Bank account letter"}]}},
-        {"percent": 50, "offset_days": 90, "conditions": {"all": [
-            {"type": "date_reached", "offset_days": 90},
-            {"type": "report_accepted", "kind": "narrative", "tranche": 1},
-            {"type": "previous_spent_at_least", "percent": 60},
-        ]}},
+        {
+            "percent": 50,
+            "offset_days": 0,
+            "conditions": {"all": [{"type": "document_provided", "kind": "Bank account letter"}]},
+        },
+        {
+            "percent": 50,
+            "offset_days": 90,
+            "conditions": {
+                "all": [
+                    {"type": "date_reached", "offset_days": 90},
+                    {"type": "report_accepted", "kind": "narrative", "tranche": 1},
+                    {"type": "previous_spent_at_least", "percent": 60},
+                ]
+            },
+        },
     ]
     # Mistakes are named, what was typed stays, and nothing is saved.
-    bad = client.post(url, data={**rows, "tranches-1-percent": "forty",
-                                 "tranches-0-milestone": "Committee formed"})
+    bad = client.post(
+        url,
+        data={**rows, "tranches-1-percent": "forty", "tranches-0-milestone": "Committee formed"},
+    )
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
     assert "Tranche 2: give its share as a whole percentage." in text
@@ -260,10 +288,24 @@ def test_a_template_is_edited_as_plain_rows(client: FlaskClient, session: Sessio
     assert "add up to 100%" in uneven.get_data(as_text=True)
     assert grant_services.template_for(session, world.fund, "medium") == saved
     # A template whose conditions need "any" opens in the data editor.
-    grant_services.save_template(session, world.manager, world.fund, "low", [
-        {"percent": 100, "offset_days": 0, "conditions": {"any": [
-            {"type": "manual_approval"}, {"type": "document_provided", "kind": "Letter"}]}},
-    ])
+    grant_services.save_template(
+        session,
+        world.manager,
+        world.fund,
+        "low",
+        [
+            {
+                "percent": 100,
+                "offset_days": 0,
+                "conditions": {
+                    "any": [
+                        {"type": "manual_approval"},
+                        {"type": "document_provided", "kind": "Letter"},
+                    ]
+                },
+            },
+        ],
+    )
     data_page = client.get(url + "?risk=low").get_data(as_text=True)
     assert 'name="as_data"' in data_page and "&#34;any&#34;" in data_page
 

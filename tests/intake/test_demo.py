@@ -23,5 +23,6 @@ def test_demo_data_shows_open_and_closed_calls_and_applications(session: Session
     assert from_phone.state == "submitted" and from_phone.requested_minor == 250_000
     assert from_phone.answers["partner_name"] == "District disaster office"
     assert [row["line"] for row in from_phone.answers["budget"]] == [
-        "Rain gauges", "Phones and airtime"
+        "Rain gauges",
+        "Phones and airtime",
     ]

@@ -299,8 +299,9 @@ def test_writers_racing_keep_one_unbroken_chain(real_database: Flask) -> None:
             try:
                 barrier.wait(timeout=60)
                 for i in range(events_each):
-                    record_event(db.session, None, "test.race", object_type="race",
-                                 object_id=f"{n}-{i}")
+                    record_event(
+                        db.session, None, "test.race", object_type="race", object_id=f"{n}-{i}"
+                    )
                 db.session.commit()
             except Exception as exc:  # reported, not hidden
                 db.session.rollback()

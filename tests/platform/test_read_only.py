@@ -83,7 +83,8 @@ def test_read_only_requests_send_no_begin_or_commit(real_database: Flask) -> Non
         make_fund(db.session)
         raw = db.session.connection().connection.dbapi_connection
         in_transaction = (
-            raw.info.transaction_status.name != "IDLE" if hasattr(raw, "info")
+            raw.info.transaction_status.name != "IDLE"
+            if hasattr(raw, "info")
             else raw.in_transaction
         )
         assert in_transaction

@@ -359,7 +359,8 @@ def test_a_long_queue_shows_the_soonest_due_and_counts_every_one(
     later, sooner = [
         services.assign_reviewer(session, world.manager, application, world.staff, due_at=when)
         for application, when in zip(
-            world.applications, [NOW + dt.timedelta(days=9), NOW + dt.timedelta(days=3)],
+            world.applications,
+            [NOW + dt.timedelta(days=9), NOW + dt.timedelta(days=3)],
             strict=True,
         )
     ]
