@@ -137,7 +137,7 @@ def app(database_url: str, tmp_path: Path, app_config: dict[str, Any]) -> Iterat
 
 @pytest.fixture
 def session(app: Flask) -> Session:
-    return db.session()
+    return db.session
 
 
 @pytest.fixture
@@ -198,6 +198,41 @@ def login(client: FlaskClient, email: str, password: str) -> Any:
     )
     # Tests share one app context across requests, so `g` outlives a request: drop the
     # CSRF token Flask-WTF cached there for the session that signing in just replaced.
+    from flask import g
+
+    g.pop("csrf_token", None)
+    return response
+
+
+def sign_in_with_mailed_code(
+    client: FlaskClient, session: Session, email: str, next_path: str = ""
+) -> Any:
+    """Enter the six-digit code of the newest mail to `email` on the code page, as a
+    person who has just registered or asked for a link does."""
+    import re
+
+    from sqlalchemy import select
+
+    from grantpool.platform.mail import OutboxMessage
+
+    body = session.scalars(
+        select(OutboxMessage.body_text)
+        .where(OutboxMessage.to_address == email)
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert body, f"no mail to {email}"
+    code = re.search(r"\b(\d{6})\b", body)
+    assert code, body
+    response = client.post(
+        "/sign-in/code",
+        data={
+            "email": email,
+            "code": code.group(1),
+            "next": next_path,
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
     from flask import g
 
     g.pop("csrf_token", None)

@@ -22,11 +22,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..extensions import db, limiter, login_manager
 from ..intake.forms import EmailOnlyForm
 from ..organisations.services import member_organisations
-from ..platform.deferred import ACCOUNT_LOOKUP_SECONDS, after_response
+from ..platform.constant_time import ACCOUNT_LOOKUP_SECONDS, lasting_at_least, quietly_committed
 from ..platform.errors import ValidationFailed
 from ..platform.i18n import LANGUAGE_NAMES, offered_languages, remember_locale, select_locale
 from . import services
@@ -131,7 +132,7 @@ def _known_device() -> bool:
     return isinstance(emails, list) and _login_email() in emails
 
 
-def _remember_device(response: Response, email: str) -> None:
+def _remember_device(response: BaseResponse, email: str) -> None:
     emails: list[str] = []
     cookie = request.cookies.get(DEVICE_COOKIE)
     if cookie:
@@ -234,15 +235,14 @@ def password_reset_request() -> Any:
         email, locale = form.email.data or "", select_locale()
         minutes = current_app.config["PASSWORD_RESET_MINUTES"]
         base_url = current_app.config["BASE_URL"]
-        # The same answer, in the same time, whether or not the account exists: the
-        # account is looked up, and the mail queued, only once the answer has been sent.
-        return after_response(
-            make_response(render_template("accounts/password_reset_sent.html")),
-            lambda: services.request_password_reset(
-                db.session, email, minutes=minutes, base_url=base_url, locale=locale
-            ),
-            lasting=ACCOUNT_LOOKUP_SECONDS,
-        )
+        # The same answer, in the same time, whether or not the account exists.
+        with lasting_at_least(ACCOUNT_LOOKUP_SECONDS):
+            quietly_committed(
+                lambda: services.request_password_reset(
+                    db.session, email, minutes=minutes, base_url=base_url, locale=locale
+                )
+            )
+        return render_template("accounts/password_reset_sent.html")
     return render_template("accounts/password_reset_request.html", form=form), (
         422 if request.method == "POST" else 200
     )

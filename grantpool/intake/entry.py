@@ -20,7 +20,6 @@ from flask import (
     current_app,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -35,7 +34,12 @@ from flask_login import current_user, login_user
 from ..accounts import services as accounts
 from ..accounts.views import local_path, render_sign_in_page, safe_next
 from ..extensions import db, limiter
-from ..platform.deferred import ACCOUNT_LOOKUP_SECONDS, after_response
+from ..platform.constant_time import (
+    ACCOUNT_LOOKUP_SECONDS,
+    REGISTRATION_SECONDS,
+    lasting_at_least,
+    quietly_committed,
+)
 from ..platform.errors import ValidationFailed
 from ..platform.forms import Form
 from . import services
@@ -172,55 +176,45 @@ def register() -> Any:
     if request.method != "POST":
         return render_template("intake/register.html", form=form, next=next_url)
     locale, base_url = _locale(), current_app.config["BASE_URL"]
+    if signed_in:
+        try:
+            services.register_applicant(db.session, current_user, form.values(), locale=locale)
+        except ValidationFailed as failure:
+            form.add_errors(failure)
+            return render_template("intake/register.html", form=form, next=next_url), 422
+        flash(_("Your organisation is registered."), "success")
+        return redirect(safe_next(next_url, "intake.my_applications"))
+    # Signed out, the answer must not tell whether the address already has an account:
+    # either way the person is sent a link and a code, and the same page asks for the
+    # code; registering and mailing take the same time whatever was found. A new
+    # account is signed in by its code, which also shows the address is theirs.
     try:
-        user, organisation = services.register_applicant(
-            db.session, current_user if signed_in else None, form.values(), locale=locale
-        )
+        with lasting_at_least(REGISTRATION_SECONDS):
+            user, organisation = services.register_applicant(
+                db.session, None, form.values(), locale=locale
+            )
+            if organisation is None:
+                template, more = "already_registered", {}
+            else:
+                template, more = "registered", {"organisation": organisation.name}
+            quietly_committed(
+                lambda: accounts.request_sign_in_link(
+                    db.session,
+                    user.email,
+                    base_url=base_url,
+                    locale=locale,
+                    next_path=next_url,
+                    template=template,
+                    **more,
+                )
+            )
     except ValidationFailed as failure:
         form.add_errors(failure)
         return render_template("intake/register.html", form=form, next=next_url), 422
-    response = redirect(safe_next(next_url, "intake.my_applications"))
-    if signed_in:
-        flash(_("Your organisation is registered."), "success")
-        return response
-    email = user.email
     session.clear()
-    if organisation is None:
-        # The address already has an account. The answer is the one a new registration
-        # gets, and the account is told how to sign in and go on, once the answer is out.
-        def work() -> None:
-            accounts.request_sign_in_link(
-                db.session,
-                email,
-                base_url=base_url,
-                locale=locale,
-                next_path=next_url,
-                template="already_registered",
-            )
-    else:
-        accounts.start_login_session(db.session, user, request.headers.get("User-Agent"))
-        login_user(user)
-        organisation_name = organisation.name
-
-        def work() -> None:
-            accounts.request_sign_in_link(
-                db.session,
-                email,
-                base_url=base_url,
-                locale=locale,
-                template="registered",
-                organisation=organisation_name,
-            )
-
-    flash(
-        _(
-            "Thank you. We have emailed a link and a six-digit code to %(email)s: use them "
-            "to sign in when you come back, on this phone or another.",
-            email=email,
-        ),
-        "success",
-    )
-    return after_response(response, work, lasting=ACCOUNT_LOOKUP_SECONDS)
+    code_form = SignInCodeForm(formdata=None)
+    code_form.email.data, code_form.next.data = (form.email.data or "").strip(), next_url
+    return render_template("intake/sign_in_sent.html", form=code_form, registering=True)
 
 
 # Signing in -------------------------------------------------------------------------------
@@ -241,15 +235,14 @@ def request_sign_in_link() -> Any:
     locale, base_url = _locale(), current_app.config["BASE_URL"]
     code_form = SignInCodeForm(formdata=None)
     code_form.email.data, code_form.next.data = email, next_path
-    # The same answer in the same time for any address: the account is looked up,
-    # and the link mailed, once the answer has been sent.
-    return after_response(
-        make_response(render_template("intake/sign_in_sent.html", form=code_form)),
-        lambda: accounts.request_sign_in_link(
-            db.session, email, base_url=base_url, locale=locale, next_path=next_path
-        ),
-        lasting=ACCOUNT_LOOKUP_SECONDS,
-    )
+    # The same answer in the same time for any address.
+    with lasting_at_least(ACCOUNT_LOOKUP_SECONDS):
+        quietly_committed(
+            lambda: accounts.request_sign_in_link(
+                db.session, email, base_url=base_url, locale=locale, next_path=next_path
+            )
+        )
+    return render_template("intake/sign_in_sent.html", form=code_form)
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])

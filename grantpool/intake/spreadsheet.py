@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..calls.models import Call
-from ..calls.rules import Channel, QuestionKind, all_questions, validate_answers
+from ..calls.rules import Channel, QuestionKind, all_questions, text_in, validate_answers
 from ..organisations.models import Organisation
 from ..organisations.rules import LocationInvalid, area_code_in, check_location
 from ..organisations.services import create_organisation, organisation_visible_to
@@ -192,7 +192,9 @@ def template_csv(call: Call) -> str:
 
 def _template(call: Call) -> tuple[list[str], dict[str, str]]:
     """The template's columns and a hint for each: allowed values and formats."""
-    yes_no = " / ".join(yes_no_words(call.languages[0] if call.languages else "en"))
+    main = call.languages[0] if call.languages else "en"
+    reader = str(get_locale() or main)
+    yes_no = " / ".join(yes_no_words(main))
     hints = {
         "organisation_name": _("Name"),
         "organisation_country": _("Two-letter code, e.g. KE"),
@@ -219,8 +221,15 @@ def _template(call: Call) -> tuple[list[str], dict[str, str]]:
         elif kind == QuestionKind.LOCATION:
             hints[f"{key}.country"] = _("Two-letter code")
             hints[f"{key}.area"] = _("Area code in that country, e.g. KE-30 (optional)")
-        if question.get("required"):
-            hints[key] = hints.get(key, "") + _(" (required)")
+        # The question itself, in the reader's language where the call has it, so the
+        # row of notes says what each column asks (the header keeps the stable keys).
+        label = text_in(question.get("label") or {}, reader, main)
+        required = _(" (required)") if question.get("required") else ""
+        for column in (
+            (f"{key}.country", f"{key}.area") if kind == QuestionKind.LOCATION else (key,)
+        ):
+            note = hints.get(column, "")
+            hints[column] = (f"{label}: {note}" if note else label) + required
     return FIXED_COLUMNS + _question_columns(call), hints
 
 

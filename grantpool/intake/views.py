@@ -45,6 +45,7 @@ from ..platform import uploads
 from ..platform.errors import NotFound, StorageUnavailable, ValidationFailed
 from ..platform.i18n import LANGUAGE_NAMES, offered_languages, remember_locale
 from ..platform.money import Money, format_money
+from ..platform.oversized import read_form_without_files
 from ..platform.permissions import can, require
 from ..platform.storage import get_storage
 from ..platform.time import now_utc
@@ -240,29 +241,45 @@ def _typed_text(page_questions: list[dict[str, Any]]) -> dict[str, Any]:
     return typed
 
 
+def _file_answer(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) and value.get("key") else None
+
+
 def _typed_from_request(
-    page_questions: list[dict[str, Any]], application: Application
+    page_questions: list[dict[str, Any]],
+    application: Application,
+    stashed: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """What was typed and sent on a page, files stored. `stashed` is what the same
+    person sent on this page when their session had gone: a file sent then counts as
+    sent now, unless another is chosen or it is removed."""
     typed = _typed_text(page_questions)
     upload_errors: dict[str, str] = {}
     replaced: list[str] = []
+    attached: list[str] = []
     removing = request.form.get("remove_file")
     for question in page_questions:
         key = question["key"]
         if question["kind"] != QuestionKind.FILE:
             continue
-        earlier = (application.answers or {}).get(key)
-        kept = earlier if isinstance(earlier, dict) and earlier.get("key") else None
+        kept = _file_answer((application.answers or {}).get(key))
         # A file kept on the draft answers the question until it is replaced or removed.
         typed[key] = kept
         upload = request.files.get(key)
+        sent_before = _file_answer((stashed or {}).get(key))
         if removing == key:
             typed[key] = None
-            if kept is not None:
-                replaced.append(str(kept["key"]))
+            replaced.extend(str(f["key"]) for f in (kept, sent_before) if f is not None)
             continue
         if upload is None or not upload.filename:
+            if sent_before is not None and sent_before != kept:
+                typed[key] = sent_before
+                attached.append(str(sent_before["key"]))
+                if kept is not None:
+                    replaced.append(str(kept["key"]))
             continue
+        if sent_before is not None:
+            replaced.append(str(sent_before["key"]))
         try:
             # The draft refers to the file from this request on: attached at once.
             stored = uploads.store_upload(
@@ -295,8 +312,42 @@ def _typed_from_request(
             if kept is not None:
                 replaced.append(str(kept["key"]))
     # A replaced or removed file is no longer referred to: purged once past retention.
+    uploads.mark_attached(db.session, attached)
     uploads.mark_detached(db.session, replaced)
     return typed, upload_errors
+
+
+def _files_sent_without_a_session(
+    page_questions: list[dict[str, Any]], owner: User, application: Application
+) -> dict[str, dict[str, Any]]:
+    """The files of a page posted after its session had gone, stored for its person but
+    not attached: the page's next save attaches them (else they are purged once past
+    retention). A file that cannot be stored is left out; the page asks for it again."""
+    sent: dict[str, dict[str, Any]] = {}
+    for question in page_questions:
+        upload = request.files.get(question["key"])
+        if question["kind"] != QuestionKind.FILE or upload is None or not upload.filename:
+            continue
+        try:
+            stored = uploads.store_upload(
+                db.session,
+                owner,
+                upload.stream,
+                purpose=uploads.UploadPurpose.APPLICATION_ANSWER,
+                organisation_id=application.organisation_id,
+                max_bytes=question.get("max_bytes"),
+                allowed_types=allowed_content_types(question),
+                declared_size=upload.content_length or None,
+            )
+        except (StorageUnavailable, ValidationFailed, uploads.UploadRateExceeded):
+            continue
+        sent[question["key"]] = {
+            "key": stored.key,
+            "size": stored.size,
+            "content_type": stored.content_type,
+            "name": upload.filename[:200],
+        }
+    return sent
 
 
 # A draft's page needs its call's form and bounds and the organisation's name: not the
@@ -383,7 +434,9 @@ def _keep_for_later(application_id: int, number: int) -> Any:
     if number == 0:
         typed = {services.REQUESTED_KEY: request.form.get(services.REQUESTED_KEY, "")}
     else:
-        typed = _typed_text([q for q in pages[number - 1] if is_shown(q, application.answers)])
+        shown = [q for q in pages[number - 1] if is_shown(q, application.answers)]
+        typed = _typed_text(shown)
+        typed.update(_files_sent_without_a_session(shown, owner, application))
     services.stash_page(
         db.session, owner.id, application, number, {"typed": typed, "version": _posted_version()}
     )
@@ -419,6 +472,11 @@ def _first_to_answer(application: Application) -> int | None:
 @handles_own_form_failures
 def page(application_id: int, number: int) -> Any:
     too_large = request.method == "POST" and body_too_large()
+    # A file too large for the body: the page's text is read all the same and saved, and
+    # each file field that carried a file says it was too large.
+    dropped_files = read_form_without_files() if too_large else None
+    if dropped_files is not None:
+        too_large = False
     if request.method == "POST" and not too_large and not _session_is_good():
         return _keep_for_later(application_id, number)
     if not current_user.is_authenticated:
@@ -456,7 +514,21 @@ def page(application_id: int, number: int) -> Any:
             # Only the questions the applicant was shown; a follow-up revealed by an answer
             # on this page is asked next, not judged unseen.
             shown = [q for q in questions if is_shown(q, application.answers)]
-            typed, upload_errors = _typed_from_request(shown, application)
+            stashed = services.stashed_page(
+                db.session, current_user, application, number, now_utc()
+            )
+            sent_before = stashed.get("typed") if isinstance(stashed, dict) else None
+            typed, upload_errors = _typed_from_request(
+                shown, application, sent_before if isinstance(sent_before, dict) else None
+            )
+            for key in sorted(set(_file_keys(shown)) & (dropped_files or set())):
+                upload_errors[key] = _(
+                    "This file made what you sent larger than %(size)s, so it was not "
+                    "received. Your other answers on this page are saved. Choose a smaller "
+                    "file (a photo can be sent at a lower resolution).",
+                    size=file_size(current_app.config["MAX_CONTENT_LENGTH"]),
+                )
+                status = 413
             for key in typed:
                 if request.form.get(f"keep.{key}") == "saved":
                     # After a conflict, the person chose what the other tab saved.
@@ -487,6 +559,8 @@ def page(application_id: int, number: int) -> Any:
             version = application.version
             staying = request.form.get("add_row") or request.form.get("remove_file")
             switch = request.form.get("switch_language") or ""
+            if switch == "header":  # the header's list of languages, and its button
+                switch = request.form.get("header_locale") or ""
             if switch in offered_languages():
                 # Another language, with what was typed on this page saved first.
                 session["locale"] = switch
@@ -527,6 +601,7 @@ def page(application_id: int, number: int) -> Any:
                 version = stash["version"]
             restored = True
     visible = [q for q in questions if is_shown(q, values)]
+    g.language_form = "draft-form"  # the header's language buttons save what was typed
     if g.get("storage_unavailable"):
         # The file store did not answer: "try again" (503), with every other answer on
         # this page saved and shown again.
@@ -731,7 +806,9 @@ def spreadsheet_template(call_id: int) -> Any:
     from .spreadsheet import template_csv
 
     call = _managed_call(call_id)
-    response = make_response(template_csv(call))
+    # With a byte order mark, spreadsheet programs open it as UTF-8 (accents, Arabic);
+    # reading a file back accepts it with or without.
+    response = make_response("\ufeff" + template_csv(call))
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="call-{call.id}.csv"'
     return response

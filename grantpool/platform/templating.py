@@ -55,18 +55,24 @@ def site_header() -> Markup:
     than the rest of a small page); the CSRF token and the page to come back to are then
     filled in. In debug mode it is rendered each time, so template edits show at once."""
 
+    # On a page whose form must not lose what was typed (a draft's section), the
+    # language buttons submit that form (g.language_form names it): the page saves what
+    # was typed, then switches.
+    language_form = str(g.get("language_form") or "")
+
     def render() -> str:
         return render_template(
             "_site_header.html",
             csrf_value=_CSRF_SLOT,
             next_value=_NEXT_SLOT,
             next_query=_NEXT_QUERY_SLOT,
+            language_form=language_form,
         )
 
     if current_app.debug:
         html = render()
     else:
-        key = (str(get_locale() or "en"), request.script_root, _reader_kind())
+        key = (str(get_locale() or "en"), request.script_root, _reader_kind(), language_form)
         html = _headers.get_or_render(key, render)
     come_back = request.full_path.rstrip("?") if request.method == "GET" else ""
     # "Sign in" brings the reader back here (not from the sign-in pages themselves).
@@ -82,6 +88,8 @@ def site_header() -> Markup:
 
 
 def init_app(app: Flask) -> None:
+    # jinja2.ext.i18n (which Flask-Babel enables) adds this method to the environment at
+    # run time; jinja2's types do not declare it.
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),

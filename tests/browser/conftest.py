@@ -82,21 +82,20 @@ def run_in_app(server: LiveServer, fn: Any) -> Any:
     with server.app.app_context():
         result = fn(db.session)
         db.session.commit()
-        db.session.remove()
+        db.remove_session()
         return result
 
 
 def newest_mail(server: LiveServer, email: str) -> str:
-    """The newest message to `email`; mail queued just after a page was sent may take a
-    moment to appear."""
+    """The newest message to `email` (queued before the page was answered; polled a
+    little in case the page that queues it is still being answered)."""
     import time
 
     from sqlalchemy import select
 
     from grantpool.platform.mail import OutboxMessage
 
-    # Polled gently: on SQLite a reader asking at once, again and again, can keep the
-    # server's deferred writer (mail queued after the response) from committing.
+    # Polled gently: on SQLite a reader asking again and again can hold up a writer.
     time.sleep(0.5)
     for _ in range(60):
         body = run_in_app(

@@ -40,6 +40,7 @@ def test_a_visitor_checks_a_call_before_registering(browser, live_server):
 
     page.goto(live_server.url + "/")
     page.click("main a:has-text('Clean water for Lake Victoria villages')")
+    page.wait_for_load_state()
     assert page.url == f"{live_server.url}/calls/{call_id}"
     assert page.title() == "Clean water for Lake Victoria villages – grantpool"
     who = page.locator("h2#who + ul li").all_inner_texts()

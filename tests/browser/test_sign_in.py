@@ -53,9 +53,20 @@ def test_back_to_the_draft_by_code_then_language_and_sign_out(browser, live_serv
     page.click("main button:has-text('Sign in')")
     assert page.url == f"{live_server.url}{section}"
 
-    # A language switch comes back to the same section.
+    # The header's language button comes back to the same section, keeping what was
+    # typed there (it submits the section's form, which saves first).
+    page.fill("#q-summary", "Typed before switching")
     page.click("header form.language button[value=fr]")
     assert page.url.rstrip("?") == f"{live_server.url}{section}"
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.input_value("#q-summary") == "Typed before switching"
+    # Enter in a field still saves and goes on; it does not press a language button.
+    amount = section.replace("/page/1", "/page/0")
+    page.goto(f"{live_server.url}{amount}")
+    page.fill("#q-requested_amount", "2000")
+    page.press("#q-requested_amount", "Enter")
+    page.wait_for_load_state()
+    assert page.url == f"{live_server.url}{section}"
     assert page.locator("html").get_attribute("lang") == "fr"
 
     # Signing out keeps the language on the sign-in page.
@@ -98,10 +109,12 @@ def test_registering_again_with_a_known_address_shows_the_same_and_mails_a_way_i
     page.fill("#contact_name", "Achieng Otieno")
     page.fill("#email", email)
     page.click("main form button[type=submit]")
-    assert "We have emailed a link and a six-digit code" in page.locator("main").inner_text()
-    # The mail itself is checked in tests/intake/test_entry.py with the test client. Here,
-    # behind Werkzeug's threaded server, the response's close hook that queues it was seen
-    # not to run at all in about one run in three (cause not yet found): not awaited.
+    assert "We have emailed a sign-in link and a six-digit code" in page.inner_text("main")
+    # The way in is mailed before the answer: the code on the page signs in to the account.
+    code = re.search(r"\b(\d{6})\b", newest_mail(live_server, email)).group(1)
+    page.fill("#code", code)
+    page.click("main form button[type=submit]")
+    assert "/my-applications" in page.url
     context.close()
 
 

@@ -266,6 +266,35 @@ def test_answers_posted_after_the_session_ended_are_there_after_signing_in(
     assert session.scalar(select(func.count()).select_from(FormStash)) == 0
 
 
+def test_a_file_sent_after_the_session_ended_is_kept_until_the_page_is_saved(
+    session: Session, app: Any, client: FlaskClient
+) -> None:
+    from grantpool.platform.uploads import StoredUpload
+
+    _call, _org, user, application = start(session, client)
+    url = f"/applications/{application.id}/page/3"
+    form = form_of(client, url)
+    gone = app.test_client()
+    posted = gone.post(url, data={**form, "plan": (io.BytesIO(PDF), "plan-on-the-bus.pdf")})
+    assert posted.status_code == 302 and "next=" in posted.headers["Location"]
+    session.expire_all()
+    assert "plan" not in session.get(Application, application.id).answers
+    stored = session.scalars(select(StoredUpload)).one()
+    assert stored.attached_at is None  # not the draft's until the page is saved
+
+    sign_in(session, gone, user)
+    back = gone.get(url).get_data(as_text=True)
+    assert "plan-on-the-bus.pdf" in back and "is back on this page" in back
+    # Saved without choosing the file again: the one sent earlier is the answer.
+    saved = gone.post(url, data=form_of(gone, url))
+    assert saved.status_code == 302
+    session.expire_all()
+    answer = session.get(Application, application.id).answers["plan"]
+    assert answer["name"] == "plan-on-the-bus.pdf" and answer["key"] == stored.key
+    assert session.get(StoredUpload, stored.id).attached_at is not None
+    assert session.scalar(select(func.count()).select_from(FormStash)) == 0
+
+
 def test_a_stale_form_token_with_a_live_session_keeps_what_was_typed(
     session: Session, client: FlaskClient
 ) -> None:
@@ -354,8 +383,42 @@ def test_an_oversized_body_gets_the_page_back_with_a_message(
         app.config["MAX_CONTENT_LENGTH"] = limit
     assert big.status_code == 413
     html = big.get_data(as_text=True)
-    assert "larger than 4 KB in all" in html and 'href="#q-plan"' in html
+    assert "This file made what you sent larger than 4 KB" in html and 'href="#q-plan"' in html
     assert 'name="plan"' in html and "There is a problem" in html
+
+
+def test_a_file_too_large_for_the_body_loses_none_of_the_text_beside_it(
+    session: Session, app: Any, client: FlaskClient
+) -> None:
+    together = [QUESTIONS[0], {**QUESTIONS[1], "section": "Your project"}]
+    _call, _org, _user, application = start(session, client, questions=together)
+    url = f"/applications/{application.id}/page/1"
+    form = form_of(client, url)
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    try:
+        photo = (io.BytesIO(PDF + b"0" * 8192), "site.jpg")
+        big = client.post(url, data={**form, "summary": "Two wells, typed here", "photo": photo})
+        # Far over the limit, the body is refused unread: the page says so.
+        huge = (io.BytesIO(PDF + b"0" * 4096 * 9), "site.jpg")
+        refused = client.post(url, data={**form, "summary": "Lost", "photo": huge})
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert big.status_code == 413
+    html = big.get_data(as_text=True)
+    assert "This file made what you sent larger than 4 KB" in html and 'href="#q-photo"' in html
+    assert "Your other answers on this page are saved" in html
+    assert "Two wells, typed here" in html
+    session.expire_all()
+    saved = session.get(Application, application.id)
+    assert saved.answers["summary"] == "Two wells, typed here"
+    assert not saved.answers.get("photo")
+    assert refused.status_code == 413
+    assert "larger than 4 KB in all, so nothing on this page was saved" in refused.get_data(
+        as_text=True
+    )
+    session.expire_all()
+    assert session.get(Application, application.id).answers["summary"] == "Two wells, typed here"
 
 
 def test_switching_language_on_a_page_keeps_what_was_typed(

@@ -28,7 +28,6 @@ def test_sign_in_with_the_code_from_the_email(client, session):
     token = csrf_token(client)
     sent = client.post("/sign-in-link", data={"email": person.email, "csrf_token": token})
     assert sent.status_code == 200 and 'name="code"' in sent.get_data(as_text=True)
-    sent.close()  # the answer is out: now the account is looked up and the code mailed
     code = _code_for(session, person.email)
     response = client.post(
         "/sign-in/code", data={"email": person.email, "code": code, "csrf_token": token}
@@ -69,17 +68,7 @@ def test_unknown_address_answers_the_same(client, session):
     b = client.post("/sign-in-link", data={"email": "nobody@example.org", "csrf_token": token})
     strip = lambda r: re.sub(r'value="[^"]*"', "", r.get_data(as_text=True))  # noqa: E731
     assert strip(a) == strip(b)
-    # Nothing was looked up or mailed before the answer was sent.
-    assert (
-        session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.to_address == known.email)
-        )
-        == 0
-    )
-    a.close()
-    b.close()
+    # The known address was mailed, within the same padded time as the unknown one.
     assert (
         session.scalar(
             select(func.count())

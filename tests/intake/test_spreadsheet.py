@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -59,6 +60,35 @@ def test_template_has_a_column_per_question(session: Session) -> None:
     assert header[fixed:] == ["summary", "has_partner", "partner_name", "capacity_strengthening"]
     amount_hint = hints[header.index("requested_amount")]
     assert hints[0].startswith("#") and "1000.00–5000.00 USD" in amount_hint
+
+
+def test_the_row_of_notes_says_what_each_column_asks_in_the_readers_language(
+    app: Any, session: Session, client: FlaskClient
+) -> None:
+    from flask_babel import force_locale
+
+    questions = [
+        {
+            "key": "people",
+            "kind": "short_text",
+            "label": {"en": "How many people?", "fr": "Combien de personnes ?"},
+            "required": True,
+        },
+        {"key": "where", "kind": "location", "label": {"en": "Where?"}},
+    ]
+    call = make_call(session, channels=["spreadsheet"], questions=questions, languages=["en", "fr"])
+    with app.test_request_context(), force_locale("fr"):
+        header, notes = list(csv.reader(io.StringIO(spreadsheet.template_csv(call))))[:2]
+    assert notes[header.index("people")] == "Combien de personnes ? (obligatoire)"
+    # No French text for this one: the main language's, rather than nothing.
+    assert notes[header.index("where.country")] == "Where?: Code à deux lettres"
+    # Downloaded, it opens as UTF-8 in a spreadsheet program; read back, the mark is ignored.
+    admin = make_user(session, "admin")
+    login(client, admin.email, PASSWORD)
+    download = client.get(f"/manage/calls/{call.id}/spreadsheet/template.csv").get_data()
+    assert download.startswith("\ufeff".encode())
+    with pytest.raises(spreadsheet.BadSpreadsheet, match="no rows to import"):
+        spreadsheet.read_csv(call, download)  # the header was read: only the notes follow
 
 
 def test_import_is_all_or_nothing_with_every_problem(session: Session) -> None:
@@ -232,7 +262,7 @@ def test_yes_no_cells_in_other_languages_import_and_bad_ones_name_their_cell(
 def test_the_template_offers_the_call_languages_words(session: Session) -> None:
     call = make_call(session, channels=["spreadsheet"], title={"fr": "Petites subventions"})
     header, hints = list(csv.reader(io.StringIO(spreadsheet.template_csv(call))))[:2]
-    assert hints[header.index("has_partner")].startswith("oui / non")
+    assert hints[header.index("has_partner")].startswith("Do you work with a partner?: oui / non")
     assert hints[header.index("organisation_registered")] == "oui / non"
     assert "organisation_area" in header
 
