@@ -15,19 +15,18 @@ from ..extensions import db
 from ..platform.api import authenticated
 from ..platform.errors import NotFound, ValidationFailed
 from ..platform.permissions import require
-from . import services
+from . import queries, services
+from .commands import PaymentDetails, ReportDetails
 from .models import Disbursement, Grant, Tranche
 from .schemas import (
     DisbursementSchema,
+    EvaluatedGrant,
+    EvaluatedTranche,
     GrantSchema,
     PaymentInSchema,
     ReportInSchema,
     ReportSchema,
     TrancheSchema,
-    disbursement_out,
-    grant_out,
-    report_out,
-    tranche_out,
 )
 
 blp = Blueprint("grants_api", __name__, description="Grants, tranches, reports, disbursements")
@@ -81,6 +80,12 @@ def _disbursement(disbursement_id: int) -> Disbursement:
     return disbursement
 
 
+def _evaluated_tranches(grant: Grant) -> list[EvaluatedTranche]:
+    loaded = queries.load_facts(db.session, grant)
+    evaluations = services.evaluate_tranches(db.session, grant, loaded=loaded)
+    return [EvaluatedTranche(t, evaluations[t.id]) for t in loaded.tranches]
+
+
 @blp.route("/grants")
 class Grants(MethodView):
     decorators = [authenticated]
@@ -88,7 +93,7 @@ class Grants(MethodView):
     @blp.response(200, GrantSchema(many=True))
     def get(self) -> Any:
         """The grants you may see, newest first."""
-        return [grant_out(g) for g in services.grants_visible_to(db.session, current_user)]
+        return queries.grants_visible_to(db.session, current_user)
 
 
 @blp.route("/grants/<int:grant_id>")
@@ -99,9 +104,7 @@ class GrantDetail(MethodView):
     def get(self, grant_id: int) -> Any:
         """One grant with its tranches and whether each one's conditions hold now."""
         grant = _grant(grant_id)
-        loaded = services.load_facts(db.session, grant)
-        evaluations = services.evaluate_tranches(db.session, grant, loaded=loaded)
-        return grant_out(grant, loaded.tranches, evaluations)
+        return EvaluatedGrant(grant, _evaluated_tranches(grant))
 
 
 @blp.route("/grants/<int:grant_id>/tranches")
@@ -111,10 +114,7 @@ class GrantTranches(MethodView):
     @blp.response(200, TrancheSchema(many=True))
     def get(self, grant_id: int) -> Any:
         """Tranches with their conditions explained in plain words."""
-        grant = _grant(grant_id)
-        loaded = services.load_facts(db.session, grant)
-        evaluations = services.evaluate_tranches(db.session, grant, loaded=loaded)
-        return [tranche_out(t, evaluations[t.id]) for t in loaded.tranches]
+        return _evaluated_tranches(_grant(grant_id))
 
 
 @blp.route("/grants/<int:grant_id>/reports")
@@ -124,23 +124,23 @@ class GrantReports(MethodView):
     @blp.response(200, ReportSchema(many=True))
     def get(self, grant_id: int) -> Any:
         """Reports sent on the grant."""
-        return [report_out(r) for r in services.reports_of(db.session, _grant(grant_id))]
+        return queries.reports_of(db.session, _grant(grant_id))
 
     @blp.arguments(ReportInSchema)
     @blp.response(201, ReportSchema)
     @blp.doc(**IDEMPOTENCY_DOC)
-    def post(self, data: dict[str, Any], grant_id: int) -> Any:
+    def post(self, details: ReportDetails, grant_id: int) -> Any:
         """Send a report (the grantee's members). Files are sent through the web page."""
         grant = _grant(grant_id)
         report = services.submit_report(
             db.session,
             current_user,
             grant,
-            data,
+            details,
             idempotency_key=_idempotency_key(),
             fingerprint=_fingerprint("report", grant.id),
         )
-        return report_out(report)
+        return report
 
 
 @blp.route("/grants/<int:grant_id>/disbursements")
@@ -150,8 +150,7 @@ class GrantDisbursements(MethodView):
     @blp.response(200, DisbursementSchema(many=True))
     def get(self, grant_id: int) -> Any:
         """Requests, approvals and payments of the grant's tranches."""
-        grant = _grant(grant_id)
-        return [disbursement_out(d) for d in services.disbursements_of(db.session, grant)]
+        return queries.disbursements_of(db.session, _grant(grant_id))
 
 
 @blp.route("/tranches/<int:tranche_id>/release")
@@ -170,7 +169,7 @@ class TrancheRelease(MethodView):
             idempotency_key=_idempotency_key(),
             fingerprint=_fingerprint("release", tranche.id),
         )
-        return disbursement_out(disbursement)
+        return disbursement
 
 
 @blp.route("/disbursements/<int:disbursement_id>/approve")
@@ -181,7 +180,7 @@ class DisbursementApproval(MethodView):
     def post(self, disbursement_id: int) -> Any:
         """Approve a requested release (someone other than the requester)."""
         disbursement = _disbursement(disbursement_id)
-        return disbursement_out(services.approve_release(db.session, current_user, disbursement))
+        return services.approve_release(db.session, current_user, disbursement)
 
 
 @blp.route("/disbursements/<int:disbursement_id>/payment")
@@ -191,15 +190,15 @@ class DisbursementPayment(MethodView):
     @blp.arguments(PaymentInSchema)
     @blp.response(200, DisbursementSchema)
     @blp.doc(**IDEMPOTENCY_DOC)
-    def post(self, data: dict[str, Any], disbursement_id: int) -> Any:
+    def post(self, payment: PaymentDetails, disbursement_id: int) -> Any:
         """Record the payment of an approved release; posts it to the ledger."""
         disbursement = _disbursement(disbursement_id)
         paid = services.record_payment(
             db.session,
             current_user,
             disbursement,
-            data,
+            payment,
             idempotency_key=_idempotency_key(),
             fingerprint=_fingerprint("payment", disbursement.id),
         )
-        return disbursement_out(paid)
+        return paid

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from ..platform.forms import Form
+from .commands import PaymentDetails, ReportDetails, payment_details, report_details
 from .rules import PAYMENT_METHOD_LABELS
 
 try:  # WTForms 3.3 deprecates (value, label) tuples
@@ -59,6 +60,24 @@ class ReportForm(_KeyedForm):
     photo = FileField(_l("Photo (optional)"))
     voice = FileField(_l("Voice note (optional)"))
     spreadsheet = FileField(_l("Expenses spreadsheet (optional)"))
+
+    def values(self) -> dict[str, Any]:
+        """What was typed, as sent (for the idempotency fingerprint)."""
+        return {
+            "kind": self.kind.data,
+            "tranche_number": self.tranche_number.data,
+            "final": self.final.data,
+            "text": self.text.data,
+            "spent_lines": [
+                {"line": row.form.line.data, "amount": row.form.amount.data}
+                for row in self.spent_lines
+            ],
+            "spent": self.spent.data,
+        }
+
+    def details(self, locale: str, currency: str) -> ReportDetails:
+        """The report typed, or ValidationFailed; amounts in the grant's `currency`."""
+        return report_details(**self.values(), locale=locale, currency=currency)
 
 
 class ReviewForm(Form):
@@ -105,6 +124,24 @@ class PaymentForm(_KeyedForm):
         _l("Exchange rate"),
         description=_l("How many units of the fund's currency one unit of the payment bought."),
     )
+
+    def values(self) -> dict[str, Any]:
+        """What was typed, as sent (for the idempotency fingerprint)."""
+        return {
+            name: field.data for name, field in self._fields.items() if name != "idempotency_key"
+        }
+
+    def details(self, locale: str) -> PaymentDetails:
+        """The payment typed, or ValidationFailed."""
+        return payment_details(
+            reference=self.reference.data,
+            method=self.method.data,
+            paid_on=self.paid_on.data,
+            currency=self.currency.data,
+            amount=self.amount.data,
+            exchange_rate=self.exchange_rate.data,
+            locale=locale,
+        )
 
 
 def _tranche_choices() -> list[Any]:

@@ -5,16 +5,71 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, missing, post_load, validate
 
 from ..platform.money import Money
 from . import rules
+from .commands import PaymentDetails, ReportDetails, payment_details, report_details
+from .models import Grant, Tranche
 
 
-def _money(minor: int | None, currency: str | None) -> str | None:
-    if minor is None or currency is None:
-        return None
-    return str(Money(minor, currency).to_decimal())
+class AmountText(fields.String):
+    """An amount kept as minor units beside its currency, given as a decimal string
+    ("1250.50"); None when either is missing."""
+
+    def __init__(
+        self, minor: str = "amount_minor", currency: str = "currency", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.minor_attribute = minor
+        self.currency_attribute = currency
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = missing) -> Any:
+        minor = getattr(obj, self.minor_attribute)
+        currency = getattr(obj, self.currency_attribute)
+        if minor is None or currency is None:
+            return None
+        return str(Money(minor, currency).to_decimal())
+
+
+class DecimalText(fields.String):
+    """A Decimal (an exchange rate) as a plain decimal string, never in exponent form."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else format(value, "f")
+
+
+class PublicFiles(fields.List):
+    """A report's files as the API shows them: what each is and its type, not where it is
+    stored."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return [{"role": f["role"], "content_type": f["content_type"]} for f in value or []]
+
+
+class EvaluatedTranche:
+    """A tranche with its conditions in words and evaluated now (never stored), as
+    TrancheSchema shows it; its other attributes are the tranche's."""
+
+    def __init__(self, tranche: Tranche, status: rules.Evaluation, locale: str = "en") -> None:
+        self.tranche = tranche
+        self.condition_status = status
+        self.conditions_in_words = rules.describe_conditions(tranche.conditions, locale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tranche, name)
+
+
+class EvaluatedGrant:
+    """A grant with its tranches evaluated, as GrantSchema shows one grant; its other
+    attributes are the grant's. (A plain Grant is shown without tranches.)"""
+
+    def __init__(self, grant: Grant, tranches: list[EvaluatedTranche]) -> None:
+        self.grant = grant
+        self.tranches = tranches
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.grant, name)
 
 
 class ConditionLeafSchema(Schema):
@@ -36,7 +91,7 @@ class TrancheSchema(Schema):
     id = fields.Integer()
     number = fields.Integer()
     amount_minor = fields.Integer()
-    amount = fields.String()
+    amount = AmountText()
     currency = fields.String()
     due_on = fields.Date()
     state = fields.String()
@@ -50,10 +105,10 @@ class GrantSchema(Schema):
     reference = fields.String()
     fund_id = fields.Integer()
     organisation_id = fields.Integer()
-    organisation_name = fields.String()
+    organisation_name = fields.String(attribute="organisation.name")
     application_id = fields.Integer()
     amount_minor = fields.Integer()
-    amount = fields.String()
+    amount = AmountText()
     currency = fields.String()
     start_on = fields.Date()
     end_on = fields.Date()
@@ -79,6 +134,10 @@ class ReportInSchema(Schema):
     spent_lines = fields.List(fields.Nested(SpentLineSchema), load_default=list)
     spent = fields.String(load_default=None, allow_none=True)
 
+    @post_load
+    def to_command(self, data: dict[str, Any], **kwargs: Any) -> ReportDetails:
+        return report_details(**data)
+
 
 class ReportSchema(Schema):
     id = fields.Integer()
@@ -90,7 +149,7 @@ class ReportSchema(Schema):
     text = fields.String()
     spent_lines = fields.List(fields.Dict())
     spent_minor = fields.Integer(allow_none=True)
-    files = fields.List(fields.Dict())
+    files = PublicFiles(fields.Dict())
     submitted_at = fields.AwareDateTime()
     reviewed_at = fields.AwareDateTime(allow_none=True)
     review_comment = fields.String(allow_none=True)
@@ -106,6 +165,10 @@ class PaymentInSchema(Schema):
     currency = fields.String(load_default=None, allow_none=True)
     exchange_rate = fields.String(load_default=None, allow_none=True)
 
+    @post_load
+    def to_command(self, data: dict[str, Any], **kwargs: Any) -> PaymentDetails:
+        return payment_details(**data)
+
 
 class DisbursementSchema(Schema):
     id = fields.Integer()
@@ -113,7 +176,7 @@ class DisbursementSchema(Schema):
     tranche_id = fields.Integer()
     state = fields.String()
     amount_minor = fields.Integer()
-    amount = fields.String()
+    amount = AmountText()
     currency = fields.String()
     requested_by_id = fields.Integer()
     requested_at = fields.AwareDateTime()
@@ -122,110 +185,10 @@ class DisbursementSchema(Schema):
     paid_on = fields.Date(allow_none=True)
     payment_reference = fields.String(allow_none=True)
     payment_method = fields.String(allow_none=True)
-    payment_amount = fields.String(allow_none=True)
+    payment_amount = AmountText("payment_amount_minor", "payment_currency", allow_none=True)
     payment_currency = fields.String(allow_none=True)
-    exchange_rate = fields.String(allow_none=True)
+    exchange_rate = DecimalText(allow_none=True)
     transaction_id = fields.Integer(allow_none=True)
     conditions_met_on = fields.Date(allow_none=True)
     days_award_to_payment = fields.Integer(allow_none=True)
     days_conditions_to_payment = fields.Integer(allow_none=True)
-
-
-def status_out(evaluation: rules.Evaluation) -> dict[str, Any]:
-    return {
-        "met": evaluation.met,
-        "since": evaluation.since,
-        "summary": evaluation.summary,
-        "leaves": [
-            {"id": x.id, "met": x.met, "waived": x.waived, "text": x.text, "since": x.since}
-            for x in evaluation.leaves
-        ],
-    }
-
-
-def tranche_out(tranche: Any, evaluation: rules.Evaluation, locale: str = "en") -> dict[str, Any]:
-    return {
-        "id": tranche.id,
-        "number": tranche.number,
-        "amount_minor": tranche.amount_minor,
-        "amount": _money(tranche.amount_minor, tranche.currency),
-        "currency": tranche.currency,
-        "due_on": tranche.due_on,
-        "state": tranche.state,
-        "conditions": tranche.conditions,
-        "conditions_in_words": rules.describe_conditions(tranche.conditions, locale),
-        "condition_status": status_out(evaluation),
-    }
-
-
-def grant_out(
-    grant: Any, tranches: list[Any] | None = None, evaluations: dict[int, Any] | None = None
-) -> dict[str, Any]:
-    out = {
-        "id": grant.id,
-        "reference": grant.reference,
-        "fund_id": grant.fund_id,
-        "organisation_id": grant.organisation_id,
-        "organisation_name": grant.organisation.name,
-        "application_id": grant.application_id,
-        "amount_minor": grant.amount_minor,
-        "amount": _money(grant.amount_minor, grant.currency),
-        "currency": grant.currency,
-        "start_on": grant.start_on,
-        "end_on": grant.end_on,
-        "risk_level": grant.risk_level,
-        "language": grant.language,
-        "state": grant.state,
-        "awarded_at": grant.awarded_at,
-        "first_paid_on": grant.first_paid_on,
-        "days_award_to_first_payment": grant.days_award_to_first_payment,
-    }
-    if tranches is not None and evaluations is not None:
-        out["tranches"] = [tranche_out(t, evaluations[t.id]) for t in tranches]
-    return out
-
-
-def report_out(report: Any) -> dict[str, Any]:
-    return {
-        name: getattr(report, name)
-        for name in (
-            "id",
-            "grant_id",
-            "kind",
-            "tranche_number",
-            "final",
-            "state",
-            "text",
-            "spent_lines",
-            "spent_minor",
-            "submitted_at",
-            "reviewed_at",
-            "review_comment",
-        )
-    } | {"files": [{"role": f["role"], "content_type": f["content_type"]} for f in report.files]}
-
-
-def disbursement_out(d: Any) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "grant_id": d.grant_id,
-        "tranche_id": d.tranche_id,
-        "state": d.state,
-        "amount_minor": d.amount_minor,
-        "amount": _money(d.amount_minor, d.currency),
-        "currency": d.currency,
-        "requested_by_id": d.requested_by_id,
-        "requested_at": d.requested_at,
-        "approved_by_id": d.approved_by_id,
-        "approved_at": d.approved_at,
-        "paid_on": d.paid_on,
-        "payment_reference": d.payment_reference,
-        "payment_method": d.payment_method,
-        "payment_amount": _money(d.payment_amount_minor, d.payment_currency),
-        "payment_currency": d.payment_currency,
-        "exchange_rate": format(d.exchange_rate, "f") if d.exchange_rate is not None else None,
-        "transaction_id": d.transaction_id,
-        "conditions_met_on": d.conditions_met_on,
-        "days_award_to_payment": d.days_award_to_payment,
-        "days_conditions_to_payment": d.days_conditions_to_payment,
-    }

@@ -25,7 +25,8 @@ from ..platform.errors import (
 from ..platform.money import Money, parse_money
 from ..platform.permissions import can, require
 from ..platform.time import now_utc
-from . import rules, services
+from . import queries, rules, services
+from .commands import AmendmentRequest, TrancheSpec
 from .forms import (
     AmendmentForm,
     CloseForm,
@@ -106,7 +107,7 @@ def list_grants() -> Any:
     funds = db.session.scalars(select(Fund).order_by(Fund.name)).all()
     return render_template(
         "grants/list.html",
-        grants=services.grants_visible_to(db.session, current_user),
+        grants=queries.grants_visible_to(db.session, current_user),
         template_funds=[f for f in funds if can(current_user, "fund.edit_tranche_templates", f)],
     )
 
@@ -115,7 +116,7 @@ def list_grants() -> Any:
 @login_required
 def show_grant(grant_id: int) -> Any:
     grant = _grant(grant_id)
-    loaded = services.load_facts(db.session, grant)
+    loaded = queries.load_facts(db.session, grant)
     return render_template(
         "grants/show.html",
         grant=grant,
@@ -124,9 +125,9 @@ def show_grant(grant_id: int) -> Any:
         evidence=loaded.evidence,
         waivers=loaded.waivers,
         evaluations=services.evaluate_tranches(db.session, grant, loaded=loaded, locale=_locale()),
-        disbursements=services.disbursements_of(db.session, grant),
-        amendments=services.amendments_of(db.session, grant),
-        agreements=services.agreements_of(db.session, grant),
+        disbursements=queries.disbursements_of(db.session, grant),
+        amendments=queries.amendments_of(db.session, grant),
+        agreements=queries.agreements_of(db.session, grant),
         may={
             action: can(current_user, f"grant.{action}", grant)
             for action in (
@@ -158,7 +159,7 @@ def _evidence_form(tranches: list[Tranche]) -> EvidenceForm:
 
 def _report_form(grant: Grant) -> ReportForm:
     form = ReportForm()
-    count = len(services.tranches_of(db.session, grant))
+    count = len(queries.tranches_of(db.session, grant))
     form.tranche_number.choices = [
         choice(str(n), _("Tranche %(n)s", n=n)) for n in range(1, count + 1)
     ]
@@ -174,20 +175,7 @@ def _uploads() -> list[services.Upload]:
     return uploads
 
 
-def _report_values(form: ReportForm) -> dict[str, Any]:
-    return {
-        "kind": form.kind.data,
-        "tranche_number": form.tranche_number.data,
-        "final": form.final.data,
-        "text": form.text.data,
-        "spent_lines": [
-            {"line": row.form.line.data, "amount": row.form.amount.data} for row in form.spent_lines
-        ],
-        "spent": form.spent.data,
-    }
-
-
-def _refused(page: str, failure: ValidationFailed) -> tuple[str, int, dict[str, str]]:
+def _report_refused(page: str, failure: ValidationFailed) -> tuple[str, int, dict[str, str]]:
     """A report form shown again with its messages and everything typed: 422, or 503
     with Retry-After when the file store did not answer (the same report may be sent
     again in a minute)."""
@@ -208,15 +196,14 @@ def new_report(grant_id: int) -> Any:
                 db.session,
                 current_user,
                 grant,
-                _report_values(form),
+                form.details(_locale(), grant.currency),
                 _uploads(),
-                locale=_locale(),
                 idempotency_key=form.idempotency_key.data or None,
-                fingerprint=services.request_fingerprint(_report_values(form)),
+                fingerprint=services.request_fingerprint(form.values()),
             )
         except ValidationFailed as failure:
             form.add_errors(failure)
-            return _refused(
+            return _report_refused(
                 render_template("grants/report_form.html", form=form, grant=grant), failure
             )
         flash(_("Thank you. Your report has been sent."), "success")
@@ -240,14 +227,13 @@ def resubmit_report(grant_id: int, report_id: int) -> Any:
                 db.session,
                 current_user,
                 report,
-                _report_values(form),
+                form.details(_locale(), grant.currency),
                 _uploads(),
-                locale=_locale(),
             )
         except ValidationFailed as failure:
             form.add_errors(failure)
             page = render_template("grants/report_form.html", form=form, grant=grant, report=report)
-            return _refused(page, failure)
+            return _report_refused(page, failure)
         flash(_("Your report has been sent again."), "success")
         return _back(grant.id)
     form.kind.data = report.kind
@@ -302,7 +288,7 @@ def waive_condition(tranche_id: int) -> Any:
 def record_evidence(grant_id: int) -> Any:
     grant = _grant(grant_id)
     require(current_user, "grant.manage", grant)
-    tranches = services.tranches_of(db.session, grant)
+    tranches = queries.tranches_of(db.session, grant)
     form = _evidence_form(tranches)
     tranche = next((t for t in tranches if str(t.id) == form.tranche_id.data), None)
     file = request.files.get("file")
@@ -380,18 +366,14 @@ def record_payment(disbursement_id: int) -> Any:
     require(current_user, "grant.record_payment", grant)
     form = PaymentForm()
     if request.method == "POST":
-        values = {
-            name: field.data for name, field in form._fields.items() if name != "idempotency_key"
-        }
         try:
             services.record_payment(
                 db.session,
                 current_user,
                 disbursement,
-                values,
-                locale=_locale(),
+                form.details(_locale()),
                 idempotency_key=form.idempotency_key.data or None,
-                fingerprint=services.request_fingerprint(values),
+                fingerprint=services.request_fingerprint(form.values()),
             )
         except (ValidationFailed, InvalidTransition) as error:
             if isinstance(error, ValidationFailed):
@@ -419,7 +401,7 @@ def record_payment(disbursement_id: int) -> Any:
 def amend_grant(grant_id: int) -> Any:
     grant = _grant(grant_id)
     require(current_user, "grant.manage", grant)
-    tranches = [t for t in services.tranches_of(db.session, grant) if t.state != "cancelled"]
+    tranches = [t for t in queries.tranches_of(db.session, grant) if t.state != "cancelled"]
     form = AmendmentForm()
     # Conditions are edited as plain fields, unless a tranche's need more (any, nesting)
     # or the manager asks for the data editor.
@@ -446,10 +428,9 @@ def amend_grant(grant_id: int) -> Any:
                 db.session,
                 current_user,
                 grant,
-                reason=form.reason.data or "",
-                end_on=end_on,
-                amount=amount,
-                tranches=schedule,
+                AmendmentRequest(
+                    reason=form.reason.data or "", end_on=end_on, amount=amount, tranches=schedule
+                ),
             )
         except (ValidationFailed, InvalidTransition, InsufficientFunds) as error:
             if isinstance(error, ValidationFailed):
@@ -483,18 +464,19 @@ def _amended_schedule(
     tranches: list[Tranche],
     as_data: bool,
     errors: dict[str, str],
-) -> list[dict[str, Any]]:
+) -> tuple[TrancheSpec, ...]:
     """The schedule the manager sent: each row's amount and date, and its conditions from
     the plain fields (keeping the ids of conditions left as they were) or the data."""
     previous = {t.number: t.conditions for t in tranches}
-    schedule = []
+    schedule: list[TrancheSpec] = []
     for index, row in enumerate(form.tranches):
         number = _number(row.form.number.data)
+        amount: Money | None
         try:
             amount = parse_money(row.form.amount.data or "", grant.currency, _locale())
-            due_on = _date(row.form.due_on.data)
-        except (ValueError, TypeError):
-            amount = due_on = None
+        except ValueError:
+            amount = None
+        due_on = _date(row.form.due_on.data)
         if amount is None or due_on is None or number is None:
             errors["tranches"] = _("Each tranche needs an amount and a date.")
             continue
@@ -512,10 +494,8 @@ def _amended_schedule(
             except ValidationFailed as failure:
                 errors.update({key: messages[0] for key, messages in failure.errors.items()})
                 continue
-        schedule.append(
-            {"number": number, "amount": amount, "due_on": due_on, "conditions": conditions}
-        )
-    return schedule
+        schedule.append(TrancheSpec(number, amount, due_on, conditions))
+    return tuple(schedule)
 
 
 def _number(text: str | None) -> int | None:
@@ -587,7 +567,7 @@ def close_grant(grant_id: int) -> Any:
 def agreement(grant_id: int, version: int) -> Any:
     grant = _grant(grant_id)
     found = next(
-        (a for a in services.agreements_of(db.session, grant) if a.version == version), None
+        (a for a in queries.agreements_of(db.session, grant) if a.version == version), None
     )
     if not isinstance(found, AgreementVersion):
         raise NotFound()

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from grantpool.accounts.models import Role, User
 from grantpool.attribution import services as attribution
 from grantpool.funds.models import Donor
+from grantpool.grants import queries as grant_queries
 from grantpool.grants import services as grants
+from grantpool.grants.commands import payment_details
 from grantpool.grants.models import Grant
 from grantpool.ledger import services as ledger
 from grantpool.platform.money import Money
@@ -34,14 +36,14 @@ class Pool:
 
 
 def pay_first_tranche(session: Session, world: World, grant: Grant, paid_on: dt.date) -> None:
-    tranche = grants.tranches_of(session, grant)[0]
+    tranche = grant_queries.tranches_of(session, grant)[0]
     disbursement = grants.request_release(session, world.officer, tranche, now=AWARDED_AT)
     grants.approve_release(session, world.officer2, disbursement, now=AWARDED_AT)
     grants.record_payment(
         session,
         world.officer2,
         disbursement,
-        {"reference": f"TRX-{grant.id}", "method": "bank_transfer", "paid_on": paid_on},
+        payment_details(reference=f"TRX-{grant.id}", method="bank_transfer", paid_on=paid_on),
         now=AWARDED_AT,
     )
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from grantpool.accounts.models import User
 from grantpool.extensions import db
 from grantpool.funds.models import Fund
-from grantpool.grants import services
+from grantpool.grants import queries, services
+from grantpool.grants.commands import payment_details
 from grantpool.grants.models import Disbursement, Grant, Tranche
 from grantpool.intake.models import Application
 from grantpool.ledger import rules as ledger_rules
@@ -73,7 +74,7 @@ def test_twenty_threads_releasing_and_paying_one_tranche_pay_once(real_database:
     with app.app_context():
         world = make_world(db.session)
         grant = make_grant(db.session, world, 1_000_000, risk_level="low", now=AWARDED_AT)
-        tranche_id = services.tranches_of(db.session, grant)[0].id
+        tranche_id = queries.tranches_of(db.session, grant)[0].id
         ids = (world.officer.id, world.officer2.id, world.manager.id)
         fund_id, grant_id = world.fund.id, grant.id
         db.session.commit()
@@ -94,7 +95,7 @@ def test_twenty_threads_releasing_and_paying_one_tranche_pay_once(real_database:
             session,
             officer2 if requester is officer else officer,
             disbursement,
-            {**PAYMENT_DAY, "reference": "TRX-RACE"},
+            payment_details(**{**PAYMENT_DAY, "reference": "TRX-RACE"}),
             now=AWARDED_AT,
         )
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from grantpool.grants import rules
+from grantpool.grants.commands import (
+    AmendmentRequest,
+    SpentLine,
+    TrancheSpec,
+    parse_exchange_rate,
+    payment_details,
+    report_details,
+)
 from grantpool.grants.rules import Facts
 from grantpool.platform.errors import InvalidTransition, ValidationFailed
 from grantpool.platform.money import Money
@@ -305,3 +315,245 @@ def test_a_rows_bad_number_names_its_tranche() -> None:
     }
     with pytest.raises(ValidationFailed):
         rules.conditions_from_row({"spent_percent": "70"}, 0, 1, DUE, None)  # no previous
+
+
+# --- amendments -----------------------------------------------------------------------------
+
+
+def usd(minor: int) -> Money:
+    return Money(minor, "USD")
+
+
+START = dt.date(2026, 1, 5)
+NO_CONDITIONS = {"all": []}
+
+
+def terms(*states: str, amounts: tuple[int, ...] = (600_000, 400_000)) -> rules.GrantTerms:
+    """A 10,000.00 USD grant of two tranches (by default), in the given tranche states."""
+    states = states or ("scheduled",) * len(amounts)
+    return rules.GrantTerms(
+        state="active",
+        amount=usd(sum(amounts)),
+        start_on=START,
+        end_on=dt.date(2026, 12, 31),
+        tranches=tuple(
+            rules.CurrentTranche(
+                n, usd(amount), START + dt.timedelta(days=180 * (n - 1)), NO_CONDITIONS, state
+            )
+            for n, (amount, state) in enumerate(zip(amounts, states, strict=True), start=1)
+        ),
+    )
+
+
+def spec(number: int, minor: int, due_on: dt.date = START, conditions: dict | None = None) -> Any:
+    return TrancheSpec(number, usd(minor), due_on, conditions or NO_CONDITIONS)
+
+
+def refusal(current: rules.GrantTerms, request: AmendmentRequest) -> dict[str, list[str]]:
+    with pytest.raises(ValidationFailed) as refused:
+        rules.plan_amendment(current, request)
+    return refused.value.errors
+
+
+def test_a_larger_amount_goes_to_the_last_scheduled_tranche() -> None:
+    plan = rules.plan_amendment(
+        terms("paid", "scheduled"), AmendmentRequest("More families", amount=usd(1_200_000))
+    )
+    assert [t.amount for t in plan.tranches] == [usd(600_000), usd(600_000)]
+    assert plan.difference_minor == 200_000 and plan.released == {1}
+    assert plan.cancelled == frozenset() and plan.end_on == dt.date(2026, 12, 31)
+    assert plan.reason == "More families"
+
+
+def test_a_new_schedule_adds_changes_and_cancels_tranches() -> None:
+    current = terms("paid", "scheduled", "scheduled", amounts=(500_000, 300_000, 200_000))
+    plan = rules.plan_amendment(
+        current,
+        AmendmentRequest(
+            " Split differently ",
+            end_on=dt.date(2027, 6, 30),
+            tranches=(
+                spec(1, 500_000),
+                spec(2, 250_000, dt.date(2026, 9, 1), {"all": [{"type": "manual_approval"}]}),
+                spec(4, 250_000, dt.date(2026, 12, 1)),
+            ),
+        ),
+    )
+    assert [t.number for t in plan.tranches] == [1, 2, 4]
+    assert plan.tranches[1].conditions == {"all": [{"id": "c1", "type": "manual_approval"}]}
+    assert plan.cancelled == {3} and plan.difference_minor == 0
+    assert plan.reason == "Split differently" and plan.end_on == dt.date(2027, 6, 30)
+
+
+def test_an_amendment_needs_a_reason() -> None:
+    errors = refusal(terms(), AmendmentRequest("  ", end_on=dt.date(2027, 1, 1)))
+    assert errors == {"reason": ["Say why the grant is amended."]}
+
+
+@pytest.mark.parametrize("state", ["closing", "closed", "terminated"])
+def test_only_an_active_or_suspended_grant_is_amended(state: str) -> None:
+    current = dataclasses.replace(terms(), state=state)
+    with pytest.raises(InvalidTransition, match="Only an active or suspended grant"):
+        rules.plan_amendment(current, AmendmentRequest("Later", end_on=dt.date(2027, 1, 1)))
+    suspended = dataclasses.replace(terms(), state="suspended")
+    assert rules.plan_amendment(suspended, AmendmentRequest("Later", end_on=dt.date(2027, 1, 1)))
+
+
+@pytest.mark.parametrize("amount", [usd(0), usd(-5), Money(1_000_000, "EUR")])
+def test_the_amount_is_positive_and_in_the_grant_currency(amount: Money) -> None:
+    errors = refusal(terms(), AmendmentRequest("Change", amount=amount))
+    assert errors == {"amount": ["Enter an amount greater than zero."]}
+
+
+def test_the_grant_cannot_end_before_it_starts() -> None:
+    errors = refusal(terms(), AmendmentRequest("Change", end_on=START - dt.timedelta(days=1)))
+    assert errors == {"end_on": ["The grant must end after it starts."]}
+
+
+def test_a_change_of_amount_needs_a_tranche_not_yet_released() -> None:
+    errors = refusal(terms("paid", "approved"), AmendmentRequest("More", amount=usd(1_100_000)))
+    assert errors == {"amount": ["Every tranche has been released: add a tranche for the change."]}
+
+
+def test_a_smaller_amount_cannot_shrink_a_paid_tranche() -> None:
+    errors = refusal(terms("paid", "scheduled"), AmendmentRequest("Less", amount=usd(500_000)))
+    assert errors == {"tranches": ["Every tranche needs an amount above zero."]}
+
+
+@pytest.mark.parametrize("numbers", [(1, 1), (0, 2)])
+def test_each_tranche_has_its_own_number(numbers: tuple[int, int]) -> None:
+    request = AmendmentRequest("Renumber", tranches=tuple(spec(n, 500_000) for n in numbers))
+    assert refusal(terms(), request)["tranches"] == ["Each tranche has its own number."]
+
+
+def test_each_tranche_is_in_the_grant_currency() -> None:
+    request = AmendmentRequest(
+        "Euros",
+        tranches=(spec(1, 600_000), TrancheSpec(2, Money(400_000, "EUR"), START, NO_CONDITIONS)),
+    )
+    assert refusal(terms(), request) == {"tranches": ["Give each tranche an amount in USD."]}
+
+
+def test_a_released_tranche_cannot_change() -> None:
+    current = terms("release_requested", "scheduled")
+    for changed in (
+        spec(1, 500_000),
+        spec(1, 600_000, conditions={"all": [{"type": "manual_approval"}]}),
+    ):
+        request = AmendmentRequest("Change", tranches=(changed, spec(2, 500_000)))
+        assert refusal(current, request) == {
+            "tranches": ["Tranche 1 has already been released and cannot change."]
+        }
+
+
+def test_released_tranches_stay_in_the_schedule() -> None:
+    request = AmendmentRequest("Drop the first", tranches=(spec(2, 1_000_000),))
+    assert refusal(terms("paid", "scheduled"), request) == {
+        "tranches": ["Released tranches must stay in the schedule."]
+    }
+
+
+def test_a_cancelled_tranche_is_not_brought_back() -> None:
+    current = terms("scheduled", "cancelled")
+    request = AmendmentRequest("Bring it back", tranches=(spec(1, 600_000), spec(2, 400_000)))
+    assert refusal(current, request) == {"tranches": ["Tranche 2 was cancelled; add a new one."]}
+
+
+def test_the_tranches_add_up_to_the_grant() -> None:
+    request = AmendmentRequest("Short", tranches=(spec(1, 600_000), spec(2, 300_000)))
+    assert refusal(terms(), request) == {
+        "tranches": ["The tranches add up to 9000.00 USD but the grant is 10000.00 USD."]
+    }
+
+
+def test_conditions_that_are_not_valid_are_refused() -> None:
+    request = AmendmentRequest(
+        "Odd", tranches=(spec(1, 600_000), spec(2, 400_000, conditions={"none": []}))
+    )
+    assert refusal(terms(), request) == {"conditions": ["Conditions start with “all” or “any”."]}
+
+
+def test_an_amendment_that_changes_nothing_is_refused() -> None:
+    current = terms("paid", "scheduled")
+    for request in (
+        AmendmentRequest("Same", amount=usd(1_000_000), end_on=dt.date(2026, 12, 31)),
+        # A released tranche's date is not part of the change.
+        AmendmentRequest(
+            "Same",
+            tranches=(
+                spec(1, 600_000, dt.date(2030, 1, 1)),
+                spec(2, 400_000, START + dt.timedelta(days=180)),
+            ),
+        ),
+    ):
+        assert refusal(current, request) == {"": ["Nothing has changed."]}
+
+
+# --- payments and the commands that carry them ----------------------------------------------
+
+
+def test_a_payment_in_the_fund_currency_is_the_tranche_amount() -> None:
+    payment = payment_details(reference=" MP-1 ", method="mobile_money", paid_on="2026-01-10")
+    assert payment.reference == "MP-1" and payment.paid_on == dt.date(2026, 1, 10)
+    settled = rules.settle_payment(payment, usd(600_000))
+    assert settled == rules.Settlement(usd(600_000), Decimal(1))
+
+
+def test_a_payment_in_another_currency_is_worth_the_tranche_at_its_rate() -> None:
+    kes = dict(reference="B-7", method="bank_transfer", paid_on=dt.date(2026, 1, 10))
+    stated = payment_details(**kes, currency="kes", amount="774,000", exchange_rate="0.00775194")
+    assert rules.settle_payment(stated, usd(600_000)).amount == Money(77_400_000, "KES")
+    derived = rules.settle_payment(
+        payment_details(**kes, currency="KES", amount="774000"), usd(600_000)
+    )
+    assert derived.rate == Decimal("0.0077519380")
+    with pytest.raises(ValidationFailed) as refused:
+        rules.settle_payment(
+            payment_details(**kes, currency="KES", amount="700000", exchange_rate="0.00775194"),
+            usd(600_000),
+        )
+    assert refused.value.errors == {
+        "amount": ["At this rate the payment is worth 5426.36 USD, not the tranche's 6000.00 USD."]
+    }
+    with pytest.raises(ValidationFailed) as refused:
+        rules.settle_payment(payment_details(**kes, currency="KES"), usd(600_000))
+    assert refused.value.errors == {"amount": ["Enter the amount paid in KES."]}
+
+
+def test_what_cannot_be_read_in_a_payment_is_refused_field_by_field() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        payment_details(
+            reference="", method="cheque", paid_on="10/01/2026", amount="-5", exchange_rate="0"
+        )
+    assert set(refused.value.errors) == {
+        "reference",
+        "method",
+        "paid_on",
+        "amount",
+        "exchange_rate",
+    }
+    with pytest.raises(ValidationFailed) as refused:
+        payment_details(reference="R", method="cash_agent", paid_on=START, currency="ZZZ")
+    assert set(refused.value.errors) == {"currency"}
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "abc", "NaN", "Infinity", "1e400000", "1e-25", ""])
+def test_an_exchange_rate_is_a_finite_positive_decimal(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_exchange_rate(text)
+    assert parse_exchange_rate(" 0.0077 ") == Decimal("0.0077")
+
+
+def test_a_report_is_read_with_its_table_of_amounts_in_the_person_s_language() -> None:
+    report = report_details(
+        kind="financial",
+        tranche_number="1",
+        spent_lines=[{"line": "Graines", "amount": "1 200,50"}, {"line": "", "amount": ""}],
+        spent="not read: the table says it",
+        locale="fr",
+    )
+    assert report.spent_lines == (SpentLine("Graines", Decimal("1200.50")),)
+    assert report.spent is None
+    with pytest.raises(ValidationFailed) as refused:
+        report_details(kind="poem", tranche_number=0, spent_lines=[{"line": "", "amount": "5"}])
+    assert set(refused.value.errors) == {"kind", "tranche_number", "spent_lines"}

@@ -12,7 +12,13 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from grantpool.grants import services
+from grantpool.grants import queries, services
+from grantpool.grants.commands import (
+    AmendmentRequest,
+    TrancheSpec,
+    payment_details,
+    report_details,
+)
 from grantpool.grants.models import ConditionWaiver, Disbursement, Grant, Tranche
 from grantpool.ledger import rules as ledger_rules
 from grantpool.ledger.services import balance_of
@@ -46,14 +52,14 @@ def usd(minor: int) -> Money:
 def test_award_commits_the_amount_and_plans_tranches_that_add_up(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world, 1_000_001, risk_level="low")
-    tranches = services.tranches_of(session, grant)
+    tranches = queries.tranches_of(session, grant)
     assert [t.amount_minor for t in tranches] == [600_001, 400_000]
     committed = ledger_rules.grant_committed_account(grant.id)
     assert balance_of(session, world.fund, committed) == usd(1_000_001)
     assert balance_of(session, world.fund, ledger_rules.FUND_AVAILABLE) == usd(
         10_000_000 - 1_000_001
     )
-    assert len(services.agreements_of(session, grant)) == 1
+    assert len(queries.agreements_of(session, grant)) == 1
     assert_ledger_sound(session)
 
 
@@ -85,7 +91,7 @@ def test_a_fund_managers_template_is_used_for_its_risk_level(session: Session) -
         [{"percent": 50}, {"percent": 25, "offset_days": 30}, {"percent": 25, "offset_days": 60}],
     )
     grant = make_grant(session, world, 1000, risk_level="medium")
-    assert [t.amount_minor for t in services.tranches_of(session, grant)] == [500, 250, 250]
+    assert [t.amount_minor for t in queries.tranches_of(session, grant)] == [500, 250, 250]
     with pytest.raises(ValidationFailed):
         services.save_template(session, world.manager, world.fund, "low", [{"percent": 99}])
     with pytest.raises(NotPermitted):
@@ -96,14 +102,18 @@ def release_and_pay(session: Session, world, tranche: Tranche, **payment) -> Dis
     disbursement = services.request_release(session, world.officer, tranche, now=AWARDED_AT)
     services.approve_release(session, world.officer2, disbursement, now=AWARDED_AT)
     return services.record_payment(
-        session, world.officer2, disbursement, {**PAYMENT, **payment}, now=AWARDED_AT
+        session,
+        world.officer2,
+        disbursement,
+        payment_details(**{**PAYMENT, **payment}),
+        now=AWARDED_AT,
     )
 
 
 def test_maker_checker_release_and_payment_post_to_the_ledger(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world, 1_000_000, risk_level="low")
-    first, _second = services.tranches_of(session, grant)
+    first, _second = queries.tranches_of(session, grant)
     disbursement = services.request_release(session, world.officer, first, now=AWARDED_AT)
     with pytest.raises(NotPermitted):
         services.approve_release(session, world.officer, disbursement)
@@ -114,7 +124,9 @@ def test_maker_checker_release_and_payment_post_to_the_ledger(session: Session) 
         session,
         world.officer,
         disbursement,
-        {**PAYMENT, "currency": "KES", "amount": "774000", "exchange_rate": "0.00775194"},
+        payment_details(
+            **{**PAYMENT, "currency": "KES", "amount": "774000", "exchange_rate": "0.00775194"}
+        ),
         now=AWARDED_AT,
     )
     assert paid.state == "paid" and paid.exchange_rate is not None
@@ -128,7 +140,9 @@ def test_maker_checker_release_and_payment_post_to_the_ledger(session: Session) 
         session,
         world.officer,
         disbursement,
-        {**PAYMENT, "currency": "KES", "amount": "774000", "exchange_rate": "0.00775194"},
+        payment_details(
+            **{**PAYMENT, "currency": "KES", "amount": "774000", "exchange_rate": "0.00775194"}
+        ),
     )
     assert again.id == paid.id
     assert balance_of(session, world.fund, ledger_rules.grant_paid_account(grant.id)) == usd(
@@ -140,7 +154,7 @@ def test_maker_checker_release_and_payment_post_to_the_ledger(session: Session) 
 def test_the_database_refuses_an_approver_who_requested(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world)
-    first = services.tranches_of(session, grant)[0]
+    first = queries.tranches_of(session, grant)[0]
     disbursement = services.request_release(session, world.officer, first, now=AWARDED_AT)
     with pytest.raises(IntegrityError), session.begin_nested():
         session.execute(
@@ -155,7 +169,7 @@ def test_the_database_refuses_an_approver_who_requested(session: Session) -> Non
 def test_a_tranche_waits_for_its_conditions_then_a_waiver_lets_it_go(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world, risk_level="low")
-    first, second = services.tranches_of(session, grant)
+    first, second = queries.tranches_of(session, grant)
     release_and_pay(session, world, first)
     with pytest.raises(InvalidTransition) as refused:
         services.request_release(session, world.officer, second, now=LATER)
@@ -179,13 +193,13 @@ def test_a_tranche_waits_for_its_conditions_then_a_waiver_lets_it_go(session: Se
 def test_reports_accepted_and_returned_meet_conditions(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world, risk_level="low")
-    first, second = services.tranches_of(session, grant)
+    first, second = queries.tranches_of(session, grant)
     release_and_pay(session, world, first)
     report = services.submit_report(
         session,
         world.grantee,
         grant,
-        {"kind": "narrative", "tranche_number": 1, "text": "We trained 40 people."},
+        report_details(kind="narrative", tranche_number=1, text="We trained 40 people."),
         [services.Upload(io.BytesIO(b"\xff\xd8\xff\xe0" + b"\x00" * 64), "photo")],
         now=LATER,
     )
@@ -195,9 +209,14 @@ def test_reports_accepted_and_returned_meet_conditions(session: Session) -> None
     services.review_report(session, world.manager, report, accept=False, comment="Add numbers")
     with pytest.raises(NotFound):  # another organisation's member cannot even see it
         outsider = make_user(session, organisations=[make_organisation(session)])
-        services.resubmit_report(session, outsider, report, {"text": "x"})
+        services.resubmit_report(
+            session, outsider, report, report_details(kind="narrative", tranche_number=1, text="x")
+        )
     services.resubmit_report(
-        session, world.grantee, report, {"text": "We trained 40 people, 25 women."}
+        session,
+        world.grantee,
+        report,
+        report_details(kind="narrative", tranche_number=1, text="We trained 40 people, 25 women."),
     )
     services.review_report(session, world.manager, report, accept=True, now=LATER)
     assert services.evaluate_tranche(session, second, now=LATER).met
@@ -206,29 +225,32 @@ def test_reports_accepted_and_returned_meet_conditions(session: Session) -> None
 def test_financial_report_feeds_previous_spent_condition(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world, 1_000_000, risk_level="high")
-    tranches = services.tranches_of(session, grant)
+    tranches = queries.tranches_of(session, grant)
     services.record_evidence(session, world.manager, grant, "document", "bank account letter")
     release_and_pay(session, world, tranches[0])
     with pytest.raises(ValidationFailed):
         services.submit_report(
-            session, world.grantee, grant, {"kind": "financial", "tranche_number": 1}
+            session, world.grantee, grant, report_details(kind="financial", tranche_number=1)
         )
     financial = services.submit_report(
         session,
         world.grantee,
         grant,
-        {
-            "kind": "financial",
-            "tranche_number": 1,
-            "spent_lines": [
+        report_details(
+            kind="financial",
+            tranche_number=1,
+            spent_lines=[
                 {"line": "Seeds", "amount": "1000"},
                 {"line": "Tools", "amount": "750"},
             ],
-        },
+        ),
     )
     assert financial.spent_minor == 175_000  # 70 % of 2,500.00
     narrative = services.submit_report(
-        session, world.grantee, grant, {"kind": "narrative", "tranche_number": 1, "text": "Done"}
+        session,
+        world.grantee,
+        grant,
+        report_details(kind="narrative", tranche_number=1, text="Done"),
     )
     for report in (financial, narrative):
         services.review_report(session, world.manager, report, accept=True, now=LATER)
@@ -239,7 +261,7 @@ def test_financial_report_feeds_previous_spent_condition(session: Session) -> No
 def test_idempotent_release_and_key_reuse_with_another_body(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world)
-    first, second = services.tranches_of(session, grant)
+    first, second = queries.tranches_of(session, grant)
     one = services.request_release(
         session, world.officer, first, idempotency_key="k1", fingerprint="a", now=AWARDED_AT
     )
@@ -253,7 +275,7 @@ def test_idempotent_release_and_key_reuse_with_another_body(session: Session) ->
         )
     with pytest.raises(InvalidTransition):  # a second live request for the tranche
         services.request_release(session, world.officer2, first, now=AWARDED_AT)
-    assert len(services.disbursements_of(session, grant)) == 1
+    assert len(queries.disbursements_of(session, grant)) == 1
     # A refused request puts the tranche back; it may be requested again.
     services.reject_release(session, world.manager, one, "Wrong account")
     assert services.request_release(session, world.officer2, first, now=AWARDED_AT)
@@ -263,54 +285,63 @@ def test_idempotent_release_and_key_reuse_with_another_body(session: Session) ->
 def test_amendments_move_commitment_and_keep_the_ledger_balanced(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world, 1_000_000, risk_level="low")
-    first, second = services.tranches_of(session, grant)
+    first, second = queries.tranches_of(session, grant)
     release_and_pay(session, world, first)
     committed = ledger_rules.grant_committed_account(grant.id)
 
     services.amend_grant(
-        session, world.manager, grant, reason="More families", amount=usd(1_200_000)
+        session,
+        world.manager,
+        grant,
+        AmendmentRequest(reason="More families", amount=usd(1_200_000)),
     )
     assert second.amount_minor == 600_000
     assert balance_of(session, world.fund, committed) == usd(600_000)
 
-    services.amend_grant(session, world.manager, grant, reason="Smaller scope", amount=usd(700_000))
+    services.amend_grant(
+        session, world.manager, grant, AmendmentRequest(reason="Smaller scope", amount=usd(700_000))
+    )
     assert balance_of(session, world.fund, committed) == usd(100_000)
     with pytest.raises(ValidationFailed):  # the paid tranche cannot shrink below itself
-        services.amend_grant(session, world.manager, grant, reason="x", amount=usd(500_000))
+        services.amend_grant(
+            session, world.manager, grant, AmendmentRequest(reason="x", amount=usd(500_000))
+        )
 
     amendment = services.amend_grant(
         session,
         world.manager,
         grant,
-        reason="Split the last tranche",
-        end_on=dt.date(2027, 6, 30),
-        tranches=[
-            {
-                "number": 1,
-                "amount": usd(600_000),
-                "due_on": first.due_on,
-                "conditions": first.conditions,
-            },
-            {
-                "number": 2,
-                "amount": usd(50_000),
-                "due_on": dt.date(2026, 9, 1),
-                "conditions": {"all": [{"type": "manual_approval"}]},
-            },
-            {
-                "number": 3,
-                "amount": usd(50_000),
-                "due_on": dt.date(2026, 12, 1),
-                "conditions": {"all": []},
-            },
-        ],
+        AmendmentRequest(
+            reason="Split the last tranche",
+            end_on=dt.date(2027, 6, 30),
+            tranches=(
+                TrancheSpec(
+                    number=1, amount=usd(600_000), due_on=first.due_on, conditions=first.conditions
+                ),
+                TrancheSpec(
+                    number=2,
+                    amount=usd(50_000),
+                    due_on=dt.date(2026, 9, 1),
+                    conditions={"all": [{"type": "manual_approval"}]},
+                ),
+                TrancheSpec(
+                    number=3,
+                    amount=usd(50_000),
+                    due_on=dt.date(2026, 12, 1),
+                    conditions={"all": []},
+                ),
+            ),
+        ),
     )
     assert amendment.number == 3 and amendment.before["end_on"] != amendment.after["end_on"]
     with pytest.raises(InsufficientFunds):
         services.amend_grant(
-            session, world.manager, grant, reason="Too much", amount=usd(100_000_000)
+            session,
+            world.manager,
+            grant,
+            AmendmentRequest(reason="Too much", amount=usd(100_000_000)),
         )
-    assert len(services.agreements_of(session, grant)) == 4
+    assert len(queries.agreements_of(session, grant)) == 4
     assert balance_of(session, world.fund, ledger_rules.FUND_AVAILABLE) == usd(10_000_000 - 700_000)
     assert_ledger_sound(session)
 
@@ -318,7 +349,7 @@ def test_amendments_move_commitment_and_keep_the_ledger_balanced(session: Sessio
 def test_closure_releases_the_unpaid_commitment_and_takes_back_returns(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world, 1_000_000, risk_level="low")
-    first = services.tranches_of(session, grant)[0]
+    first = queries.tranches_of(session, grant)[0]
     release_and_pay(session, world, first)
     services.change_state(session, world.manager, grant, "closing", "Project finished early")
     with pytest.raises(InvalidTransition):
@@ -328,7 +359,7 @@ def test_closure_releases_the_unpaid_commitment_and_takes_back_returns(session: 
             session,
             world.grantee,
             grant,
-            {"kind": kind, "tranche_number": 1, "final": True, **extra},
+            report_details(**{"kind": kind, "tranche_number": 1, "final": True, **extra}),
         )
         services.review_report(session, world.manager, report, accept=True)
     services.close_grant(session, world.manager, grant, returned=usd(100_000))
@@ -337,14 +368,14 @@ def test_closure_releases_the_unpaid_commitment_and_takes_back_returns(session: 
     assert balance_of(session, fund, ledger_rules.grant_committed_account(grant.id)) == usd(0)
     assert balance_of(session, fund, ledger_rules.grant_paid_account(grant.id)) == usd(500_000)
     assert balance_of(session, fund, ledger_rules.FUND_AVAILABLE) == usd(10_000_000 - 500_000)
-    assert [t.state for t in services.tranches_of(session, grant)] == ["paid", "cancelled"]
+    assert [t.state for t in queries.tranches_of(session, grant)] == ["paid", "cancelled"]
     assert_ledger_sound(session)
 
 
 def test_agreement_pdf_reads_back_amounts_and_conditions(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world, 1_234_500, risk_level="low")
-    agreement = services.agreements_of(session, grant)[-1]
+    agreement = queries.agreements_of(session, grant)[-1]
     pdf_text = "".join(
         page.extract_text()
         for page in PdfReader(io.BytesIO(services.agreement_bytes(agreement))).pages
@@ -356,9 +387,12 @@ def test_agreement_pdf_reads_back_amounts_and_conditions(session: Session) -> No
     assert world.organisation.name in pdf_text and world.fund.name in pdf_text
     assert "Signature" in pdf_text
     services.amend_grant(
-        session, world.manager, grant, reason="Longer project", end_on=dt.date(2027, 12, 31)
+        session,
+        world.manager,
+        grant,
+        AmendmentRequest(reason="Longer project", end_on=dt.date(2027, 12, 31)),
     )
-    versions = services.agreements_of(session, grant)
+    versions = queries.agreements_of(session, grant)
     assert [v.version for v in versions] == [1, 2]
     amended = "".join(
         page.extract_text()
@@ -378,26 +412,26 @@ def test_grantees_see_only_their_own_grants(session: Session) -> None:
         usd(1000),
         now=AWARDED_AT,
     )
-    assert [g.id for g in services.grants_visible_to(session, world.grantee)] == [grant.id]
+    assert [g.id for g in queries.grants_visible_to(session, world.grantee)] == [grant.id]
     with pytest.raises(NotFound):
         services.submit_report(
             session,
             world.grantee,
             other_grant,
-            {"kind": "narrative", "tranche_number": 1, "text": "x"},
+            report_details(kind="narrative", tranche_number=1, text="x"),
         )
     other_fund = make_world(session)
-    assert services.grants_visible_to(session, other_fund.officer) == []
+    assert queries.grants_visible_to(session, other_fund.officer) == []
     with pytest.raises(NotFound):
         services.request_release(
-            session, other_fund.officer, services.tranches_of(session, grant)[0]
+            session, other_fund.officer, queries.tranches_of(session, grant)[0]
         )
 
 
 def test_the_database_allows_one_live_disbursement_per_tranche(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world)
-    first = services.tranches_of(session, grant)[0]
+    first = queries.tranches_of(session, grant)[0]
     one = services.request_release(session, world.officer, first, now=AWARDED_AT)
     with pytest.raises(IntegrityError), session.begin_nested():
         session.add(
@@ -418,7 +452,7 @@ def test_a_stale_tranche_write_loses(session: Session) -> None:
 
     world = make_world(session)
     grant = make_grant(session, world)
-    first = services.tranches_of(session, grant)[0]
+    first = queries.tranches_of(session, grant)[0]
     session.execute(
         text("UPDATE tranches SET version = version + 1 WHERE id = :id"), {"id": first.id}
     )
@@ -430,12 +464,12 @@ def test_a_stale_tranche_write_loses(session: Session) -> None:
 def test_termination_gives_the_unpaid_commitment_back(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world, 1_000_000, risk_level="low")
-    release_and_pay(session, world, services.tranches_of(session, grant)[0])
+    release_and_pay(session, world, queries.tranches_of(session, grant)[0])
     with pytest.raises(ValidationFailed):
         services.change_state(session, world.manager, grant, "suspended", "")
     services.change_state(session, world.manager, grant, "suspended", "Audit questions")
     with pytest.raises(InvalidTransition):  # a suspended grant releases nothing
-        services.request_release(session, world.officer, services.tranches_of(session, grant)[1])
+        services.request_release(session, world.officer, queries.tranches_of(session, grant)[1])
     services.change_state(session, world.manager, grant, "terminated", "Funds misused")
     assert grant.state == "terminated" and grant.closed_at is not None
     committed = ledger_rules.grant_committed_account(grant.id)
@@ -447,7 +481,7 @@ def test_termination_gives_the_unpaid_commitment_back(session: Session) -> None:
 def test_the_agreement_is_written_in_the_grants_language(session: Session) -> None:
     world = make_world(session)
     grant = make_grant(session, world, 1_234_500, language="fr", end_on=dt.date(2027, 3, 31))
-    agreement = services.agreements_of(session, grant)[-1]
+    agreement = queries.agreements_of(session, grant)[-1]
     reader = PdfReader(io.BytesIO(services.agreement_bytes(agreement)))
     flat = " ".join("".join(page.extract_text() for page in reader.pages).split())
     assert "31 mars 2027" in flat

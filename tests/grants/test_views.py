@@ -9,7 +9,8 @@ import re
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from grantpool.grants import services
+from grantpool.grants import queries, services
+from grantpool.grants.commands import AmendmentRequest, TrancheSpec, report_details
 from tests.conftest import login
 from tests.factories import PASSWORD, make_organisation, make_user
 
@@ -44,12 +45,12 @@ def test_grantee_sees_status_and_sends_a_report_with_a_photo(
         f"/grants/{grant.id}/reports/new", data=data, content_type="multipart/form-data"
     )
     assert sent.status_code == 302
-    [report] = services.reports_of(session, grant)
+    [report] = queries.reports_of(session, grant)
     assert report.files[0]["role"] == "photo"
     # A second press of the button sends nothing twice.
     data["photo"] = (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64), "photo.png")
     client.post(f"/grants/{grant.id}/reports/new", data=data, content_type="multipart/form-data")
-    assert len(services.reports_of(session, grant)) == 1
+    assert len(queries.reports_of(session, grant)) == 1
     empty = client.post(
         f"/grants/{grant.id}/reports/new",
         data={**data, "idempotency_key": "form-2", "kind": "financial", "photo": ""},
@@ -63,14 +64,14 @@ def test_two_people_release_and_pay_through_the_pages(
 ) -> None:
     world = make_world(session)
     grant = make_grant(session, world, 1_000_000, risk_level="low")
-    first = services.tranches_of(session, grant)[0]
+    first = queries.tranches_of(session, grant)[0]
     login(client, world.officer.email, PASSWORD)
     page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
     assert "Request release" in page
     data = {"csrf_token": token(page), "idempotency_key": "click-1"}
     client.post(f"/grants/tranches/{first.id}/release", data=data)
     client.post(f"/grants/tranches/{first.id}/release", data=data)  # double click
-    [disbursement] = services.disbursements_of(session, grant)
+    [disbursement] = queries.disbursements_of(session, grant)
     page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
     assert f"/grants/disbursements/{disbursement.id}/approve" not in page  # not their own
     refused = client.post(
@@ -104,7 +105,7 @@ def test_manager_reviews_amends_and_edits_templates(client: FlaskClient, session
     world = make_world(session)
     grant = make_grant(session, world, 1_000_000, risk_level="low")
     report = services.submit_report(
-        session, world.grantee, grant, {"kind": "narrative", "tranche_number": 1, "text": "Hi"}
+        session, world.grantee, grant, report_details(kind="narrative", tranche_number=1, text="Hi")
     )
     login(client, world.manager.email, PASSWORD)
     page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
@@ -159,7 +160,7 @@ def test_an_amendment_edits_tranche_conditions_as_plain_fields(
 ) -> None:
     world = make_world(session)
     grant = make_grant(session, world, 1_000_000, risk_level="low")
-    first, second = services.tranches_of(session, grant)
+    first, second = queries.tranches_of(session, grant)
     report_leaf = next(
         leaf for leaf in second.conditions["all"] if leaf["type"] == "report_accepted"
     )
@@ -208,23 +209,25 @@ def test_an_amendment_edits_tranche_conditions_as_plain_fields(
         session,
         world.manager,
         grant,
-        reason="Either will do",
-        tranches=[
-            {
-                "number": t.number,
-                "amount": t.amount,
-                "due_on": t.due_on,
-                "conditions": {
-                    "any": [
-                        {"type": "manual_approval"},
-                        {"type": "milestone_verified", "label": "Pump installed"},
-                    ]
-                }
-                if t.number == 2
-                else t.conditions,
-            }
-            for t in (first, second)
-        ],
+        AmendmentRequest(
+            reason="Either will do",
+            tranches=tuple(
+                TrancheSpec(
+                    number=t.number,
+                    amount=t.amount,
+                    due_on=t.due_on,
+                    conditions={
+                        "any": [
+                            {"type": "manual_approval"},
+                            {"type": "milestone_verified", "label": "Pump installed"},
+                        ]
+                    }
+                    if t.number == 2
+                    else t.conditions,
+                )
+                for t in (first, second)
+            ),
+        ),
     )
     page = client.get(url).get_data(as_text=True)
     assert "Conditions (as data)" in page and 'name="as_data" value="1"' in page
@@ -325,3 +328,37 @@ def test_pages_of_other_organisations_and_funds_are_not_found(
     login(client, world.grantee.email, PASSWORD)
     assert client.get(f"/grants/{grant.id}/amend").status_code == 403
     assert client.get(f"/grants/funds/{world.fund.id}/tranche-templates").status_code == 404
+
+
+def test_a_refused_action_is_explained_on_the_grant_page(
+    client: FlaskClient, session: Session
+) -> None:
+    """Returning a report without a comment, or releasing a tranche that is not ready,
+    comes back to the grant page with the reason (it used to fail on the server)."""
+    world = make_world(session)
+    grant = make_grant(session, world, 1_000_000, risk_level="low")
+    report = services.submit_report(
+        session, world.grantee, grant, report_details(kind="narrative", tranche_number=1, text="Hi")
+    )
+    login(client, world.manager.email, PASSWORD)
+    page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    refused = client.post(
+        f"/grants/{grant.id}/reports/{report.id}/review",
+        data={"csrf_token": token(page), "decision": "return", "comment": ""},
+        follow_redirects=True,
+    )
+    assert refused.status_code == 200
+    assert "Say what needs to change." in refused.get_data(as_text=True)
+    session.refresh(report)
+    assert report.state == "submitted"
+
+    _first, second = queries.tranches_of(session, grant)
+    login(client, world.officer.email, PASSWORD)
+    page = client.get(f"/grants/{grant.id}").get_data(as_text=True)
+    not_ready = client.post(
+        f"/grants/tranches/{second.id}/release",
+        data={"csrf_token": token(page)},
+        follow_redirects=True,
+    )
+    assert not_ready.status_code == 200
+    assert "This tranche cannot be released yet." in not_ready.get_data(as_text=True)

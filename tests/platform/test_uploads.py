@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grantpool.grants import services as grants
+from grantpool.grants.commands import report_details
 from grantpool.intake.models import Application
 from grantpool.platform import uploads
 from grantpool.platform.audit import AuditEvent
@@ -446,7 +447,11 @@ def test_report_files_are_charged_to_the_grantee_and_attached(app: Flask, sessio
     data = {"kind": "narrative", "tranche_number": 1, "text": "We trained 40 people."}
     photo = b"\xff\xd8\xff\xe0" + b"\x00" * 64
     grants.submit_report(
-        session, world.grantee, grant, data, [grants.Upload(io.BytesIO(photo), "photo")]
+        session,
+        world.grantee,
+        grant,
+        report_details(**data),
+        [grants.Upload(io.BytesIO(photo), "photo")],
     )
     [row] = rows(session)
     assert (row.organisation_id, row.purpose, row.size) == (
@@ -464,7 +469,7 @@ def test_report_files_are_charged_to_the_grantee_and_attached(app: Flask, sessio
             session,
             world.grantee,
             grant,
-            data,
+            report_details(**data),
             [
                 grants.Upload(io.BytesIO(photo), "photo"),
                 grants.Upload(io.BytesIO(png(100)), "spreadsheet"),

@@ -50,9 +50,10 @@ class Published:
 
 
 def pay_first_tranche(session: Session, world: World, grant: Grant) -> None:
-    from grantpool.grants import services
+    from grantpool.grants import queries, services
+    from grantpool.grants.commands import payment_details
 
-    tranche = services.tranches_of(session, grant)[0]
+    tranche = queries.tranches_of(session, grant)[0]
     disbursement = services.request_release(
         session, world.officer, tranche, now=dt.datetime(2026, 1, 6, tzinfo=dt.UTC)
     )
@@ -63,7 +64,7 @@ def pay_first_tranche(session: Session, world: World, grant: Grant) -> None:
         session,
         world.officer,
         disbursement,
-        {"reference": "PAY-1", **PAYMENT_DAY},
+        payment_details(**{"reference": "PAY-1", **PAYMENT_DAY}),
         now=dt.datetime(2026, 1, 9, tzinfo=dt.UTC),
     )
 
