@@ -12,9 +12,9 @@ from ..extensions import db
 from ..intake.models import Application
 from ..platform.api import authenticated
 from ..platform.errors import NotFound
-from ..platform.money import Money
 from ..platform.permissions import require
-from . import queries, services
+from . import queries, reading, services
+from .commands import ConflictAnswer, DecisionProposal, DecisionRejection, ScoreSheet
 from .models import Decision, ReviewAssignment
 from .schemas import (
     AssignmentSchema,
@@ -39,18 +39,13 @@ def _get(model: type, object_id: int) -> Any:
 
 
 def _reviewer_view(assignment: ReviewAssignment) -> dict[str, Any]:
-    settings = services.settings_of(db.session, assignment.application.call)
-    view = services.reviewer_view(db.session, assignment, settings, str(get_locale() or "en"))
+    settings = queries.settings_of(db.session, assignment.application.call)
+    view = reading.reviewer_view(db.session, assignment, settings, str(get_locale() or "en"))
     requested = view.pop("requested")
-    others = []
-    if services.others_visible(settings, assignment):
+    others: list[ReviewAssignment] = []  # dumped by OtherReviewSchema
+    if reading.others_visible(settings, assignment):
         others = [
-            {
-                "kind": a.kind,
-                "score_bp": a.review.score_bp,
-                "recommendation": a.review.recommendation,
-                "comment": a.review.comment,
-            }
+            a
             for a in queries.submitted_reviews(db.session, assignment.application)
             if a.id != assignment.id and a.review is not None
         ]
@@ -89,19 +84,11 @@ class ReviewById(MethodView):
 
     @blp.arguments(ReviewInSchema)
     @blp.response(200, ReviewerViewSchema)
-    def put(self, data: dict[str, Any], assignment_id: int) -> Any:
+    def put(self, sheet: ScoreSheet, assignment_id: int) -> Any:
         """Save your scores as a draft, or send them with `submit: true`."""
         assignment = _get(ReviewAssignment, assignment_id)
         require(current_user, "assignment.review", assignment)
-        services.save_review(
-            db.session,
-            current_user,
-            assignment,
-            data["scores"],
-            data["recommendation"],
-            data["comment"],
-            submit=data["submit"],
-        )
+        services.save_review(db.session, current_user, assignment, sheet)
         return _reviewer_view(assignment)
 
 
@@ -111,17 +98,11 @@ class ConflictDeclaration(MethodView):
 
     @blp.arguments(ConflictInSchema)
     @blp.response(200, AssignmentSchema)
-    def post(self, data: dict[str, Any], assignment_id: int) -> Any:
+    def post(self, answer: ConflictAnswer, assignment_id: int) -> Any:
         """Declare no conflict (the review opens) or a conflict with its nature."""
         assignment = _get(ReviewAssignment, assignment_id)
         require(current_user, "assignment.declare", assignment)
-        return services.declare_conflict(
-            db.session,
-            current_user,
-            assignment,
-            has_conflict=data["has_conflict"],
-            nature=data["nature"],
-        )
+        return services.declare_conflict(db.session, current_user, assignment, answer)
 
 
 @blp.route("/calls/<int:call_id>/ranking")
@@ -137,7 +118,7 @@ class CallRanking(MethodView):
         return queries.ranking(
             db.session,
             call,
-            services.settings_of(db.session, call),
+            queries.settings_of(db.session, call),
             country=(args["country"] or "").upper() or None,
             org_type=args["org_type"],
             leadership=args["leadership"],
@@ -160,25 +141,11 @@ class ApplicationDecisions(MethodView):
 
     @blp.arguments(DecisionInSchema)
     @blp.response(201, DecisionSchema)
-    def post(self, data: dict[str, Any], application_id: int) -> Any:
+    def post(self, proposal: DecisionProposal, application_id: int) -> Any:
         """Propose to award (amount_minor in the call's currency) or to decline."""
         application = _get(Application, application_id)
         require(current_user, "application.decide", application)
-        amount = (
-            Money(data["amount_minor"], application.currency)
-            if data["amount_minor"] is not None
-            else None
-        )
-        return services.propose_decision(
-            db.session,
-            current_user,
-            application,
-            kind=data["kind"],
-            amount=amount,
-            reason=data["reason"],
-            reason_keys=data["reason_keys"],
-            feedback_text=data["feedback_text"],
-        )
+        return services.propose_decision(db.session, current_user, application, proposal)
 
 
 @blp.route("/decisions/<int:decision_id>")
@@ -210,7 +177,7 @@ class DecisionReject(MethodView):
 
     @blp.arguments(RejectInSchema)
     @blp.response(200, DecisionSchema)
-    def post(self, data: dict[str, Any], decision_id: int) -> Any:
+    def post(self, rejection: DecisionRejection, decision_id: int) -> Any:
         decision = _get(Decision, decision_id)
         require(current_user, "decision.confirm", decision)
-        return services.reject_decision(db.session, current_user, decision, data["note"])
+        return services.reject_decision(db.session, current_user, decision, rejection)

@@ -1,4 +1,5 @@
-"""Read side: the reviewer's queue and the fund manager's ranking, each one SQL query."""
+"""Read side: a call's review settings, its reviewers, open decisions and requests, the
+reviewer's queue and the fund manager's ranking, each one SQL query."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Float, and_, case, cast, func, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select, Subquery
 
-from ..accounts.models import User
+from ..accounts.models import Role, RoleAssignment, User
 from ..calls.models import Call
 from ..calls.rules import text_in
 from ..funds.models import Fund
@@ -17,8 +20,98 @@ from ..intake.models import Application
 from ..organisations.models import Organisation
 from ..organisations.rules import Leadership
 from ..platform.money import Money
-from .models import Decision, Review, ReviewAssignment, ReviewSettings
-from .rules import AssignmentState, DecisionState, ReviewerKind
+from .models import Decision, InfoRequest, Review, ReviewAssignment, ReviewSettings
+from .rules import (
+    DEFAULT_CRITERIA,
+    DEFAULT_DECLINE_REASONS,
+    DEFAULT_SPREAD_THRESHOLD,
+    AssignmentState,
+    DecisionKind,
+    DecisionState,
+    ReviewerKind,
+    clean_criteria,
+)
+
+
+def settings_of(session: Session, call: Call) -> ReviewSettings:
+    """The call's review settings, or the defaults (not saved) when none were set."""
+    found = session.scalar(select(ReviewSettings).where(ReviewSettings.call_id == call.id))
+    if found is not None:
+        return found
+    return ReviewSettings(
+        call_id=call.id,
+        criteria=clean_criteria(DEFAULT_CRITERIA),
+        staff_weight=1,
+        panel_weight=1,
+        blind=False,
+        hide_other_reviews=True,
+        spread_threshold=DEFAULT_SPREAD_THRESHOLD,
+        decline_reasons=[dict(r) for r in DEFAULT_DECLINE_REASONS],
+        due_at=None,
+    )
+
+
+def has_submitted_reviews(session: Session, call: Call) -> bool:
+    return bool(
+        session.scalar(
+            select(Review.id)
+            .join(ReviewAssignment, ReviewAssignment.id == Review.assignment_id)
+            .join(Application, Application.id == ReviewAssignment.application_id)
+            .where(Application.call_id == call.id, Review.submitted_at.is_not(None))
+            .limit(1)
+        )
+    )
+
+
+def reviewers_of_fund(session: Session, fund_id: int) -> list[User]:
+    """Active users holding a reviewer or community panel role for the fund."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(
+                User.active.is_(True),
+                RoleAssignment.role.in_([Role.REVIEWER.value, Role.COMMUNITY_PANEL.value]),
+                (RoleAssignment.fund_id == fund_id) | RoleAssignment.fund_id.is_(None),
+            )
+            .distinct()
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def awarded_total(session: Session, call: Call) -> Money:
+    """The confirmed awards of the call."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Decision.amount_minor), 0))
+        .join(Application, Application.id == Decision.application_id)
+        .where(
+            Application.call_id == call.id,
+            Decision.kind == DecisionKind.AWARD.value,
+            Decision.state == DecisionState.CONFIRMED.value,
+        )
+    )
+    return Money(int(total or 0), call.currency)
+
+
+def open_decision(session: Session, application: Application) -> Decision | None:
+    """The application's proposed or confirmed decision (at most one; rejected ones end)."""
+    return session.scalar(
+        select(Decision).where(
+            Decision.application_id == application.id,
+            Decision.state.in_([DecisionState.PROPOSED.value, DecisionState.CONFIRMED.value]),
+        )
+    )
+
+
+def open_info_request(session: Session, application: Application) -> InfoRequest | None:
+    """The question the applicant has not answered yet, if any."""
+    return session.scalar(
+        select(InfoRequest).where(
+            InfoRequest.application_id == application.id, InfoRequest.answered_at.is_(None)
+        )
+    )
+
 
 # The queue page lists this many assignments, due first; the counts cover them all.
 QUEUE_PAGE = 100
@@ -188,11 +281,28 @@ def ranking(
     """Applications ranked by weighted score, computed in SQL: the mean score of each kind
     of reviewer weighted by the call's weights (kinds without reviews left out), then the
     running total of requested amounts against the envelope."""
+    query = _ranking_query(call, settings)
+    if country:
+        query = query.where(Organisation.country == country)
+    if org_type:
+        query = query.where(Organisation.org_type == org_type)
+    if leadership in {lead.value for lead in Leadership}:
+        query = query.where(LEADERSHIP_COLUMNS[Leadership(leadership)].is_(True))
+    ranked: list[RankedApplication] = []
+    running = 0
+    for row in session.execute(query):
+        running += int(row.requested_minor or 0)
+        ranked.append(_ranked(row, running, call, settings))
+    return ranked
+
+
+def _review_scores() -> Subquery:
+    """Per application, over its sent reviews: each kind's mean, the overall mean, the
+    number of reviews and the spread between the highest and lowest (basis points)."""
     A, R = ReviewAssignment, Review
-    submitted = R.submitted_at.is_not(None)
     staff_avg = func.avg(case((A.kind == ReviewerKind.STAFF.value, cast(R.score_bp, Float))))
     panel_avg = func.avg(case((A.kind == ReviewerKind.PANEL.value, cast(R.score_bp, Float))))
-    scores = (
+    return (
         select(
             A.application_id.label("application_id"),
             staff_avg.label("staff_avg"),
@@ -201,10 +311,15 @@ def ranking(
             func.count(R.id).label("n"),
             (func.max(R.score_bp) - func.min(R.score_bp)).label("spread"),
         )
-        .join(R, and_(R.assignment_id == A.id, submitted))
+        .join(R, and_(R.assignment_id == A.id, R.submitted_at.is_not(None)))
         .group_by(A.application_id)
         .subquery()
     )
+
+
+def _ranking_query(call: Call, settings: ReviewSettings) -> Select[*tuple[Any, ...]]:
+    """The call's sent applications with their scores and open decision, best first."""
+    scores = _review_scores()
     ws, wp = settings.staff_weight, settings.panel_weight
     numerator = func.coalesce(scores.c.staff_avg * ws, 0.0) + func.coalesce(
         scores.c.panel_avg * wp, 0.0
@@ -220,28 +335,28 @@ def ranking(
         .where(Decision.state.in_([DecisionState.PROPOSED.value, DecisionState.CONFIRMED.value]))
         .subquery()
     )
-    query = (
+    return (
         select(
             Application.id,
             Application.reference,
             Application.state,
             Application.requested_minor,
             Application.currency,
-            Organisation.name,
+            Organisation.name.label("organisation"),
             Organisation.country,
             Organisation.org_type,
             Organisation.women_led,
             Organisation.youth_led,
             Organisation.refugee_migrant_led,
             Organisation.disability_led,
-            func.coalesce(scores.c.n, 0),
+            func.coalesce(scores.c.n, 0).label("reviews"),
             weighted,
             scores.c.staff_avg,
             scores.c.panel_avg,
-            func.coalesce(scores.c.spread, 0),
-            open_decision.c.kind,
-            open_decision.c.state,
-            open_decision.c.amount_minor,
+            func.coalesce(scores.c.spread, 0).label("spread_bp"),
+            open_decision.c.kind.label("decision_kind"),
+            open_decision.c.state.label("decision_state"),
+            open_decision.c.amount_minor.label("decision_minor"),
         )
         .join(Organisation, Organisation.id == Application.organisation_id)
         .outerjoin(scores, scores.c.application_id == Application.id)
@@ -252,67 +367,36 @@ def ranking(
         )
         .order_by(weighted.is_(None), weighted.desc(), Application.requested_minor, Application.id)
     )
-    if country:
-        query = query.where(Organisation.country == country)
-    if org_type:
-        query = query.where(Organisation.org_type == org_type)
-    if leadership in {lead.value for lead in Leadership}:
-        query = query.where(LEADERSHIP_COLUMNS[Leadership(leadership)].is_(True))
-    ranked: list[RankedApplication] = []
-    running = 0
-    for row in session.execute(query).all():
-        (
-            app_id,
-            reference,
-            state,
-            requested,
-            currency,
-            name,
-            org_country,
-            kind,
-            women,
-            youth,
-            refugee,
-            disability,
-            n,
-            score,
-            staff,
-            panel,
-            spread_bp,
-            d_kind,
-            d_state,
-            d_amount,
-        ) = row
-        running += int(requested or 0)
-        leads = [
-            lead.value
-            for lead, flag in zip(Leadership, (women, youth, refugee, disability), strict=True)
-            if flag
-        ]
-        ranked.append(
-            RankedApplication(
-                application_id=app_id,
-                reference=reference or "",
-                state=state,
-                organisation=name,
-                country=org_country,
-                org_type=kind,
-                leadership=leads,
-                requested=Money(int(requested or 0), currency),
-                reviews=int(n),
-                score=_percent(score),
-                staff_score=_percent(staff),
-                panel_score=_percent(panel),
-                spread=float(spread_bp) / 100,
-                disputed=int(n) > 1 and int(spread_bp) >= settings.spread_threshold,
-                running_total=Money(running, call.currency),
-                within_envelope=running <= call.budget_minor,
-                decision_kind=d_kind,
-                decision_state=d_state,
-                decision_amount=Money(int(d_amount), call.currency) if d_amount else None,
-            )
-        )
-    return ranked
+
+
+def _ranked(
+    row: Row[*tuple[Any, ...]], running: int, call: Call, settings: ReviewSettings
+) -> RankedApplication:
+    flags = (row.women_led, row.youth_led, row.refugee_migrant_led, row.disability_led)
+    reviews, spread_bp = int(row.reviews), int(row.spread_bp)
+    return RankedApplication(
+        application_id=row.id,
+        reference=row.reference or "",
+        state=row.state,
+        organisation=row.organisation,
+        country=row.country,
+        org_type=row.org_type,
+        leadership=[lead.value for lead, flag in zip(Leadership, flags, strict=True) if flag],
+        requested=Money(int(row.requested_minor or 0), row.currency),
+        reviews=reviews,
+        score=_percent(row.weighted),
+        staff_score=_percent(row.staff_avg),
+        panel_score=_percent(row.panel_avg),
+        spread=float(spread_bp) / 100,
+        disputed=reviews > 1 and spread_bp >= settings.spread_threshold,
+        running_total=Money(running, call.currency),
+        within_envelope=running <= call.budget_minor,
+        decision_kind=row.decision_kind,
+        decision_state=row.decision_state,
+        decision_amount=(
+            Money(int(row.decision_minor), call.currency) if row.decision_minor else None
+        ),
+    )
 
 
 def _percent(basis_points: Any) -> float | None:

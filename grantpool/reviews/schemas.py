@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
 
 from ..platform.money import MAX_AMOUNT_MINOR
+from .commands import ConflictAnswer, DecisionProposal, DecisionRejection, ScoreSheet
 from .rules import DecisionKind, Recommendation
 
 
@@ -40,10 +43,12 @@ class ReviewOutSchema(Schema):
 
 
 class OtherReviewSchema(Schema):
+    """Another reviewer's sent review, dumped from its assignment."""
+
     kind = fields.String()
-    score_bp = fields.Integer()
-    recommendation = fields.String()
-    comment = fields.String()
+    score_bp = fields.Integer(attribute="review.score_bp")
+    recommendation = fields.String(attribute="review.recommendation")
+    comment = fields.String(attribute="review.comment")
 
 
 class ReviewerViewSchema(Schema):
@@ -70,6 +75,10 @@ class ConflictInSchema(Schema):
     has_conflict = fields.Boolean(required=True)
     nature = fields.String(load_default="")
 
+    @post_load
+    def make_answer(self, data: dict[str, Any], **_kwargs: Any) -> ConflictAnswer:
+        return ConflictAnswer(**data)
+
 
 class ReviewInSchema(Schema):
     scores = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
@@ -80,6 +89,10 @@ class ReviewInSchema(Schema):
     )
     comment = fields.String(load_default="")
     submit = fields.Boolean(load_default=False)
+
+    @post_load
+    def make_sheet(self, data: dict[str, Any], **_kwargs: Any) -> ScoreSheet:
+        return ScoreSheet(**data)
 
 
 class DecisionInSchema(Schema):
@@ -93,6 +106,16 @@ class DecisionInSchema(Schema):
     reason = fields.String(load_default="")
     reason_keys = fields.List(fields.String(), load_default=list)
     feedback_text = fields.String(load_default="")
+
+    @post_load
+    def make_proposal(self, data: dict[str, Any], **_kwargs: Any) -> DecisionProposal:
+        return DecisionProposal(
+            kind=DecisionKind(data["kind"]),
+            amount_minor=data["amount_minor"],
+            reason=data["reason"],
+            reason_keys=tuple(data["reason_keys"]),
+            feedback_text=data["feedback_text"],
+        )
 
 
 class DecisionSchema(Schema):
@@ -115,6 +138,10 @@ class DecisionSchema(Schema):
 
 class RejectInSchema(Schema):
     note = fields.String(required=True)
+
+    @post_load
+    def make_rejection(self, data: dict[str, Any], **_kwargs: Any) -> DecisionRejection:
+        return DecisionRejection(**data)
 
 
 class RankingSchema(Schema):

@@ -3,7 +3,6 @@ assignments, ranking, decisions) and applicants (answering a request for informa
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
@@ -19,11 +18,11 @@ from ..extensions import db
 from ..intake.models import Application
 from ..intake.rules import state_label
 from ..platform.errors import NotFound, ValidationFailed
-from ..platform.money import parse_money
 from ..platform.permissions import require
 from ..platform.storage import get_storage
 from ..platform.web import reads_only
-from . import export, queries, services
+from . import export, queries, reading, services
+from .commands import AutoAssignment
 from .forms import (
     ConflictForm,
     InfoAnswerForm,
@@ -31,6 +30,7 @@ from .forms import (
     ProposeForm,
     RejectForm,
     SettingsForm,
+    score_sheet,
 )
 from .models import Decision, InfoRequest, ReviewAssignment
 from .rules import (
@@ -39,10 +39,8 @@ from .rules import (
     RECOMMENDATION_LABELS,
     REVIEWER_KIND_LABELS,
     DecisionState,
-    clean_decline_reasons,
     criteria_as_lines,
     decline_reasons_as_lines,
-    parse_criteria_lines,
 )
 
 bp = Blueprint("reviews", __name__)
@@ -66,10 +64,10 @@ def _helpers() -> dict[str, Any]:
 def _review_outcome(application: Application) -> dict[str, Any]:
     """What the applicant's own page shows: feedback of a confirmed decision and any
     request for more information."""
-    decision = services.open_decision(db.session, application)
+    decision = queries.open_decision(db.session, application)
     return {
         "decision": decision if decision and decision.state == DecisionState.CONFIRMED else None,
-        "info_request": services.open_info_request(db.session, application),
+        "info_request": queries.open_info_request(db.session, application),
     }
 
 
@@ -117,9 +115,9 @@ def _review_page(
     assignment: ReviewAssignment, errors: dict[str, list[str]] | None = None, status: int = 200
 ) -> Any:
     call = assignment.application.call
-    settings = services.settings_of(db.session, call)
+    settings = queries.settings_of(db.session, call)
     others = []
-    if services.others_visible(settings, assignment):
+    if reading.others_visible(settings, assignment):
         others = [
             a
             for a in queries.submitted_reviews(db.session, assignment.application)
@@ -128,7 +126,7 @@ def _review_page(
     return render_template(
         "reviews/review.html",
         assignment=assignment,
-        view=services.reviewer_view(db.session, assignment, settings, _locale()),
+        view=reading.reviewer_view(db.session, assignment, settings, _locale()),
         criteria=settings.criteria,
         review=assignment.review,
         others=others,
@@ -137,7 +135,7 @@ def _review_page(
 
 
 def _declare_page(assignment: ReviewAssignment, form: ConflictForm, status: int = 200) -> Any:
-    settings = services.settings_of(db.session, assignment.application.call)
+    settings = queries.settings_of(db.session, assignment.application.call)
     return render_template(
         "reviews/declare.html",
         assignment=assignment,
@@ -151,17 +149,8 @@ def _declare_page(assignment: ReviewAssignment, form: ConflictForm, status: int 
 def declare(assignment_id: int) -> Any:
     assignment = _assignment(assignment_id, "assignment.declare")
     form = ConflictForm()
-    if form.has_conflict.data not in ("yes", "no"):
-        form.has_conflict.errors = [_("Choose whether you have a conflict.")]
-        return _declare_page(assignment, form, 422)
     try:
-        services.declare_conflict(
-            db.session,
-            current_user,
-            assignment,
-            has_conflict=form.has_conflict.data == "yes",
-            nature=form.nature.data or "",
-        )
+        services.declare_conflict(db.session, current_user, assignment, form.answer())
     except ValidationFailed as failure:
         form.add_errors(failure)
         return _declare_page(assignment, form, 422)
@@ -175,18 +164,14 @@ def declare(assignment_id: int) -> Any:
 @login_required
 def save_review(assignment_id: int) -> Any:
     assignment = _assignment(assignment_id, "assignment.review")
-    settings = services.settings_of(db.session, assignment.application.call)
-    scores = {c["key"]: request.form.get(f"score_{c['key']}", "") for c in settings.criteria}
+    settings = queries.settings_of(db.session, assignment.application.call)
     submit = bool(request.form.get("submit"))
     try:
         services.save_review(
             db.session,
             current_user,
             assignment,
-            scores,
-            request.form.get("recommendation"),
-            request.form.get("comment", ""),
-            submit=submit,
+            score_sheet(request.form, settings.criteria, submit=submit),
         )
     except ValidationFailed as failure:
         # A draft keeps what fits (200: committed); a refused submission changes nothing.
@@ -204,10 +189,10 @@ def save_review(assignment_id: int) -> Any:
 @login_required
 def attachment(assignment_id: int, number: int) -> Any:
     assignment = _assignment(assignment_id, "assignment.review")
-    stored = services.attachment_of(assignment, number)
+    stored = reading.attachment_of(assignment, number)
     if stored is None:
         raise NotFound()
-    settings = services.settings_of(db.session, assignment.application.call)
+    settings = queries.settings_of(db.session, assignment.application.call)
     name = f"attachment-{number}" if settings.blind else (stored.get("name") or "attachment")
     return flask_send_file(
         get_storage().open(stored["key"]),
@@ -230,22 +215,11 @@ def _managed_call(call_id: int) -> Call:
 @login_required
 def settings(call_id: int) -> Any:
     call = _managed_call(call_id)
-    current = services.settings_of(db.session, call)
+    current = queries.settings_of(db.session, call)
     form = SettingsForm()
     if request.method == "POST":
         try:
-            data: dict[str, Any] = {
-                "criteria": parse_criteria_lines(form.criteria.data or ""),
-                "staff_weight": form.staff_weight.data,
-                "panel_weight": form.panel_weight.data,
-                "blind": form.blind.data,
-                "hide_other_reviews": form.hide_other_reviews.data,
-                "decline_reasons": clean_decline_reasons(form.decline_reasons.data or ""),
-                "due_at": _due(form.due_at.data, call),
-            }
-            if (form.spread_threshold.data or "").strip():
-                data["spread_threshold"] = _points_to_bp(form.spread_threshold.data)
-            services.save_settings(db.session, current_user, call, data)
+            services.save_settings(db.session, current_user, call, form.change(call.fund.timezone))
         except ValidationFailed as failure:
             form.add_errors(failure)
             return render_template("reviews/settings.html", call=call, form=form), 422
@@ -262,33 +236,11 @@ def settings(call_id: int) -> Any:
     return render_template("reviews/settings.html", call=call, form=form)
 
 
-def _points_to_bp(text: Any) -> Any:
-    try:
-        return round(float(str(text).replace(",", ".")) * 100)
-    except ValueError:
-        return text  # the service reports it
-
-
-def _due(text: str | None, call: Call) -> dt.datetime | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    from zoneinfo import ZoneInfo
-
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed.single("due_at", _("Enter a date such as 2026-03-31.")) from None
-    # The end of that day where the fund works.
-    local = dt.datetime.combine(day, dt.time(23, 59), tzinfo=ZoneInfo(call.fund.timezone))
-    return local.astimezone(dt.UTC)
-
-
 @bp.get("/manage/calls/<int:call_id>/reviews")
 @login_required
 def assignments(call_id: int) -> Any:
     call = _managed_call(call_id)
-    rows = queries.ranking(db.session, call, services.settings_of(db.session, call))
+    rows = queries.ranking(db.session, call, queries.settings_of(db.session, call))
     by_application: dict[int, list[ReviewAssignment]] = {}
     for assignment in queries.assignments_of_call(db.session, call):
         by_application.setdefault(assignment.application_id, []).append(assignment)
@@ -297,7 +249,7 @@ def assignments(call_id: int) -> Any:
         call=call,
         rows=rows,
         by_application=by_application,
-        reviewers=services.reviewers_of_fund(db.session, call.fund_id),
+        reviewers=queries.reviewers_of_fund(db.session, call.fund_id),
     )
 
 
@@ -318,9 +270,8 @@ def assign(call_id: int) -> Any:
 @login_required
 def auto_assign(call_id: int) -> Any:
     call = _managed_call(call_id)
-    made = services.auto_assign(
-        db.session, current_user, call, request.form.get("per_application", type=int) or 0
-    )
+    wanted = AutoAssignment(request.form.get("per_application", type=int) or 0)
+    made = services.auto_assign(db.session, current_user, call, wanted)
     flash(_("%(n)s assignments were made.", n=len(made)), "success")
     return redirect(url_for("reviews.assignments", call_id=call.id))
 
@@ -332,7 +283,7 @@ def _ranking_rows(call: Call) -> tuple[list[queries.RankedApplication], dict[str
     rows = queries.ranking(
         db.session,
         call,
-        services.settings_of(db.session, call),
+        queries.settings_of(db.session, call),
         country=filters["country"].upper() or None,
         org_type=filters["org_type"] or None,
         leadership=filters["leadership"] or None,
@@ -350,8 +301,8 @@ def ranking(call_id: int) -> Any:
         call=call,
         rows=rows,
         filters=filters,
-        awarded=services.awarded_total(db.session, call),
-        settings=services.settings_of(db.session, call),
+        awarded=queries.awarded_total(db.session, call),
+        settings=queries.settings_of(db.session, call),
     )
 
 
@@ -388,13 +339,13 @@ def _decision_page(
     info_form: InfoRequestForm | None = None,
     status: int = 200,
 ) -> Any:
-    settings = services.settings_of(db.session, application.call)
+    settings = queries.settings_of(db.session, application.call)
     return render_template(
         "reviews/decision.html",
         application=application,
         call=application.call,
         reviews=queries.submitted_reviews(db.session, application),
-        decision=services.open_decision(db.session, application),
+        decision=queries.open_decision(db.session, application),
         history=db.session.scalars(
             select(Decision).where(Decision.application_id == application.id).order_by(Decision.id)
         ).all(),
@@ -407,7 +358,7 @@ def _decision_page(
         form=form or ProposeForm(formdata=None),
         reject_form=reject_form or RejectForm(formdata=None),
         info_form=info_form or InfoRequestForm(formdata=None),
-        awarded=services.awarded_total(db.session, application.call),
+        awarded=queries.awarded_total(db.session, application.call),
         state_label=state_label,
     ), status
 
@@ -424,24 +375,10 @@ def propose(application_id: int) -> Any:
     application = _decided_application(application_id)
     form = ProposeForm()
     try:
-        amount = None
-        if form.kind.data == "award":
-            try:
-                amount = parse_money(form.amount.data or "", application.currency, _locale())
-            except ValueError:
-                raise ValidationFailed.single(
-                    "amount", _("Enter the amount to award, such as 2500.")
-                ) from None
-        services.propose_decision(
-            db.session,
-            current_user,
-            application,
-            kind=form.kind.data or "",
-            amount=amount,
-            reason=form.reason.data or "",
-            reason_keys=request.form.getlist("reason_keys"),
-            feedback_text=form.feedback_text.data or "",
+        proposal = form.proposal(
+            application.currency, _locale(), request.form.getlist("reason_keys")
         )
+        services.propose_decision(db.session, current_user, application, proposal)
     except ValidationFailed as failure:
         form.add_errors(failure)
         return _decision_page(application, form=form, status=422)
@@ -470,7 +407,7 @@ def reject(decision_id: int) -> Any:
     found = _decision(decision_id)
     form = RejectForm()
     try:
-        services.reject_decision(db.session, current_user, found, form.note.data or "")
+        services.reject_decision(db.session, current_user, found, form.rejection())
     except ValidationFailed as failure:
         form.add_errors(failure)
         return _decision_page(found.application, reject_form=form, status=422)
@@ -484,7 +421,7 @@ def ask_more_info(application_id: int) -> Any:
     application = _decided_application(application_id)
     form = InfoRequestForm()
     try:
-        services.request_more_info(db.session, current_user, application, form.question.data or "")
+        services.request_more_info(db.session, current_user, application, form.more_info())
     except ValidationFailed as failure:
         form.add_errors(failure)
         return _decision_page(application, info_form=form, status=422)
@@ -500,7 +437,7 @@ def ask_more_info(application_id: int) -> Any:
 def answer_more_info(application_id: int) -> Any:
     application = _get(Application, application_id)
     require(current_user, "application.edit", application)
-    info = services.open_info_request(db.session, application)
+    info = queries.open_info_request(db.session, application)
     if info is None:
         return redirect(url_for("intake.show", application_id=application.id))
     form = InfoAnswerForm()
@@ -508,7 +445,7 @@ def answer_more_info(application_id: int) -> Any:
         send = bool(request.form.get("send"))
         try:
             services.answer_info_request(
-                db.session, current_user, info, form.answer.data or "", send=send
+                db.session, current_user, info, form.info_answer(send=send)
             )
         except ValidationFailed as failure:
             form.add_errors(failure)

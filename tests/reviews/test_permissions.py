@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role
 from grantpool.reviews import services
+from grantpool.reviews.commands import ConflictAnswer, DecisionProposal
+from grantpool.reviews.rules import DecisionKind
 from tests.factories import make_fund, make_organisation, make_user
 from tests.intake.test_api import bearer
 from tests.ledger.helpers import make_finance_officer
@@ -19,9 +21,12 @@ from tests.reviews.test_views import sign_in
 def targets(session: Session, world: World) -> dict:
     application = world.applications[0]
     assignment = services.assign_reviewer(session, world.manager, application, world.staff)
-    services.declare_conflict(session, world.staff, assignment, has_conflict=False)
+    services.declare_conflict(session, world.staff, assignment, ConflictAnswer(False))
     decision = services.propose_decision(
-        session, world.manager, application, kind="decline", feedback_text="Not this time"
+        session,
+        world.manager,
+        application,
+        DecisionProposal(DecisionKind.DECLINE, feedback_text="Not this time"),
     )
     other_fund = make_fund(session)
     other_org = make_organisation(session)

@@ -18,7 +18,18 @@ from grantpool.platform.errors import (
 from grantpool.platform.mail import OutboxMessage
 from grantpool.platform.money import Money
 from grantpool.reviews import queries, services
+from grantpool.reviews.commands import (
+    AutoAssignment,
+    ConflictAnswer,
+    DecisionProposal,
+    DecisionRejection,
+    InfoAnswer,
+    MoreInfoRequest,
+    ScoreSheet,
+    SettingsChange,
+)
 from grantpool.reviews.models import Decision, ReviewAssignment
+from grantpool.reviews.rules import DecisionKind
 from tests.factories import make_fund, make_user
 from tests.reviews.conftest import World, build_world, refused, submit
 
@@ -28,8 +39,10 @@ HALF = {"need": "2", "community_led": "2", "feasible": "partly"}
 
 def review(session: Session, world: World, application, reviewer, scores, rec="fund"):
     assignment = services.assign_reviewer(session, world.manager, application, reviewer)
-    services.declare_conflict(session, reviewer, assignment, has_conflict=False)
-    return services.save_review(session, reviewer, assignment, scores, rec, "ok", submit=True)
+    services.declare_conflict(session, reviewer, assignment, ConflictAnswer(False))
+    return services.save_review(
+        session, reviewer, assignment, ScoreSheet(scores, rec, "ok", submit=True)
+    )
 
 
 def count(session: Session, model: type) -> int:
@@ -60,14 +73,16 @@ def test_conflict_hides_and_flags_until_reassigned(session: Session, world: Worl
     application = world.applications[0]
     assignment = services.assign_reviewer(session, world.manager, application, world.staff)
     with refused(ValidationFailed, "what the conflict is"):
-        services.declare_conflict(session, world.staff, assignment, has_conflict=True, nature=" ")
+        services.declare_conflict(session, world.staff, assignment, ConflictAnswer(True, " "))
     services.declare_conflict(
-        session, world.staff, assignment, has_conflict=True, nature="My cousin leads it"
+        session, world.staff, assignment, ConflictAnswer(True, "My cousin leads it")
     )
     assert assignment.needs_reassignment
     assert queries.reviewer_queue(session, world.staff).items == []
     with pytest.raises(InvalidTransition):
-        services.save_review(session, world.staff, assignment, FULL, "fund", "", submit=True)
+        services.save_review(
+            session, world.staff, assignment, ScoreSheet(FULL, "fund", "", submit=True)
+        )
     with refused(ValidationFailed, "declared a conflict"):
         services.assign_reviewer(session, world.manager, application, world.staff)
     services.assign_reviewer(session, world.manager, application, world.staff2)
@@ -79,8 +94,8 @@ def test_auto_assign_is_balanced_and_respects_conflicts(session: Session, world:
     for _ in range(6):
         submit(session, world.call, world.organisations[0], world.applicants[0])
     first = services.assign_reviewer(session, world.manager, world.applications[0], world.staff)
-    services.declare_conflict(session, world.staff, first, has_conflict=True, nature="Former job")
-    made = services.auto_assign(session, world.manager, world.call, 2)
+    services.declare_conflict(session, world.staff, first, ConflictAnswer(True, "Former job"))
+    made = services.auto_assign(session, world.manager, world.call, AutoAssignment(2))
     by_app: dict[int, set[int]] = {}
     for a in made:
         by_app.setdefault(a.application_id, set()).add(a.reviewer_id)
@@ -92,7 +107,8 @@ def test_auto_assign_is_balanced_and_respects_conflicts(session: Session, world:
         for r in (world.staff, world.staff2, world.panel)
     ]
     assert max(loads) - min(loads) <= 1
-    assert services.auto_assign(session, world.manager, world.call, 2) == []  # idempotent
+    again = services.auto_assign(session, world.manager, world.call, AutoAssignment(2))
+    assert again == []  # idempotent
 
 
 def test_review_draft_then_submit_fixes_the_score(session: Session, world: World) -> None:
@@ -100,24 +116,32 @@ def test_review_draft_then_submit_fixes_the_score(session: Session, world: World
         session, world.manager, world.applications[0], world.staff
     )
     with pytest.raises(InvalidTransition, match="conflict of interest first"):
-        services.save_review(session, world.staff, assignment, FULL, None, "", submit=False)
-    services.declare_conflict(session, world.staff, assignment, has_conflict=False)
+        services.save_review(
+            session, world.staff, assignment, ScoreSheet(FULL, None, "", submit=False)
+        )
+    services.declare_conflict(session, world.staff, assignment, ConflictAnswer(False))
     draft = services.save_review(
-        session, world.staff, assignment, {"need": "3"}, None, "half way", submit=False
+        session, world.staff, assignment, ScoreSheet({"need": "3"}, None, "half way", submit=False)
     )
     assert draft.submitted_at is None and draft.scores == {"need": "3"}
     with pytest.raises(ValidationFailed) as failure:
-        services.save_review(session, world.staff, assignment, {"need": "3"}, None, "", submit=True)
+        services.save_review(
+            session, world.staff, assignment, ScoreSheet({"need": "3"}, None, "", submit=True)
+        )
     assert {"score_community_led", "score_feasible", "recommendation"} <= set(failure.value.errors)
-    done = services.save_review(session, world.staff, assignment, HALF, "maybe", "", submit=True)
+    done = services.save_review(
+        session, world.staff, assignment, ScoreSheet(HALF, "maybe", "", submit=True)
+    )
     assert done.score_bp == 5000 and assignment.state == "submitted"
     with pytest.raises(InvalidTransition, match="sent already"):
-        services.save_review(session, world.staff, assignment, FULL, "fund", "", submit=True)
+        services.save_review(
+            session, world.staff, assignment, ScoreSheet(FULL, "fund", "", submit=True)
+        )
 
 
 def test_ranking_weights_kinds_in_sql(session: Session, world: World) -> None:
     settings = services.save_settings(
-        session, world.manager, world.call, {"staff_weight": 1, "panel_weight": 3}
+        session, world.manager, world.call, SettingsChange(staff_weight=1, panel_weight=3)
     )
     first = world.applications[0]
     review(session, world, first, world.staff, FULL)  # 100
@@ -138,23 +162,26 @@ def test_ranking_weights_kinds_in_sql(session: Session, world: World) -> None:
     ] == [first.id]
 
 
-def decided(session: Session, world: World, application, **kwargs):
+def award(amount_minor: int, reason: str) -> DecisionProposal:
+    return DecisionProposal(DecisionKind.AWARD, amount_minor, reason=reason)
+
+
+def decline(*reason_keys: str, feedback_text: str = "") -> DecisionProposal:
+    return DecisionProposal(
+        DecisionKind.DECLINE, reason_keys=reason_keys, feedback_text=feedback_text
+    )
+
+
+def decided(session: Session, world: World, application, proposal: DecisionProposal):
     services.assign_reviewer(session, world.manager, application, world.staff)
-    return services.propose_decision(session, world.manager, application, **kwargs)
+    return services.propose_decision(session, world.manager, application, proposal)
 
 
 def test_four_eyes_award_commits_money_and_tells_the_applicant(
     session: Session, world: World
 ) -> None:
     application = world.applications[0]
-    decision = decided(
-        session,
-        world,
-        application,
-        kind="award",
-        amount=Money(300000, "USD"),
-        reason="Strong community lead",
-    )
+    decision = decided(session, world, application, award(300000, "Strong community lead"))
     with pytest.raises(NotPermitted, match="different fund manager"):
         services.confirm_decision(session, world.manager, decision)
     before = count(session, LedgerTransaction)
@@ -167,9 +194,7 @@ def test_four_eyes_award_commits_money_and_tells_the_applicant(
 
 
 def test_database_refuses_a_self_confirmed_decision(session: Session, world: World) -> None:
-    decision = decided(
-        session, world, world.applications[0], kind="decline", reason_keys=["budget"]
-    )
+    decision = decided(session, world, world.applications[0], decline("budget"))
     with pytest.raises(IntegrityError), session.begin_nested():
         session.execute(
             Decision.__table__.update()
@@ -183,30 +208,21 @@ def test_database_refuses_a_self_confirmed_decision(session: Session, world: Wor
 def test_award_bounds_and_envelope(session: Session, world: World) -> None:
     application = world.applications[0]
     with refused(ValidationFailed, "Award between"):
-        decided(session, world, application, kind="award", amount=Money(600000, "USD"), reason="x")
+        decided(session, world, application, award(600000, "x"))
     # Fill the 50,000 envelope with ten confirmed awards of 5,000, then one more is refused.
     for _ in range(10):
         other = submit(session, world.call, world.organisations[0], world.applicants[0])
-        d = decided(session, world, other, kind="award", amount=Money(500000, "USD"), reason="x")
+        d = decided(session, world, other, award(500000, "x"))
         services.confirm_decision(session, world.manager2, d)
     assert services.awarded_total(session, world.call) == Money(5000000, "USD")
     with pytest.raises(InvalidTransition, match="past its budget envelope"):
-        services.propose_decision(
-            session,
-            world.manager,
-            application,
-            kind="award",
-            amount=Money(100000, "USD"),
-            reason="x",
-        )
+        services.propose_decision(session, world.manager, application, award(100000, "x"))
 
 
 def test_award_the_fund_cannot_cover_writes_nothing(session: Session) -> None:
     world = build_world(session, money="1000")
     application = world.applications[0]
-    decision = decided(
-        session, world, application, kind="award", amount=Money(300000, "USD"), reason="x"
-    )
+    decision = decided(session, world, application, award(300000, "x"))
     before = count(session, LedgerTransaction)
     with pytest.raises(InsufficientFunds), session.begin_nested():
         services.confirm_decision(session, world.manager2, decision)
@@ -222,9 +238,7 @@ def test_decline_feedback_in_the_applicants_language(session: Session, world: Wo
         session,
         world,
         application,
-        kind="decline",
-        reason_keys=["budget", "nope"],
-        feedback_text="Revenez l'an prochain.",
+        decline("budget", "nope", feedback_text="Revenez l'an prochain."),
     )
     assert decision.feedback.startswith("- Le budget de l'appel")
     assert decision.reason_keys == ["budget"]
@@ -238,19 +252,21 @@ def test_decline_feedback_in_the_applicants_language(session: Session, world: Wo
 def test_decline_needs_feedback_and_rejection_needs_another(session: Session, world: World) -> None:
     application = world.applications[0]
     with refused(ValidationFailed, "at least one reason"):
-        decided(session, world, application, kind="decline")
+        decided(session, world, application, decline())
     decision = services.propose_decision(
-        session, world.manager, application, kind="decline", feedback_text="Too broad"
+        session, world.manager, application, decline(feedback_text="Too broad")
     )
     with pytest.raises(InvalidTransition, match="already proposed"):
-        services.propose_decision(
-            session, world.manager2, application, kind="decline", feedback_text="x"
-        )
+        services.propose_decision(session, world.manager2, application, decline(feedback_text="x"))
     with pytest.raises(NotPermitted):
-        services.reject_decision(session, world.manager, decision, "changed my mind")
-    services.reject_decision(session, world.manager2, decision, "Give it a review first")
+        services.reject_decision(
+            session, world.manager, decision, DecisionRejection("changed my mind")
+        )
+    services.reject_decision(
+        session, world.manager2, decision, DecisionRejection("Give it a review first")
+    )
     again = services.propose_decision(
-        session, world.manager2, application, kind="decline", feedback_text="Too broad"
+        session, world.manager2, application, decline(feedback_text="Too broad")
     )
     assert again.state == "proposed"
 
@@ -258,20 +274,22 @@ def test_decline_needs_feedback_and_rejection_needs_another(session: Session, wo
 def test_more_information_round_trip_keeps_the_draft(session: Session, world: World) -> None:
     application = world.applications[1]
     services.assign_reviewer(session, world.manager, application, world.staff)
-    info = services.request_more_info(session, world.manager, application, "Who keeps the books?")
+    info = services.request_more_info(
+        session, world.manager, application, MoreInfoRequest("Who keeps the books?")
+    )
     assert application.state == "more_info_requested"
     mail = session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
     assert mail.locale == "fr" and "Who keeps the books?" in mail.body_text
     with pytest.raises(InvalidTransition):
-        services.propose_decision(
-            session, world.manager, application, kind="decline", feedback_text="x"
-        )
+        services.propose_decision(session, world.manager, application, decline(feedback_text="x"))
     with pytest.raises(NotPermitted):
-        services.answer_info_request(session, world.applicants[0], info, "x", send=True)
-    services.answer_info_request(session, world.applicants[1], info, "Our treasurer", send=False)
+        services.answer_info_request(session, world.applicants[0], info, InfoAnswer("x", send=True))
+    services.answer_info_request(
+        session, world.applicants[1], info, InfoAnswer("Our treasurer", send=False)
+    )
     assert info.answer_draft == "Our treasurer" and application.state == "more_info_requested"
     services.answer_info_request(
-        session, world.applicants[1], info, "Our treasurer, Grace", send=True
+        session, world.applicants[1], info, InfoAnswer("Our treasurer, Grace", send=True)
     )
     assert info.answer == "Our treasurer, Grace" and application.state == "in_review"
 
@@ -283,7 +301,9 @@ def test_rubric_is_frozen_once_reviews_are_in(session: Session, world: World) ->
             session,
             world.manager,
             world.call,
-            {"criteria": [{"key": "need", "label": "Need", "weight": 1, "scale": "0-4"}]},
+            SettingsChange(
+                criteria=({"key": "need", "label": "Need", "weight": 1, "scale": "0-4"},)
+            ),
         )
     assert session.scalar(select(func.count()).select_from(ReviewAssignment)) == 1
 
@@ -297,14 +317,7 @@ def test_a_confirmed_award_becomes_a_grant_with_its_money_committed(
     application = world.applications[0]
     fund = world.call.fund
     available_before = balance_of(session, fund, "fund:available")
-    decision = decided(
-        session,
-        world,
-        application,
-        kind="award",
-        amount=Money(400000, "USD"),
-        reason="Strong community plan",
-    )
+    decision = decided(session, world, application, award(400000, "Strong community plan"))
     services.confirm_decision(session, world.manager2, decision)
     grant = session.scalar(select(Grant).where(Grant.application_id == application.id))
     assert grant is not None and grant.amount_minor == 400000

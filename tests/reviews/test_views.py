@@ -14,6 +14,7 @@ from grantpool.platform.mail import OutboxMessage
 from grantpool.platform.money import Money
 from grantpool.platform.storage import get_storage
 from grantpool.reviews import services
+from grantpool.reviews.commands import ConflictAnswer, ScoreSheet, SettingsChange
 from grantpool.reviews.models import Decision, ReviewAssignment
 from tests.calls.test_views import token_from
 from tests.conftest import login
@@ -33,7 +34,7 @@ def accepted(session: Session, world: World, reviewer, application=None) -> Revi
     assignment = services.assign_reviewer(
         session, world.manager, application or world.applications[0], reviewer
     )
-    services.declare_conflict(session, reviewer, assignment, has_conflict=False)
+    services.declare_conflict(session, reviewer, assignment, ConflictAnswer(False))
     return assignment
 
 
@@ -93,10 +94,7 @@ def test_other_reviews_hidden_until_ones_own_is_sent(
         session,
         world.staff2,
         first,
-        {k[6:]: v for k, v in FULL.items()},
-        "fund",
-        "Distinctive comment",
-        submit=True,
+        ScoreSheet({k[6:]: v for k, v in FULL.items()}, "fund", "Distinctive comment", submit=True),
     )
     mine = accepted(session, world, world.staff)
     sign_in(client, world.staff)
@@ -105,10 +103,7 @@ def test_other_reviews_hidden_until_ones_own_is_sent(
         session,
         world.staff,
         mine,
-        {k[6:]: v for k, v in FULL.items()},
-        "maybe",
-        "",
-        submit=True,
+        ScoreSheet({k[6:]: v for k, v in FULL.items()}, "maybe", "", submit=True),
     )
     assert "Distinctive comment" in client.get(f"/reviews/{mine.id}").get_data(as_text=True)
 
@@ -132,7 +127,7 @@ def test_blind_review_leaks_nothing_identifying(
         open_until=NOW + dt.timedelta(days=5),
         questions=questions,
     )
-    services.save_settings(session, world.manager, call, {"blind": True})
+    services.save_settings(session, world.manager, call, SettingsChange(blind=True))
     stored = get_storage().save(io.BytesIO(b"%PDF-1.4\n% budget\n"))
     organisation = world.organisations[0]
     application = submit_application(
@@ -332,7 +327,10 @@ def test_ranking_page_and_exports(session: Session, client: FlaskClient, world: 
 
     mine = accepted(session, world, world.staff)
     services.save_review(
-        session, world.staff, mine, {k[6:]: v for k, v in FULL.items()}, "fund", "", submit=True
+        session,
+        world.staff,
+        mine,
+        ScoreSheet({k[6:]: v for k, v in FULL.items()}, "fund", "", submit=True),
     )
     sign_in(client, world.manager)
     page = client.get(f"/manage/calls/{world.call.id}/ranking").get_data(as_text=True)
