@@ -1,24 +1,27 @@
 """Realistic data at scale, written with bulk inserts (the services would take hours).
 
 Everything here is what the services would have produced: the same tables, states and
-invariants, so the pages and exports read it as they would read real data.
+invariants, so the pages and exports read it as they would read real data. `generate`
+runs the generators in order: funds, donors, organisations, their applicants and calls
+with their applications here, then grants, money, reviews and attribution
+(bench.money), each reading what the ones before wrote.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Engine
 
-from grantpool.models import metadata
+from bench.money import generate_money
+from bench.rows import Generated, Scale, ids_of, insert_rows
 from grantpool.organisations.rules import OrganisationType
 from grantpool.platform.time import now_utc
 
-BATCH = 5_000
+__all__ = ["Generated", "Scale", "generate"]
 COUNTRIES = {
     "KE": ["KE-30", "KE-47", "KE-13"],
     "UG": ["UG-N", "UG-C"],
@@ -39,7 +42,8 @@ LOCAL_TYPES = [
         OrganisationType.LOCAL_GOVERNMENT,
     )
 ]
-QUESTIONS = [
+THEMES = ["water", "food", "health", "education", "livelihoods"]
+QUESTIONS: list[dict[str, Any]] = [
     {
         "key": "summary",
         "kind": "long_text",
@@ -67,7 +71,7 @@ QUESTIONS = [
         "label": {"en": "Theme"},
         "help": {},
         "required": True,
-        "choices": ["water", "food", "health", "education", "livelihoods"],
+        "choices": THEMES,
         "show_if": None,
         "section": "",
     },
@@ -85,72 +89,23 @@ QUESTIONS = [
 ]
 
 
-@dataclass
-class Scale:
-    organisations: int = 2_000
-    applications: int = 100_000
-    grants: int = 20_000
-    tranches_per_grant: int = 3
-    donors: int = 30
-    calls: int = 40
-
-    @classmethod
-    def small(cls) -> Scale:
-        return cls(organisations=200, applications=5_000, grants=1_000, donors=10, calls=8)
-
-
-@dataclass
-class Generated:
-    fund_id: int
-    open_call_id: int
-    applicant_token: str
-    applicant_organisation_id: int
-    counts: dict[str, int]
-
-
-def _table(name: str) -> Table:
-    return metadata.tables[name]
-
-
-def _batched(rows: Iterator[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _insert(engine: Engine, name: str, rows: Iterator[dict[str, Any]]) -> int:
-    table = _table(name)
-    total = 0
-    with engine.begin() as conn:
-        for batch in _batched(rows):
-            conn.execute(insert(table), batch)
-            total += len(batch)
-    return total
-
-
-def _ids(engine: Engine, name: str) -> list[int]:
-    with engine.connect() as conn:
-        return list(conn.scalars(select(_table(name).c.id).order_by(_table(name).c.id)))
-
-
-# Later capabilities add their own rows here: each gets the engine, the random source,
-# what was generated so far, and the scale, and returns the number of rows it wrote.
-EXTRA_GENERATORS: list[Callable[[Engine, random.Random, Generated, Scale], dict[str, int]]] = []
-
-
 def generate(engine: Engine, scale: Scale, seed: int = 7) -> Generated:
+    """Every generator, in order, from one random source (the same seed, the same data)."""
+    rng = random.Random(seed)
+    generated = generate_applications(engine, rng, scale)
+    generated.counts.update(generate_money(engine, rng, generated, scale))
+    return generated
+
+
+def generate_applications(engine: Engine, rng: random.Random, scale: Scale) -> Generated:
+    """The fund, its donors, the organisations with one applicant each (the first with an
+    API token), the calls (the last one open) and their applications."""
     from grantpool.accounts.services import API_TOKEN_PREFIX, token_hash
 
-    rng = random.Random(seed)
     now = now_utc()
     counts: dict[str, int] = {}
 
-    counts["funds"] = _insert(
+    counts["funds"] = insert_rows(
         engine,
         "funds",
         iter(
@@ -165,8 +120,8 @@ def generate(engine: Engine, scale: Scale, seed: int = 7) -> Generated:
             ]
         ),
     )
-    fund_id = _ids(engine, "funds")[0]
-    counts["donors"] = _insert(
+    fund_id = ids_of(engine, "funds")[0]
+    counts["donors"] = insert_rows(
         engine,
         "donors",
         (
@@ -207,10 +162,10 @@ def generate(engine: Engine, scale: Scale, seed: int = 7) -> Generated:
                 "updated_at": now,
             }
 
-    counts["organisations"] = _insert(engine, "organisations", organisations())
-    organisation_ids = _ids(engine, "organisations")
+    counts["organisations"] = insert_rows(engine, "organisations", organisations())
+    organisation_ids = ids_of(engine, "organisations")
 
-    counts["users"] = _insert(
+    counts["users"] = insert_rows(
         engine,
         "users",
         (
@@ -228,8 +183,8 @@ def generate(engine: Engine, scale: Scale, seed: int = 7) -> Generated:
             for i in range(len(organisation_ids))
         ),
     )
-    user_ids = _ids(engine, "users")
-    counts["memberships"] = _insert(
+    user_ids = ids_of(engine, "users")
+    counts["memberships"] = insert_rows(
         engine,
         "memberships",
         (
@@ -238,7 +193,7 @@ def generate(engine: Engine, scale: Scale, seed: int = 7) -> Generated:
         ),
     )
     secret = API_TOKEN_PREFIX + "bench-" + "x" * 30
-    _insert(
+    insert_rows(
         engine,
         "api_tokens",
         iter(
@@ -285,8 +240,8 @@ def generate(engine: Engine, scale: Scale, seed: int = 7) -> Generated:
                 "closed_at": None if is_open else closes,
             }
 
-    counts["calls"] = _insert(engine, "calls", calls())
-    call_ids = _ids(engine, "calls")
+    counts["calls"] = insert_rows(engine, "calls", calls())
+    call_ids = ids_of(engine, "calls")
 
     states = (
         ["submitted"] * 5 + ["in_review"] * 3 + ["declined"] * 6 + ["withdrawn"] + ["awarded"] * 5
@@ -307,7 +262,7 @@ def generate(engine: Engine, scale: Scale, seed: int = 7) -> Generated:
                 "answers": {
                     "summary": "We will repair wells and train a committee.",
                     "people": str(rng.randrange(20, 2000)),
-                    "theme": rng.choice(QUESTIONS[2]["choices"]),
+                    "theme": rng.choice(THEMES),
                 },
                 "requested_minor": rng.randrange(100_000, 5_000_000, 100),
                 "currency": "USD",
@@ -323,14 +278,11 @@ def generate(engine: Engine, scale: Scale, seed: int = 7) -> Generated:
                 "request_fingerprint": None,
             }
 
-    counts["applications"] = _insert(engine, "applications", applications())
-    generated = Generated(
+    counts["applications"] = insert_rows(engine, "applications", applications())
+    return Generated(
         fund_id=fund_id,
         open_call_id=call_ids[-1],
         applicant_token=secret,
         applicant_organisation_id=organisation_ids[0],
         counts=counts,
     )
-    for extra in EXTRA_GENERATORS:
-        counts.update(extra(engine, rng, generated, scale))
-    return generated

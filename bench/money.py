@@ -1,22 +1,26 @@
 """Benchmark data for grants and money: contributions from the donors, grants of awarded
 applications with three tranches each, the disbursements of paid tranches, the confirmed
 decisions behind the grants, a reviewer's queue, and every ledger transaction, entry and
-balance snapshot these imply, so `check_ledger` finds nothing wrong.
+balance snapshot these imply, so `check_ledger` finds nothing wrong. The entries are
+built with grantpool.ledger.rules, the account codes and balancing the application posts
+with, and refused as `post_transaction` would refuse them.
 
-Registered in bench.generate.EXTRA_GENERATORS (imported by bench.run).
+Run by bench.generate.generate, after the applications.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
-from bench.generate import EXTRA_GENERATORS, Generated, Scale, _batched, _insert, _table
+from bench.rows import Generated, Scale, insert_returning_ids, insert_rows, table
+from grantpool.ledger import rules
+from grantpool.ledger.models import TransactionKind
 from grantpool.platform.time import now_utc
 
 STAFF = {
@@ -27,22 +31,12 @@ STAFF = {
     "reviewer@bench.example.org": ("reviewer", "Bench Reviewer"),
 }
 QUEUE_LENGTH = 200
+FUND_COST_MINOR = 5_000_000
 
 
-def _insert_returning_ids(engine: Engine, name: str, rows: list[dict[str, Any]]) -> list[int]:
-    table = _table(name)
-    ids: list[int] = []
-    with engine.begin() as conn:
-        for batch in _batched(iter(rows)):
-            result = conn.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), batch
-            )
-            ids.extend(result.scalars())
-    return ids
-
-
-class _Ledger:
-    """Collects transactions and their entries in memory, then writes them in bulk."""
+class Ledger:
+    """Collects transactions and their entries in memory, then writes them in bulk. Each
+    posting is checked as grantpool.ledger.services.post_transaction checks it."""
 
     def __init__(self, fund_id: int, created_by: int) -> None:
         self.fund_id = fund_id
@@ -51,8 +45,23 @@ class _Ledger:
         self.lines: list[list[tuple[str, int]]] = []
         self.balances: dict[str, int] = {}
 
-    def post(self, kind: str, lines: list[tuple[str, int]], at: dt.datetime, text: str) -> int:
-        assert sum(a for _c, a in lines) == 0
+    def post(self, kind: str, lines: Sequence[tuple[str, int]], at: dt.datetime, text: str) -> int:
+        """Add a transaction; ValueError, having added nothing, for an unknown kind or
+        account code, entries that do not sum to zero, or a guarded account (fund:available,
+        grant:G:committed) taken below zero."""
+        if kind not in TransactionKind.ALL:
+            raise ValueError(f"unknown transaction kind {kind!r}")
+        if len(lines) < 2:
+            raise ValueError("a transaction needs at least two entries")
+        for code, _amount in lines:
+            if not rules.is_valid_account_code(code):
+                raise ValueError(f"not a ledger account code: {code!r}")
+        if not rules.is_balanced(amount for _code, amount in lines):
+            raise ValueError("the entries of a transaction must sum to zero")
+        net = rules.net_by_account(lines)
+        for code, change in net.items():
+            if rules.must_stay_non_negative(code) and self.balances.get(code, 0) + change < 0:
+                raise ValueError(f"{code} would go below zero ({text})")
         self.transactions.append(
             {
                 "fund_id": self.fund_id,
@@ -65,9 +74,9 @@ class _Ledger:
                 "reverses_id": None,
             }
         )
-        self.lines.append(lines)
-        for code, amount in lines:
-            self.balances[code] = self.balances.get(code, 0) + amount
+        self.lines.append(list(lines))
+        for code, change in net.items():
+            self.balances[code] = self.balances.get(code, 0) + change
         return len(self.transactions) - 1  # an index, resolved to an id by write()
 
     def write(self, engine: Engine, now: dt.datetime) -> list[int]:
@@ -75,7 +84,7 @@ class _Ledger:
         account_ids = dict(
             zip(
                 codes,
-                _insert_returning_ids(
+                insert_returning_ids(
                     engine,
                     "ledger_accounts",
                     [{"fund_id": self.fund_id, "code": code, "created_at": now} for code in codes],
@@ -83,7 +92,7 @@ class _Ledger:
                 strict=True,
             )
         )
-        _insert(
+        insert_rows(
             engine,
             "ledger_balances",
             (
@@ -95,8 +104,8 @@ class _Ledger:
                 for code in codes
             ),
         )
-        transaction_ids = _insert_returning_ids(engine, "ledger_transactions", self.transactions)
-        _insert(
+        transaction_ids = insert_returning_ids(engine, "ledger_transactions", self.transactions)
+        insert_rows(
             engine,
             "ledger_entries",
             (
@@ -109,7 +118,7 @@ class _Ledger:
 
 
 def _staff(engine: Engine, fund_id: int, now: dt.datetime) -> dict[str, int]:
-    _insert(
+    insert_rows(
         engine,
         "users",
         (
@@ -127,14 +136,14 @@ def _staff(engine: Engine, fund_id: int, now: dt.datetime) -> dict[str, int]:
             for email, (_role, name) in STAFF.items()
         ),
     )
-    users = _table("users")
+    users = table("users")
     with engine.connect() as conn:
         ids = dict(
             conn.execute(
                 select(users.c.email, users.c.id).where(users.c.email.in_(list(STAFF)))
             ).all()
         )
-    _insert(
+    insert_rows(
         engine,
         "role_assignments",
         (
@@ -159,7 +168,7 @@ def generate_money(
     staff = _staff(engine, fund_id, now)
     manager, manager2 = staff["manager@bench.example.org"], staff["manager2@bench.example.org"]
     officer, officer2 = staff["officer@bench.example.org"], staff["officer2@bench.example.org"]
-    apps, calls = _table("applications"), _table("calls")
+    apps, calls = table("applications"), table("calls")
     with engine.connect() as conn:
         awarded = conn.execute(
             select(
@@ -175,16 +184,16 @@ def generate_money(
             .order_by(apps.c.id)
             .limit(scale.grants)
         ).all()
+        donor_table = table("donors")
         donors = conn.execute(
-            select(_table("donors").c.id, _table("donors").c.currency).order_by(
-                _table("donors").c.id
-            )
+            select(donor_table.c.id, donor_table.c.currency).order_by(donor_table.c.id)
         ).all()
-    ledger = _Ledger(fund_id, officer)
+    ledger = Ledger(fund_id, officer)
 
-    # Money in first, so fund:available never needs to go below zero.
+    # Money in first, enough for every grant and the fund's cost, so fund:available never
+    # needs to go below zero.
     total_grants = sum(int(a.requested_minor) for a in awarded)
-    target = int(total_grants * 1.15) + 1_000_000
+    target = int(total_grants * 1.15) + FUND_COST_MINOR + 1_000_000
     contributions: list[dict[str, Any]] = []
     contribution_tx: list[int] = []
     per_donor = max(1, target // (len(donors) * 4))
@@ -198,8 +207,8 @@ def generate_money(
             at = start + dt.timedelta(days=k * 30 + rng.randrange(20))
             contribution_tx.append(
                 ledger.post(
-                    "contribution",
-                    [("fund:available", base), (f"donor:{donor_id}", -base)],
+                    TransactionKind.CONTRIBUTION,
+                    [(rules.FUND_AVAILABLE, base), (rules.donor_account(donor_id), -base)],
                     at,
                     f"contribution from donor {donor_id}",
                 )
@@ -219,7 +228,7 @@ def generate_money(
                     "created_at": at,
                 }
             )
-    _insert(
+    insert_rows(
         engine,
         "fund_donors",
         (
@@ -227,7 +236,7 @@ def generate_money(
             for donor_id, _c in donors
         ),
     )
-    _insert(
+    insert_rows(
         engine,
         "pledges",
         (
@@ -245,8 +254,8 @@ def generate_money(
         ),
     )
     ledger.post(
-        "fund_cost",
-        [("fund:costs", 5_000_000), ("fund:available", -5_000_000)],
+        TransactionKind.FUND_COST,
+        [(rules.FUND_COSTS, FUND_COST_MINOR), (rules.FUND_AVAILABLE, -FUND_COST_MINOR)],
         start + dt.timedelta(days=200),
         "fund management",
     )
@@ -316,35 +325,38 @@ def generate_money(
                     grant["first_paid_on"] = paid_on
                     grant["days_award_to_first_payment"] = (paid_on - awarded_on).days
 
-    grant_ids = _insert_returning_ids(engine, "grants", grants)
+    grant_ids = insert_returning_ids(engine, "grants", grants)
     for grant_id, grant in zip(grant_ids, grants, strict=True):
         ledger.post(
-            "grant_commitment",
+            TransactionKind.GRANT_COMMITMENT,
             [
-                (f"grant:{grant_id}:committed", grant["amount_minor"]),
-                ("fund:available", -grant["amount_minor"]),
+                (rules.grant_committed_account(grant_id), grant["amount_minor"]),
+                (rules.FUND_AVAILABLE, -grant["amount_minor"]),
             ],
             grant["awarded_at"],
             f"commitment to grant {grant_id}",
         )
     for tranche in tranches:
         tranche["grant_id"] = grant_ids[tranche["grant_id"]]
-    tranche_ids = _insert_returning_ids(engine, "tranches", tranches)
+    tranche_ids = insert_returning_ids(engine, "tranches", tranches)
     payment_tx = []
     for g_index, t_index, info in payments:
         grant_id, amount = grant_ids[g_index], tranches[t_index]["amount_minor"]
         at = dt.datetime.combine(info["paid_on"], dt.time(9), dt.UTC)
         payment_tx.append(
             ledger.post(
-                "tranche_payment",
-                [(f"grant:{grant_id}:paid", amount), (f"grant:{grant_id}:committed", -amount)],
+                TransactionKind.TRANCHE_PAYMENT,
+                [
+                    (rules.grant_paid_account(grant_id), amount),
+                    (rules.grant_committed_account(grant_id), -amount),
+                ],
                 at,
                 f"grant {grant_id} tranche {tranches[t_index]['number']}",
             )
         )
     transaction_ids = ledger.write(engine, now)
 
-    _insert(
+    insert_rows(
         engine,
         "contributions",
         (
@@ -388,12 +400,12 @@ def generate_money(
     counts = {
         "grants": len(grant_ids),
         "tranches": len(tranche_ids),
-        "disbursements": _insert(engine, "disbursements", disbursements()),
+        "disbursements": insert_rows(engine, "disbursements", disbursements()),
         "contributions": len(contributions),
         "ledger_transactions": len(transaction_ids),
         "ledger_entries": sum(len(lines) for lines in ledger.lines),
     }
-    counts["decisions"] = _insert(
+    counts["decisions"] = insert_rows(
         engine,
         "decisions",
         (
@@ -434,7 +446,7 @@ def _attribution(
     """How partners want to be credited: most by their own name, some anonymised, a few
     not at all; consent given on most grants, with embargoes, withdrawals and safety flags
     in realistic proportions, so the open-data exports have real work to do."""
-    _insert(
+    insert_rows(
         engine,
         "attribution_settings",
         (
@@ -479,7 +491,7 @@ def _attribution(
                 "version": 1,
             }
 
-    return _insert(engine, "attribution_records", records())
+    return insert_rows(engine, "attribution_records", records())
 
 
 def _dashboard_totals(engine: Engine, fund_id: int) -> int:
@@ -503,7 +515,7 @@ def _reviewer_queue(
     engine: Engine, generated: Generated, staff: dict[str, int], now: dt.datetime
 ) -> int:
     """A reviewer with QUEUE_LENGTH applications of the open call to review."""
-    apps = _table("applications")
+    apps = table("applications")
     with engine.connect() as conn:
         ids = list(
             conn.scalars(
@@ -513,7 +525,7 @@ def _reviewer_queue(
                 .limit(QUEUE_LENGTH)
             )
         )
-    return _insert(
+    return insert_rows(
         engine,
         "review_assignments",
         (
@@ -532,6 +544,3 @@ def _reviewer_queue(
             for i, app_id in enumerate(ids)
         ),
     )
-
-
-EXTRA_GENERATORS.append(generate_money)

@@ -22,8 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,24 +32,12 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench import browser  # noqa: E402
 from bench.generate import Generated, Scale, generate  # noqa: E402
+from bench.money import STAFF  # noqa: E402
+from bench.scenarios import Scenario, SignedIn, scenarios  # noqa: E402
 from grantpool.platform import migrations  # noqa: E402
 from grantpool.platform.db import create_db_engine, normalise_url  # noqa: E402
 
 SECRET = "bench-secret-key-not-for-production-use-0123456789"
-
-
-@dataclass
-class Scenario:
-    name: str
-    path: str
-    method: str = "GET"
-    body: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    target: float | None = None  # required ratio to the minimal route
-    max_statements: int | None = None
-    # Report the workers' peak resident memory while this page is served (an export).
-    measure_memory: bool = False
-    connections: int | None = None  # fewer for long responses
 
 
 @dataclass
@@ -115,8 +102,9 @@ def app_environment(url: str, workdir: Path) -> dict[str, str]:
     return env
 
 
-def session_cookie(url: str, workdir: Path, generated: Generated) -> tuple[str, int]:
-    """Sign the bench applicant in and start a draft, through the real services."""
+def sign_in(url: str, workdir: Path, generated: Generated) -> SignedIn:
+    """Sign the bench applicant, reviewer and fund manager in, and start the applicant's
+    draft, through the real services."""
     os.environ.update(app_environment(url, workdir))
     from sqlalchemy import select
 
@@ -127,81 +115,29 @@ def session_cookie(url: str, workdir: Path, generated: Generated) -> tuple[str, 
     from grantpool.intake.services import start_application
     from grantpool.organisations.models import Organisation
 
+    reviewer, manager = "reviewer@bench.example.org", "manager@bench.example.org"
+    assert {reviewer, manager} <= set(STAFF)
     app = create_app()
     with app.app_context():
         organisation = db.session.get(Organisation, generated.applicant_organisation_id)
         user = db.session.scalar(select(User).where(User.email == "applicant0@bench.example.org"))
         call = db.session.get(Call, generated.open_call_id)
+        assert user is not None and call is not None and organisation is not None
         draft = start_application(db.session, user, call, organisation, language="en")
         db.session.commit()
         draft_id = draft.id
-        cookie = browser.signed_in_cookie(app, user)
+        applicant = browser.signed_in_cookie(app, user)
+    staff: dict[str, str] = {}
+    for email in (reviewer, manager):
+        # One app context per browser: the test client's requests share the context's `g`,
+        # where the first browser's CSRF token would otherwise stay.
+        with app.app_context():
+            staff[email] = browser.signed_in_cookie(
+                app, db.session.scalar(select(User).where(User.email == email))
+            )
+    signed_in = SignedIn(applicant, staff[reviewer], staff[manager], draft_id)
     app.extensions["grantpool.db"].dispose()
-    return cookie, draft_id
-
-
-def scenarios(generated: Generated, cookie: str, draft_id: int) -> list[Scenario]:
-    body = json.dumps(
-        {
-            "organisation_id": generated.applicant_organisation_id,
-            "answers": {"summary": "We will repair two wells.", "people": "120", "theme": "water"},
-            "requested_minor": 250_000,
-            "currency": "USD",
-            "language": "en",
-        }
-    )
-    return [
-        Scenario("minimal route (/healthz)", "/healthz"),
-        # What signing in alone costs (one statement, a small JSON answer): the ceiling of
-        # any page a signed-in browser asks for.
-        Scenario(
-            "signed in, nothing more (/api/v1/me)", "/api/v1/me", headers=browser.headers(cookie)
-        ),
-        Scenario("public call page", f"/calls/{generated.open_call_id}"),
-        Scenario(
-            "application form page",
-            f"/applications/{draft_id}/page/1",
-            headers=browser.headers(cookie),
-            target=0.40,
-            max_statements=8,
-        ),
-        Scenario(
-            "application submission (API)",
-            f"/api/v1/calls/{generated.open_call_id}/applications",
-            method="POST",
-            body=body,
-            headers={
-                "Authorization": f"Bearer {generated.applicant_token}",
-                "Content-Type": "application/json",
-            },
-            target=0.25,
-            max_statements=12,
-        ),
-        *EXTRA_SCENARIOS_FACTORY(generated),
-    ]
-
-
-# Later capabilities (reviewer queue, dashboard, open-data export) add their pages here.
-EXTRA_SCENARIOS: list[Callable[[Generated], list[Scenario]]] = []
-
-
-def _register_later_capabilities() -> None:
-    """Grants, money and reviews data (bench.money) and their pages (bench.scenarios)."""
-    import bench.money  # noqa: F401 - registers its generator
-    from bench.scenarios import later_scenarios
-
-    if later_scenarios not in EXTRA_SCENARIOS:
-        EXTRA_SCENARIOS.append(later_scenarios)
-
-
-_register_later_capabilities()
-
-
-def EXTRA_SCENARIOS_FACTORY(generated: Generated) -> list[Scenario]:
-    found: list[Scenario] = []
-    for factory in EXTRA_SCENARIOS:
-        found.extend(factory(generated))
-    return found
+    return signed_in
 
 
 def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -405,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             f"generated {json.dumps(generated.counts)} in {time.monotonic() - started:.0f} s",
             flush=True,
         )
-        cookie, draft_id = session_cookie(url, workdir, generated)
+        signed_in = sign_in(url, workdir, generated)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         process = subprocess.Popen(
@@ -433,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         wait_until_up(base, process)
         results = []
-        for scenario in scenarios(generated, cookie, draft_id):
+        for scenario in scenarios(generated, signed_in):
             load(base, scenario, 2, args.connections, workdir)  # warm up
             results.append(
                 load(base, scenario, args.seconds, args.connections, workdir, master=process.pid)

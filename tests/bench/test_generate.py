@@ -8,7 +8,6 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-import bench.money  # noqa: F401 - registers the grants, money and attribution generator
 from bench.generate import Scale, generate
 from grantpool.dashboard.totals import check_totals
 from grantpool.extensions import db

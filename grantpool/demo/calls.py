@@ -1,4 +1,6 @@
-"""Demonstration calls and applications for `flask grantpool seed-demo`."""
+"""The demo's calls and applications: an open call taking applications through every intake
+channel (web, API, spreadsheet, ODK), and a closed call whose applications were sent
+before it closed; a draft, and an application withdrawn."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..calls import services as calls
 from ..funds.models import Fund
+from ..intake import services
 from ..organisations.models import Organisation
 from ..platform.money import Money
 from ..platform.time import now_utc
-from . import services
 
 QUESTIONS = [
     {
@@ -170,7 +172,7 @@ def seed_calls(
 def _import_demo_spreadsheet(session: Session, manager: User, call: Any, now: dt.datetime) -> None:
     """Applications a field officer gathered on paper and typed into the call's
     spreadsheet, imported as a fund manager would (the spreadsheet channel)."""
-    from .spreadsheet import CellError, import_rows
+    from ..intake.spreadsheet import CellError, import_rows
 
     common = {"organisation_registered": "no", "language": "en", "has_partner": "no"}
     rows = [
@@ -207,8 +209,8 @@ def _receive_demo_odk_submission(
 ) -> None:
     """An application filled in offline on a phone with ODK Collect and sent once back in
     signal, read as the OpenRosa submission endpoint reads it (the ODK channel)."""
-    from .odk import parse_submission, receive_submission
-    from .xform import xform_for
+    from ..intake.odk import parse_submission, receive_submission
+    from ..intake.xform import xform_for
 
     form = xform_for(call)
     instance = (

@@ -1,4 +1,4 @@
-"""Demonstration attribution records for `flask grantpool seed-demo`: one of each consent
+"""The demo's attribution records: one of each consent
 choice (named, anonymised with words written for anonymised publication, embargoed,
 withdrawn, not yet given) and an organisation protected by a safety flag, so the public
 pages and open-data files have something to show."""
@@ -12,28 +12,28 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import Role, User
 from ..accounts.services import create_user
+from ..attribution import services
 from ..funds.models import Fund
 from ..grants import services as grants
-from ..grants.demo import _application
 from ..grants.models import Grant
 from ..organisations.models import Organisation
 from ..platform.money import Money
 from ..platform.time import now_utc
-from . import services
+from .grants import submitted_application
+from .people import DEMO_PASSWORD, demo_email, demo_user
 
 
-def _member(
-    session: Session, admin: User | None, organisation: Organisation, email: str, password: str
-) -> User:
-    found = session.scalar(select(User).where(User.email == email))
+def _member(session: Session, admin: User | None, organisation: Organisation, name: str) -> User:
+    """The organisation's member who signs in as `name`, made if there is none yet."""
+    found = session.scalar(select(User).where(User.email == demo_email(name)))
     if found is not None:
         return found
     return create_user(
         session,
         admin,
-        email=email,
+        email=demo_email(name),
         name=f"{organisation.short_name or organisation.name} member",
-        password=password,
+        password=DEMO_PASSWORD,
         roles=[(Role.APPLICANT.value, None, None)],
         organisation_ids=[organisation.id],
     )
@@ -45,18 +45,14 @@ def seed_attribution(
     fund: Fund,
     organisations: list[Organisation],
     grant_list: list[Grant],
-    domain: str,
-    password: str,
     now: dt.datetime | None = None,
 ) -> None:
     now = now or now_utc()
     kwsc, ajsb, gulu, sdrf = grant_list
-    applicant = session.scalar(select(User).where(User.email == f"applicant@{domain}"))
-    candidat = session.scalar(select(User).where(User.email == f"candidat@{domain}"))
-    assert applicant is not None and candidat is not None
-    gulu_member = _member(session, manager, organisations[2], f"gulu@{domain}", password)
-    sdrf_member = _member(session, manager, organisations[4], f"sdrf@{domain}", password)
-    mairie_member = _member(session, manager, organisations[3], f"mairie@{domain}", password)
+    applicant, candidat = demo_user(session, "applicant"), demo_user(session, "candidat")
+    gulu_member = _member(session, manager, organisations[2], "gulu")
+    sdrf_member = _member(session, manager, organisations[4], "sdrf")
+    mairie_member = _member(session, manager, organisations[3], "mairie")
 
     # Named, with its own words in two languages and the area shown.
     services.save_organisation_settings(
@@ -135,7 +131,7 @@ def seed_attribution(
     mairie = grants.create_grant(
         session,
         manager,
-        _application(session, fund, organisations[3], now - dt.timedelta(days=2)),
+        submitted_application(session, fund, organisations[3], now - dt.timedelta(days=2)),
         Money(300_000, fund.base_currency),
         risk_level="low",
         language="fr",
@@ -144,7 +140,7 @@ def seed_attribution(
     assert services.record_of(session, mairie) is None
     _ = mairie_member
 
-    _seed_savings_network(session, manager, fund, domain, password, now)
+    _seed_savings_network(session, manager, fund, now)
 
 
 # Three more savings groups in Nairobi City: with the Kibera collective, enough grants in
@@ -161,8 +157,6 @@ def _seed_savings_network(
     session: Session,
     manager: User,
     fund: Fund,
-    domain: str,
-    password: str,
     now: dt.datetime,
 ) -> None:
     from ..organisations.services import create_organisation
@@ -180,11 +174,11 @@ def _seed_savings_network(
                 "youth_led": slug == "korogocho",
             },
         )
-        member = _member(session, manager, organisation, f"{slug}@{domain}", password)
+        member = _member(session, manager, organisation, slug)
         grant = grants.create_grant(
             session,
             manager,
-            _application(session, fund, organisation, now - dt.timedelta(hours=3 + i)),
+            submitted_application(session, fund, organisation, now - dt.timedelta(hours=3 + i)),
             Money(150_000 + 25_000 * i, fund.base_currency),
             risk_level="low",
             language="en",
