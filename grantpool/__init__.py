@@ -65,6 +65,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from .platform.bodylimit import ChunkedBodyLimit
 
+    # Wrapping app.wsgi_app is how Flask documents adding WSGI middleware; its type
+    # declares wsgi_app a method, hence the two method-assign ignores.
     app.wsgi_app = ChunkedBodyLimit(  # type: ignore[method-assign]
         app.wsgi_app, lambda: app.config.get("MAX_CONTENT_LENGTH")
     )

@@ -65,7 +65,11 @@ class User(Base):
 
     # flask-login: the cookie carries the sign-in session's token, not the user id, so
     # signing out (which revokes that session) makes a replayed cookie worthless.
-    login_token = None  # set per instance by the login loader
+    # Set per instance by the login loader. Declared for the type checker only: the ORM
+    # would read an annotation in the class body as a column.
+    if TYPE_CHECKING:
+        login_token: str | None
+    login_token = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from marshmallow import Schema, fields
+
+if TYPE_CHECKING:
+    from .models import User
 
 
 class RoleSchema(Schema):
@@ -17,5 +22,5 @@ class MeSchema(Schema):
     roles = fields.List(fields.Nested(RoleSchema))
     organisation_ids = fields.Method("_organisation_ids")
 
-    def _organisation_ids(self, user: object) -> list[int]:
-        return sorted(user.organisation_ids())  # type: ignore[attr-defined]
+    def _organisation_ids(self, user: User) -> list[int]:
+        return sorted(user.organisation_ids())

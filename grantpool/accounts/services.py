@@ -15,6 +15,7 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..platform.audit import record_event
+from ..platform.db import rows_affected
 from ..platform.errors import NotFound, ValidationFailed
 from ..platform.i18n import mail_locale
 from ..platform.mail import queue_mail
@@ -197,7 +198,7 @@ def start_login_session(session: Session, user: User, user_agent: str | None = N
 
 
 @functools.cache
-def _login_session_user() -> Select[tuple[User]]:
+def _login_session_user() -> Select[User]:
     """Built once (on first use, when every model is mapped): it runs on every signed-in
     request. One statement per request: roles and memberships come joined in."""
     return (
@@ -307,11 +308,12 @@ def find_link(
 
 def _use_link(session: Session, link: OneTimeLink) -> None:
     # Only one of two simultaneous uses may succeed.
-    used = session.execute(
+    used = rows_affected(
+        session,
         update(OneTimeLink)
         .where(OneTimeLink.id == link.id, OneTimeLink.used_at.is_(None))
-        .values(used_at=now_utc())
-    ).rowcount
+        .values(used_at=now_utc()),
+    )
     if not used:
         raise NotFound(_("This link has expired or has already been used. Ask for a new one."))
 
@@ -451,7 +453,7 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> None:
 
 
 @functools.cache
-def _api_token_user() -> Select[tuple[ApiToken]]:
+def _api_token_user() -> Select[ApiToken]:
     """Built once: it runs on every API call. One statement per call: the user, its roles
     and memberships come joined in."""
     return (

@@ -250,20 +250,20 @@ def question_form(
     form_class = type("QuestionForm", (_QuestionForm,), {"languages": languages})
     for lang in languages:
         name = language_name(lang, reader)
-        main = lang == languages[0]
+        is_main = lang == languages[0]
         fields = {
             "label": StringField(f"{_l('Question')} ({name})"),
             "help": TextAreaField(f"{_l('Help text')} ({name})"),
             "section": StringField(
                 f"{_l('Section (optional)')} ({name})",
                 description=_l("Questions next to each other with the same section share a page.")
-                if main
+                if is_main
                 else "",
             ),
             "choices": TextAreaField(
                 f"{_l('Choices (one per line)')} ({name})",
                 description=""
-                if main
+                if is_main
                 else _l("One line for each choice above, in the same order."),
             ),
         }

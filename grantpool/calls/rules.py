@@ -625,8 +625,8 @@ def parse_number(value: Any, locale: str) -> Decimal | None:
     English), or as machines write it ("2.5", from a phone form or the API); None when it
     is neither. Never guesses: "2,5" in English is not 25."""
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        number = Decimal(value)
-        return number if number.is_finite() else None
+        given = Decimal(value)
+        return given if given.is_finite() else None
     text = str(value).strip()
     if not text or "e" in text.lower():
         return None

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from marshmallow import Schema, fields
+
+if TYPE_CHECKING:
+    from .models import Call
 
 
 class CallSchema(Schema):
@@ -22,7 +27,7 @@ class CallSchema(Schema):
 class CallDetailSchema(CallSchema):
     questions = fields.Method("all_questions")
 
-    def all_questions(self, call: object) -> list[dict[str, object]]:
+    def all_questions(self, call: Call) -> list[dict[str, object]]:
         from .rules import all_questions
 
-        return all_questions(call.questions)  # type: ignore[attr-defined]
+        return all_questions(call.questions)

@@ -112,7 +112,8 @@ def _clean_call(fund: Fund, data: dict[str, Any], locale: str) -> dict[str, Any]
             times[name] = _instant(data.get(name), fund.timezone)
         except ValueError:
             errors[name] = _("Enter a date and time such as 2026-12-31 17:00.")
-    if times.get("opens_at") and times.get("closes_at") and times["opens_at"] >= times["closes_at"]:  # type: ignore[operator]
+    opens_at, closes_at = times.get("opens_at"), times.get("closes_at")
+    if opens_at is not None and closes_at is not None and opens_at >= closes_at:
         errors["closes_at"] = _("The call must close after it opens.")
     channels = [str(c) for c in data.get("channels") or [Channel.WEB.value]]
     if any(c not in {ch.value for ch in Channel} for c in channels):
@@ -276,7 +277,8 @@ def public_calls(session: Session, now: dt.datetime | None = None) -> list[Call]
         .limit(100)
     )
     result = list(calls)
-    accepting = sorted((c for c in result if c.is_accepting(now)), key=lambda c: c.closes_at)  # type: ignore[arg-type, return-value]
+    # An accepting call has its close instant (`or now` is for the type checker only).
+    accepting = sorted((c for c in result if c.is_accepting(now)), key=lambda c: c.closes_at or now)
     return accepting + [c for c in result if not c.is_accepting(now)]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     Float,
     Integer,
+    SQLColumnExpression,
     String,
     and_,
     case,
@@ -31,7 +32,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from ..accounts.models import Role, User
 from ..attribution.models import AttributionRecord
@@ -137,11 +138,11 @@ class FundScope:
         return self.fund.id
 
 
-def _donors_of_funds() -> Select[Any]:
+def _donors_of_funds() -> Subquery:
     return union_all(
         select(Contribution.fund_id, Contribution.donor_id),
         select(Pledge.fund_id, Pledge.donor_id),
-    ).subquery()  # type: ignore[return-value]
+    ).subquery()
 
 
 def fund_scope(session: Session, fund_id: int) -> FundScope | None:
@@ -264,7 +265,7 @@ class MoneyFigures:
         return self.costs / self.received if self.received else None
 
 
-def _category(code: ColumnElement[str]) -> ColumnElement[str]:
+def _category(code: SQLColumnExpression[str]) -> ColumnElement[str]:
     return case(
         (code == "fund:available", "available"),
         (code == "fund:costs", "costs"),
@@ -525,7 +526,7 @@ def _grant_money(
         ),
         AttributionRecord.safety_flag.is_(True),
         flagged.c.organisation_id.is_not(None),
-        Naming.NOT_PUBLISHED.value == EFFECTIVE_NAMING,
+        literal(Naming.NOT_PUBLISHED.value) == EFFECTIVE_NAMING,
     )
     theme = grant_theme() if publishable else Application.answers[THEME_ANSWER].as_string()
     # The facts of each grant, each worked out once; the keys below are read from them.

@@ -342,7 +342,7 @@ class EligibilityAnswers:
     area: str | None
     registered: bool | None
 
-    def registration_fields(self) -> dict[str, str]:
+    def registration_fields(self) -> dict[str, Any]:
         """The answers as the query parameters the registration page fills in."""
         fields = {"org_type": self.org_type, "country": self.country, "area": self.area}
         carried = {name: text for name, text in fields.items() if text}
@@ -369,7 +369,9 @@ def check_eligibility(call: Call, answers: EligibilityAnswers) -> EligibilityRes
     if current_user.is_authenticated:
         next_url = apply_path
     else:
-        next_url = url_for("intake.register", next=apply_path, **answers.registration_fields())
+        next_url = url_for(
+            "intake.register", **{"next": apply_path, **answers.registration_fields()}
+        )
     return EligibilityResult(reasons=reasons, next_url=next_url)
 
 

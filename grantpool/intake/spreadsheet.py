@@ -524,7 +524,7 @@ def find_duplicates(
     imported: dict[str, str] = {}
     for start in range(0, len(fingerprints), _CHUNK):
         imported.update(
-            (fingerprint, reference or "")
+            (str(fingerprint), reference or "")
             for fingerprint, reference in session.execute(
                 select(Application.request_fingerprint, Application.reference).where(
                     Application.call_id == call.id,

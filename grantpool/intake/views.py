@@ -432,7 +432,9 @@ def _keep_for_later(application_id: int, number: int) -> Any:
     if not 0 <= number <= len(pages):
         raise NotFound()
     if number == 0:
-        typed = {services.REQUESTED_KEY: request.form.get(services.REQUESTED_KEY, "")}
+        typed: dict[str, Any] = {
+            services.REQUESTED_KEY: request.form.get(services.REQUESTED_KEY, "")
+        }
     else:
         shown = [q for q in pages[number - 1] if is_shown(q, application.answers)]
         typed = _typed_text(shown)
@@ -507,7 +509,9 @@ def page(application_id: int, number: int) -> Any:
         status = 413
     elif request.method == "POST":
         if number == 0:
-            typed = {services.REQUESTED_KEY: request.form.get(services.REQUESTED_KEY, "")}
+            typed: dict[str, Any] = {
+                services.REQUESTED_KEY: request.form.get(services.REQUESTED_KEY, "")
+            }
             upload_errors: dict[str, str] = {}
             shown: list[dict[str, Any]] = []
         else:

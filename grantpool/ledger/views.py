@@ -81,7 +81,9 @@ def show_ledger(fund_id: int) -> Any:
         labels=services.account_labels(db.session, sorted(codes)),
         pledges=pledges,
         contributions=contributions,
-        donors=donors_by_id(db.session, {r.donor_id for r in (*pledges, *contributions)}),
+        donors=donors_by_id(
+            db.session, {p.donor_id for p in pledges} | {c.donor_id for c in contributions}
+        ),
         may_post=can(current_user, "ledger.post", fund),
         Money=Money,
     )

@@ -6,6 +6,7 @@ from wtforms.validators import Length, Optional
 
 from ..platform.forms import Form
 from ..platform.money import Money
+from .models import Organisation
 from .rules import ORGANISATION_TYPE_LABELS, country_choices, place_area_choices
 
 
@@ -64,10 +65,14 @@ class OrganisationForm(Form):
         self.country.choices = [("", ""), *country_choices()]
         self.area.choices = place_area_choices(self.country.data)
         existing = kwargs.get("obj")
-        minor = getattr(existing, "annual_budget_minor", None)
-        if minor is not None and not self.annual_budget.data:
-            currency = existing.annual_budget_currency  # type: ignore[union-attr]
-            self.annual_budget.data = str(Money(minor, currency).to_decimal())
+        if (
+            isinstance(existing, Organisation)
+            and existing.annual_budget_minor is not None
+            and existing.annual_budget_currency is not None
+            and not self.annual_budget.data
+        ):
+            budget = Money(existing.annual_budget_minor, existing.annual_budget_currency)
+            self.annual_budget.data = str(budget.to_decimal())
 
     def values(self) -> dict[str, object]:
         return {name: field.data for name, field in self._fields.items()}

@@ -6,7 +6,7 @@ import functools
 import gettext
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -185,6 +185,7 @@ def collation_key(text: str) -> tuple[int, ...]:
 def _country_names(language: str) -> dict[str, str]:
     """ISO 3166-1 countries by code, named as CLDR names them in `language` (English, then
     ISO's own name, where CLDR has none)."""
+    territories: Mapping[str, str]
     try:
         territories = Locale.parse(language).territories
     except (UnknownLocaleError, ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, union
+from sqlalchemy import ColumnElement, CompoundSelect, and_, false, func, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from ..accounts.models import Membership, Role, User
@@ -173,14 +173,14 @@ def member_organisations(session: Session, user: User) -> list[Organisation]:
     )
 
 
-def _fund_links() -> Select[tuple[int, int]]:
+def _fund_links() -> CompoundSelect[int, int]:
     """(organisation, fund) for every fund an organisation has applied to or holds a
     grant from. Intake and grants build on organisations, hence the late import."""
     from ..calls.models import Call
     from ..grants.models import Grant
     from ..intake.models import Application
 
-    return union(  # type: ignore[return-value]
+    return union(
         select(Grant.organisation_id, Grant.fund_id),
         select(Application.organisation_id, Call.fund_id).join(
             Call, Call.id == Application.call_id

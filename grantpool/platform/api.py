@@ -6,15 +6,17 @@ from __future__ import annotations
 import functools
 import http
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from apispec import BasePlugin
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, current_app, render_template
 from flask.blueprints import BlueprintSetupState
+from flask.sansio.app import App
 from flask_login import current_user
 from werkzeug.exceptions import Unauthorized
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 docs_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -39,20 +41,20 @@ ERROR_BODY_SCHEMA: dict[str, Any] = {
 }
 
 
-def authenticated(fn: F) -> F:
+def authenticated(fn: Callable[P, R]) -> Callable[P, R]:
     """API views need a personal token (Authorization: Bearer …) or a signed-in session.
     The OpenAPI description marks their operations as needing the bearer token."""
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if not current_user.is_authenticated:
             raise Unauthorized()
         return fn(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def _needs_token(app: Flask, endpoint: str) -> bool:
+def _needs_token(app: App, endpoint: str) -> bool:
     view = app.view_functions.get(endpoint)
     view_class = getattr(view, "view_class", None)
     return authenticated in getattr(view_class, "decorators", ())
@@ -67,7 +69,7 @@ class ErrorsAndSecurityPlugin(BasePlugin):
     """Completes each operation of the OpenAPI description with the errors it can answer
     and, where the view is `authenticated`, the bearer token it needs."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
 
     def operation_helper(

@@ -41,9 +41,10 @@ def lasting_at_least(seconds: float) -> Iterator[None]:
             time.sleep(rest)
 
 
-def quietly_committed(work: Callable[[], None]) -> None:
-    """Run `work` in a savepoint and commit it with what the request wrote before. A
-    failure of `work` is logged and undone alone: the answer must not change with it."""
+def quietly_committed(work: Callable[[], object]) -> None:
+    """Run `work` in a savepoint (whatever it returns is not used) and commit it with
+    what the request wrote before. A failure of `work` is logged and undone alone: the
+    answer must not change with it."""
     try:
         with db.session.begin_nested():
             work()

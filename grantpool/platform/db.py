@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import select
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,17 +21,20 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Connection,
+    CursorResult,
     DateTime,
+    Delete,
     Dialect,
     Engine,
     Integer,
     MetaData,
     String,
+    Update,
     create_engine,
     event,
     exc,
 )
-from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
@@ -197,6 +201,16 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def rows_affected(session: Session, statement: Update | Delete) -> int:
+    """Execute an UPDATE or DELETE (without RETURNING) and return how many rows it matched.
+    Session.execute() is typed as returning a plain Result; for such a statement it is a
+    CursorResult, which has the row count."""
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} has no row count: was RETURNING used?")
+    return result.rowcount
+
+
 READ_ONLY = "grantpool.read_only"
 
 
@@ -220,11 +234,14 @@ def _refuse_dml_when_read_only(state: Any) -> None:
 
 
 class Database:
-    """Holds the engine of the current app and a thread-scoped session."""
+    """Holds the engine of the current app and one session per thread."""
 
     def __init__(self) -> None:
         self._factory = sessionmaker(expire_on_commit=False, autoflush=True)
-        self.session: scoped_session[Session] = scoped_session(self._create_session)
+        # One session per thread, made on first use, as scoped_session would keep it; but
+        # `session` hands out the Session itself, not a proxy, so it type-checks wherever
+        # a service takes a Session.
+        self._sessions = threading.local()
         self._test_connection: Connection | None = None
 
     def init_app(self, app: Flask) -> None:
@@ -240,6 +257,28 @@ class Database:
         engine: Engine = current_app.extensions["grantpool.db"]
         return engine
 
+    @property
+    def session(self) -> Session:
+        """This thread's session, opened on first use and closed at the end of the app
+        context (or by remove_session())."""
+        session = self._current_session()
+        if session is None:
+            session = self._sessions.session = self._create_session()
+        return session
+
+    def _current_session(self) -> Session | None:
+        session: Session | None = getattr(self._sessions, "session", None)
+        return session
+
+    def remove_session(self) -> None:
+        """Close this thread's session; the next use of `session` opens a new one."""
+        session = self._current_session()
+        if session is not None:
+            try:
+                session.close()
+            finally:
+                del self._sessions.session
+
     def _create_session(self) -> Session:
         if self._test_connection is not None:
             return self._factory(
@@ -253,7 +292,7 @@ class Database:
         snapshot inside a transaction too, and SQLite takes no write lock), and any write
         raises WriteInReadOnlyRequest. Under tests, bound to an outer transaction, only
         the write guard applies."""
-        session = self.session()
+        session = self.session
         session.info[READ_ONLY] = True
         if self._test_connection is None and not session.in_transaction():
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -261,19 +300,20 @@ class Database:
     def _end_read_only(self, _exc: BaseException | None) -> None:
         # A session that outlives the request (one app context around several requests,
         # as in tests) must not stay read-only for the next one.
-        if self.session.registry.has():
-            self.session().info.pop(READ_ONLY, None)
+        session = self._current_session()
+        if session is not None:
+            session.info.pop(READ_ONLY, None)
 
     def _teardown(self, _exc: BaseException | None) -> None:
-        self.session.remove()
+        self.remove_session()
 
     @contextmanager
     def bound_to(self, connection: Connection) -> Iterator[None]:
         """Run every session on one outer connection (tests roll it back afterwards)."""
-        self.session.remove()
+        self.remove_session()
         self._test_connection = connection
         try:
             yield
         finally:
-            self.session.remove()
+            self.remove_session()
             self._test_connection = None

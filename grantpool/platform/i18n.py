@@ -7,10 +7,11 @@ import functools
 from zoneinfo import ZoneInfo
 
 import babel.dates
-from flask import Response, current_app, has_request_context, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_datetime as babel_format_datetime
 from flask_babel import get_locale
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from .money import Money, format_money
 

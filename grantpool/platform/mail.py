@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .db import Base, IdPK
+from .db import Base, IdPK, rows_affected
 from .time import now_utc
 
 log = logging.getLogger("grantpool.mail")
@@ -233,11 +233,12 @@ def send_pending(
             break
         # Claim it: another sender sees 'sending' and leaves it alone. The claim's time
         # tells a later run how long it has been 'sending'.
-        claimed = session.execute(
+        claimed = rows_affected(
+            session,
             update(OutboxMessage)
             .where(OutboxMessage.id == message.id, OutboxMessage.status == "pending")
-            .values(status="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now_)
-        ).rowcount
+            .values(status="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now_),
+        )
         session.commit()
         if not claimed:
             continue
@@ -276,22 +277,23 @@ def reset_stuck(
     ).all()
     if not stuck:
         return 0
-    count = session.execute(
+    count = rows_affected(
+        session,
         update(OutboxMessage)
         .where(
             OutboxMessage.id.in_(stuck),
             OutboxMessage.status == "sending",
             OutboxMessage.next_attempt_at < cutoff,
         )
-        .values(status="pending", next_attempt_at=now or now_utc())
-    ).rowcount
+        .values(status="pending", next_attempt_at=now or now_utc()),
+    )
     log.warning(
         "released %d message(s) left 'sending' for more than %s: %s",
         count,
         older_than,
         ", ".join(str(i) for i in stuck),
     )
-    return int(count or 0)
+    return count
 
 
 def _send_on_commit(session: Session) -> None:
@@ -320,7 +322,7 @@ def _forget_on_rollback(session: Session, previous: Any) -> None:
 
 def init_app(app: Flask) -> None:
     """With MAIL_SEND_ON_COMMIT (development), mail is sent as soon as the transaction
-    that queued it commits: a request's, the work after a response (platform.deferred),
+    that queued it commits: a request's, the padded account lookups (platform.constant_time),
     a command's."""
     if app.config.get("MAIL_SEND_ON_COMMIT") and not event.contains(
         Session, "after_commit", _send_on_commit

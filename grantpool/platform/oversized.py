@@ -14,6 +14,7 @@ costs the transfer, not memory or disk (files are never kept).
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from flask import current_app, request
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
@@ -23,33 +24,26 @@ from werkzeug.wsgi import get_input_stream
 
 from .bodylimit import TOO_LARGE
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
 # Read at most this many times MAX_CONTENT_LENGTH to recover the text; above it, the
 # body is refused unread.
 READ_AT_MOST = 8
 
 
-class _Dropped(io.RawIOBase):
-    """Where a file part's bytes go: counted, never kept."""
+class _Dropped(io.BytesIO):
+    """Where a file part's bytes go: counted, never kept (it reads back empty). A binary
+    file as Werkzeug's stream_factory is typed to return."""
 
     def __init__(self) -> None:
         super().__init__()
         self.size = 0
 
-    def writable(self) -> bool:
-        return True
-
-    def readable(self) -> bool:
-        return True
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        self.size += len(data)
-        return len(data)
-
-    def readinto(self, _buffer: bytearray) -> int:  # type: ignore[override]
-        return 0
-
-    def seek(self, _offset: int, _whence: int = 0) -> int:
-        return 0
+    def write(self, buffer: ReadableBuffer, /) -> int:
+        written = memoryview(buffer).nbytes
+        self.size += written
+        return written
 
 
 def read_form_without_files() -> set[str] | None:

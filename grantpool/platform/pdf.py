@@ -201,9 +201,8 @@ def paragraph(text: str, style: ParagraphStyle, direction: Direction | str | Non
     text = unicodedata.normalize("NFC", text or "")
     if not has_rtl(text):
         return Paragraph(escape(text), style)
-    chosen = Direction(
-        direction or text_direction(text) or getattr(style, "direction", Direction.LTR)
-    )
+    style_direction: str = getattr(style, "direction", None) or Direction.LTR
+    chosen = Direction(direction or text_direction(text) or style_direction)
     if chosen == Direction.RTL and style.alignment in (TA_LEFT, TA_JUSTIFY):
         style = style.__class__(f"{style.name}-rtl", parent=style, alignment=TA_RIGHT)
     elif chosen == Direction.LTR and style.alignment == TA_JUSTIFY:

@@ -16,7 +16,7 @@ import contextlib
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -357,9 +357,9 @@ class S3Storage:
         return True
 
 
-def storage_from_config(config: dict[str, object]) -> Storage:
+def storage_from_config(config: Mapping[str, Any]) -> Storage:
     url = str(config["STORAGE_URL"])
-    max_bytes = int(config["UPLOAD_MAX_BYTES"])  # type: ignore[call-overload]
+    max_bytes = int(config["UPLOAD_MAX_BYTES"])
     parsed = urlparse(url)
     if parsed.scheme == "file":
         root = Path(unquote(parsed.path))
@@ -372,11 +372,11 @@ def storage_from_config(config: dict[str, object]) -> Storage:
             parsed.netloc,
             parsed.path,
             max_bytes,
-            endpoint_url=config.get("S3_ENDPOINT_URL") or None,  # type: ignore[arg-type]
-            region=config.get("S3_REGION") or None,  # type: ignore[arg-type]
-            connect_timeout=float(config.get("S3_CONNECT_TIMEOUT") or 3),  # type: ignore[arg-type]
-            read_timeout=float(config.get("S3_READ_TIMEOUT") or 3),  # type: ignore[arg-type]
-            max_attempts=int(config.get("S3_MAX_ATTEMPTS") or 2),  # type: ignore[call-overload]
+            endpoint_url=config.get("S3_ENDPOINT_URL") or None,
+            region=config.get("S3_REGION") or None,
+            connect_timeout=float(config.get("S3_CONNECT_TIMEOUT") or 3),
+            read_timeout=float(config.get("S3_READ_TIMEOUT") or 3),
+            max_attempts=int(config.get("S3_MAX_ATTEMPTS") or 2),
         )
     raise ValueError(f"STORAGE_URL must start with file:// or s3://, not {url!r}")
 

@@ -7,7 +7,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import force_locale
@@ -452,6 +452,14 @@ def refuse_unreadable_input() -> None:
         raise UnreadableInput({where: [message]})
 
 
+@overload
+def query_int(
+    name: str, default: int, *, minimum: int = 0, maximum: int = LARGEST_INTEGER
+) -> int: ...
+@overload
+def query_int(
+    name: str, default: None = None, *, minimum: int = 0, maximum: int = LARGEST_INTEGER
+) -> int | None: ...
 def query_int(
     name: str,
     default: int | None = None,

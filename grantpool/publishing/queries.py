@@ -18,7 +18,7 @@ per batch of `batch` grants (settings, ledger balances, paid disbursements).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_app_context, has_request_context
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, or_, select, union
+from sqlalchemy import Row, and_, bindparam, func, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from ..attribution import rules
@@ -355,7 +355,7 @@ _SAFE_DEFAULT = _Settings(
 )
 
 
-def _settings(session: Session, rows: list[Any]) -> dict[int, _Settings]:
+def _settings(session: Session, rows: Sequence[Row[*tuple[Any, ...]]]) -> dict[int, _Settings]:
     """The settings in force for each grant of the batch: its override, else its
     organisation's default, else the safe default. Read as plain rows, never as objects
     held by the session, so a long export keeps nothing behind."""
@@ -402,7 +402,7 @@ def _settings(session: Session, rows: list[Any]) -> dict[int, _Settings]:
     }
 
 
-def _received(session: Session, rows: list[Any]) -> dict[int, int]:
+def _received(session: Session, rows: Sequence[Row[*tuple[Any, ...]]]) -> dict[int, int]:
     """What reached each partner: the balance of grant:G:paid (payments less returns)."""
     codes = {grant_paid_account(r.id): r.id for r in rows}
     result: dict[int, int] = {}
@@ -415,13 +415,14 @@ def _received(session: Session, rows: list[Any]) -> dict[int, int]:
     return result
 
 
-def _payments(session: Session, rows: list[Any]) -> dict[int, list[Payment]]:
+def _payments(session: Session, rows: Sequence[Row[*tuple[Any, ...]]]) -> dict[int, list[Payment]]:
     result: dict[int, list[Payment]] = {}
     for grant_id, paid_on, amount in session.execute(
         select(Disbursement.grant_id, Disbursement.paid_on, Disbursement.amount_minor)
         .where(Disbursement.grant_id.in_([r.id for r in rows]), Disbursement.state == "paid")
         .order_by(Disbursement.grant_id, Disbursement.paid_on, Disbursement.id)
     ):
+        assert paid_on is not None  # a CHECK constraint: a paid disbursement has its date
         result.setdefault(grant_id, []).append(Payment(paid_on, int(amount)))
     return result
 

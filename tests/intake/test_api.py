@@ -172,7 +172,7 @@ def test_racing_retries_with_one_key_create_one_application(real_database) -> No
             "requested_minor": 250000,
             "currency": "USD",
         }
-        db.session.remove()
+        db.remove_session()
     headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "flaky-network-7"}
     results: list[tuple[int, str]] = []
     barrier = threading.Barrier(6)
@@ -192,7 +192,7 @@ def test_racing_retries_with_one_key_create_one_application(real_database) -> No
     assert len({reference for _, reference in results}) == 1
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Application)) == 1
-        db.session.remove()
+        db.remove_session()
 
 
 def test_file_answers_cannot_name_stored_objects_directly(

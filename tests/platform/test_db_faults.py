@@ -112,7 +112,7 @@ def login(client: FlaskClient, email: str, password: str) -> Any:
 def _count(app: Flask, statement: Any) -> Any:
     with app.app_context():
         value = db.session.scalar(statement)
-        db.session.remove()
+        db.remove_session()
     return value
 
 
@@ -120,7 +120,7 @@ def _user(app: Flask, email: str = "awa@example.org") -> str:
     with app.app_context():
         user = make_user(db.session, email=email)
         db.session.commit()
-        db.session.remove()
+        db.remove_session()
         return user.email
 
 
@@ -205,7 +205,7 @@ def test_the_api_answers_503_in_json_when_the_first_statement_fails(
         user = make_user(db.session)
         _token, secret = create_api_token(db.session, user, "tests")
         db.session.commit()
-        db.session.remove()
+        db.remove_session()
     client: FlaskClient = pg_app.test_client()
     headers = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/v1/me", headers=headers).status_code == 200

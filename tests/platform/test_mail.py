@@ -165,7 +165,7 @@ def test_two_senders_never_send_the_same_message_twice(real_database):
     def worker() -> None:
         with app.app_context():
             send_pending(db.session, Shared())
-            db.session.remove()
+            db.remove_session()
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for t in threads:
