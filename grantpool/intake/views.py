@@ -245,6 +245,34 @@ def _file_answer(value: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) and value.get("key") else None
 
 
+def _store_answer_file(
+    question: dict[str, Any],
+    upload: Any,
+    owner: User,
+    application: Application,
+    attached: bool = False,
+) -> dict[str, Any]:
+    """Store the file sent for a file question, within its limits; the answer that
+    refers to it (key, size, type and the name it was sent with)."""
+    stored = uploads.store_upload(
+        db.session,
+        owner,
+        upload.stream,
+        purpose=uploads.UploadPurpose.APPLICATION_ANSWER,
+        organisation_id=application.organisation_id,
+        max_bytes=question.get("max_bytes"),
+        allowed_types=allowed_content_types(question),
+        declared_size=upload.content_length or None,
+        attached=attached,
+    )
+    return {
+        "key": stored.key,
+        "size": stored.size,
+        "content_type": stored.content_type,
+        "name": upload.filename[:200],
+    }
+
+
 def _typed_from_request(
     page_questions: list[dict[str, Any]],
     application: Application,
@@ -282,17 +310,7 @@ def _typed_from_request(
             replaced.append(str(sent_before["key"]))
         try:
             # The draft refers to the file from this request on: attached at once.
-            stored = uploads.store_upload(
-                db.session,
-                current_user,
-                upload.stream,
-                purpose=uploads.UploadPurpose.APPLICATION_ANSWER,
-                organisation_id=application.organisation_id,
-                max_bytes=question.get("max_bytes"),
-                allowed_types=allowed_content_types(question),
-                declared_size=upload.content_length or None,
-                attached=True,
-            )
+            answer = _store_answer_file(question, upload, current_user, application, True)
         except StorageUnavailable as failure:
             # Beside the field, the rest of the page saved; answered 503 (page()).
             upload_errors[key] = str(failure.message)
@@ -303,12 +321,7 @@ def _typed_from_request(
             # Beside the field, so that what was typed on this page is kept.
             upload_errors[key] = str(refusal.message)
         else:
-            typed[key] = {
-                "key": stored.key,
-                "size": stored.size,
-                "content_type": stored.content_type,
-                "name": upload.filename[:200],
-            }
+            typed[key] = answer
             if kept is not None:
                 replaced.append(str(kept["key"]))
     # A replaced or removed file is no longer referred to: purged once past retention.
@@ -329,24 +342,9 @@ def _files_sent_without_a_session(
         if question["kind"] != QuestionKind.FILE or upload is None or not upload.filename:
             continue
         try:
-            stored = uploads.store_upload(
-                db.session,
-                owner,
-                upload.stream,
-                purpose=uploads.UploadPurpose.APPLICATION_ANSWER,
-                organisation_id=application.organisation_id,
-                max_bytes=question.get("max_bytes"),
-                allowed_types=allowed_content_types(question),
-                declared_size=upload.content_length or None,
-            )
+            sent[question["key"]] = _store_answer_file(question, upload, owner, application)
         except (StorageUnavailable, ValidationFailed, uploads.UploadRateExceeded):
             continue
-        sent[question["key"]] = {
-            "key": stored.key,
-            "size": stored.size,
-            "content_type": stored.content_type,
-            "name": upload.filename[:200],
-        }
     return sent
 
 
