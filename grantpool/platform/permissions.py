@@ -14,9 +14,14 @@ rule that says who sees that object: `@rule("call.create", seen_by="fund.view")`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from flask_login import current_user
+
+from ..extensions import db
 from .errors import NotFound, NotPermitted
+
+Model = TypeVar("Model")
 
 Rule = Callable[[Any, Any], bool]
 _RULES: dict[str, Rule] = {}
@@ -64,3 +69,21 @@ def require(user: Any, action: str, obj: Any = None) -> None:
 
 def registered_actions() -> list[str]:
     return sorted(_RULES)
+
+
+def load(
+    model: type[Model],
+    object_id: int,
+    action: str | None = None,
+    *,
+    on: Callable[[Model], Any] | None = None,
+) -> Model:
+    """The `model` row with this id for the signed-in person, who must be allowed
+    `action` on it (or on `on(row)`, the object that rule is about: a tranche's grant).
+    A missing row is NotFound, as is one the person may not see (see `require`)."""
+    found = db.session.get(model, object_id)
+    if found is None:
+        raise NotFound()
+    if action is not None:
+        require(current_user, action, found if on is None else on(found))
+    return found

@@ -20,6 +20,7 @@ from werkzeug.routing import IntegerConverter
 from ..extensions import csrf, db
 from .db import is_database_unavailable
 from .errors import DomainError, UnreadableInput, ValidationFailed
+from .forms import FormRejected
 from .i18n import browser_locale, offered_languages
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -128,6 +129,10 @@ def init_web(app: Flask) -> None:
     def healthz() -> Response:
         """For load balancers (and the benchmark's ceiling): answers without the database."""
         return Response("ok\n", mimetype="text/plain")
+
+    @app.errorhandler(FormRejected)
+    def _form_rejected(exc: FormRejected) -> tuple[str, int]:
+        return exc.page, exc.status_code
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> tuple[Any, int]:
