@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from contextlib import AbstractContextManager
+from operator import attrgetter
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -16,14 +18,16 @@ from sqlalchemy import select
 from ..extensions import db
 from ..funds.models import Fund
 from ..platform.errors import (
+    DomainError,
     InsufficientFunds,
     InvalidTransition,
     NotFound,
     StorageUnavailable,
     ValidationFailed,
 )
+from ..platform.forms import answers_failure, flashes_refusal
 from ..platform.money import Money, parse_money
-from ..platform.permissions import can, require
+from ..platform.permissions import can, load, require
 from ..platform.time import now_utc
 from . import queries, rules, services
 from .commands import AmendmentRequest, TrancheSpec
@@ -49,30 +53,6 @@ def _locale() -> str:
     return str(get_locale() or "en")
 
 
-def _grant(grant_id: int) -> Grant:
-    grant = db.session.get(Grant, grant_id)
-    if grant is None:
-        raise NotFound()
-    require(current_user, "grant.view", grant)
-    return grant
-
-
-def _tranche(tranche_id: int) -> Tranche:
-    tranche = db.session.get(Tranche, tranche_id)
-    if tranche is None:
-        raise NotFound()
-    require(current_user, "grant.view", tranche.grant)
-    return tranche
-
-
-def _disbursement(disbursement_id: int) -> Disbursement:
-    disbursement = db.session.get(Disbursement, disbursement_id)
-    if disbursement is None:
-        raise NotFound()
-    require(current_user, "grant.view", disbursement.tranche.grant)
-    return disbursement
-
-
 def _report(grant: Grant, report_id: int) -> Report:
     report = db.session.get(Report, report_id)
     if report is None or report.grant_id != grant.id:
@@ -84,14 +64,11 @@ def _back(grant_id: int) -> Any:
     return redirect(url_for("grants.show_grant", grant_id=grant_id))
 
 
-def _refused(grant_id: int, error: Exception) -> Any:
-    if isinstance(error, ValidationFailed):
-        for messages in error.errors.values():
-            for message in messages:
-                flash(message, "error")
-    else:
-        flash(str(getattr(error, "message", error)), "error")
-    return _back(grant_id)
+def _refusals_back(
+    grant_id: int, refusals: tuple[type[DomainError], ...] = ()
+) -> AbstractContextManager[None]:
+    """A button on the grant's page refused: its messages flashed, back to that page."""
+    return flashes_refusal(url_for("grants.show_grant", grant_id=grant_id), refusals)
 
 
 def _date(text: Any) -> dt.date | None:
@@ -115,7 +92,7 @@ def list_grants() -> Any:
 @bp.get("/<int:grant_id>")
 @login_required
 def show_grant(grant_id: int) -> Any:
-    grant = _grant(grant_id)
+    grant = load(Grant, grant_id, "grant.view")
     loaded = queries.load_facts(db.session, grant)
     return render_template(
         "grants/show.html",
@@ -175,23 +152,30 @@ def _uploads() -> list[services.Upload]:
     return uploads
 
 
-def _report_refused(page: str, failure: ValidationFailed) -> tuple[str, int, dict[str, str]]:
+def _report_refusals(
+    form: ReportForm, grant: Grant, report: Report | None = None
+) -> AbstractContextManager[None]:
     """A report form shown again with its messages and everything typed: 422, or 503
     with Retry-After when the file store did not answer (the same report may be sent
     again in a minute)."""
-    if isinstance(failure, StorageUnavailable):
-        return page, 503, {"Retry-After": "30"}
-    return page, 422, {}
+
+    def page(failure: ValidationFailed) -> tuple[str, int, dict[str, str]]:
+        form.add_errors(failure)
+        body = render_template("grants/report_form.html", form=form, grant=grant, report=report)
+        if isinstance(failure, StorageUnavailable):
+            return body, 503, {"Retry-After": "30"}
+        return body, 422, {}
+
+    return answers_failure(page)
 
 
 @bp.route("/<int:grant_id>/reports/new", methods=["GET", "POST"])
 @login_required
 def new_report(grant_id: int) -> Any:
-    grant = _grant(grant_id)
-    require(current_user, "grant.report", grant)
+    grant = load(Grant, grant_id, "grant.report")
     form = _report_form(grant)
     if request.method == "POST":
-        try:
+        with _report_refusals(form, grant):
             services.submit_report(
                 db.session,
                 current_user,
@@ -200,11 +184,6 @@ def new_report(grant_id: int) -> Any:
                 _uploads(),
                 idempotency_key=form.idempotency_key.data or None,
                 fingerprint=services.request_fingerprint(form.values()),
-            )
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return _report_refused(
-                render_template("grants/report_form.html", form=form, grant=grant), failure
             )
         flash(_("Thank you. Your report has been sent."), "success")
         return _back(grant.id)
@@ -217,12 +196,11 @@ def new_report(grant_id: int) -> Any:
 @bp.route("/<int:grant_id>/reports/<int:report_id>/resubmit", methods=["GET", "POST"])
 @login_required
 def resubmit_report(grant_id: int, report_id: int) -> Any:
-    grant = _grant(grant_id)
-    require(current_user, "grant.report", grant)
+    grant = load(Grant, grant_id, "grant.report")
     report = _report(grant, report_id)
     form = _report_form(grant)
     if request.method == "POST":
-        try:
+        with _report_refusals(form, grant, report):
             services.resubmit_report(
                 db.session,
                 current_user,
@@ -230,10 +208,6 @@ def resubmit_report(grant_id: int, report_id: int) -> Any:
                 form.details(_locale(), grant.currency),
                 _uploads(),
             )
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            page = render_template("grants/report_form.html", form=form, grant=grant, report=report)
-            return _report_refused(page, failure)
         flash(_("Your report has been sent again."), "success")
         return _back(grant.id)
     form.kind.data = report.kind
@@ -246,11 +220,10 @@ def resubmit_report(grant_id: int, report_id: int) -> Any:
 @bp.post("/<int:grant_id>/reports/<int:report_id>/review")
 @login_required
 def review_report(grant_id: int, report_id: int) -> Any:
-    grant = _grant(grant_id)
-    require(current_user, "grant.manage", grant)
+    grant = load(Grant, grant_id, "grant.manage")
     report = _report(grant, report_id)
     form = ReviewForm()
-    try:
+    with _refusals_back(grant.id, (InvalidTransition,)):
         services.review_report(
             db.session,
             current_user,
@@ -258,8 +231,6 @@ def review_report(grant_id: int, report_id: int) -> Any:
             accept=request.form.get("decision") == "accept",
             comment=form.comment.data or "",
         )
-    except (ValidationFailed, InvalidTransition) as error:
-        return _refused(grant.id, error)
     flash(_("The report has been reviewed."), "success")
     return _back(grant.id)
 
@@ -270,15 +241,12 @@ def review_report(grant_id: int, report_id: int) -> Any:
 @bp.post("/tranches/<int:tranche_id>/waive")
 @login_required
 def waive_condition(tranche_id: int) -> Any:
-    tranche = _tranche(tranche_id)
-    require(current_user, "grant.manage", tranche.grant)
+    tranche = load(Tranche, tranche_id, "grant.manage", on=attrgetter("grant"))
     form = WaiverForm()
-    try:
+    with _refusals_back(tranche.grant_id, (InvalidTransition,)):
         services.waive_condition(
             db.session, current_user, tranche, form.condition_id.data or "", form.reason.data or ""
         )
-    except (ValidationFailed, InvalidTransition) as error:
-        return _refused(tranche.grant_id, error)
     flash(_("The condition has been waived."), "success")
     return _back(tranche.grant_id)
 
@@ -286,13 +254,12 @@ def waive_condition(tranche_id: int) -> Any:
 @bp.post("/<int:grant_id>/evidence")
 @login_required
 def record_evidence(grant_id: int) -> Any:
-    grant = _grant(grant_id)
-    require(current_user, "grant.manage", grant)
+    grant = load(Grant, grant_id, "grant.manage")
     tranches = queries.tranches_of(db.session, grant)
     form = _evidence_form(tranches)
     tranche = next((t for t in tranches if str(t.id) == form.tranche_id.data), None)
     file = request.files.get("file")
-    try:
+    with _refusals_back(grant.id, (InvalidTransition,)):
         services.record_evidence(
             db.session,
             current_user,
@@ -303,8 +270,6 @@ def record_evidence(grant_id: int) -> Any:
             note=form.note.data,
             file=file.stream if file is not None and file.filename else None,
         )
-    except (ValidationFailed, InvalidTransition) as error:
-        return _refused(grant.id, error)
     flash(_("Recorded."), "success")
     return _back(grant.id)
 
@@ -315,17 +280,14 @@ def record_evidence(grant_id: int) -> Any:
 @bp.post("/tranches/<int:tranche_id>/release")
 @login_required
 def request_release(tranche_id: int) -> Any:
-    tranche = _tranche(tranche_id)
-    require(current_user, "grant.request_release", tranche.grant)
-    try:
+    tranche = load(Tranche, tranche_id, "grant.request_release", on=attrgetter("grant"))
+    with _refusals_back(tranche.grant_id, (InvalidTransition,)):
         services.request_release(
             db.session,
             current_user,
             tranche,
             idempotency_key=request.form.get("idempotency_key") or None,
         )
-    except (ValidationFailed, InvalidTransition) as error:
-        return _refused(tranche.grant_id, error)
     flash(_("Release requested. Someone else must now approve it."), "success")
     return _back(tranche.grant_id)
 
@@ -333,12 +295,11 @@ def request_release(tranche_id: int) -> Any:
 @bp.post("/disbursements/<int:disbursement_id>/approve")
 @login_required
 def approve_release(disbursement_id: int) -> Any:
-    disbursement = _disbursement(disbursement_id)
-    require(current_user, "grant.approve_release", disbursement.tranche.grant)
-    try:
+    disbursement = load(
+        Disbursement, disbursement_id, "grant.approve_release", on=attrgetter("tranche.grant")
+    )
+    with _refusals_back(disbursement.grant_id, (InvalidTransition,)):
         services.approve_release(db.session, current_user, disbursement)
-    except InvalidTransition as error:
-        return _refused(disbursement.grant_id, error)
     flash(_("Release approved."), "success")
     return _back(disbursement.grant_id)
 
@@ -346,14 +307,13 @@ def approve_release(disbursement_id: int) -> Any:
 @bp.post("/disbursements/<int:disbursement_id>/reject")
 @login_required
 def reject_release(disbursement_id: int) -> Any:
-    disbursement = _disbursement(disbursement_id)
-    require(current_user, "grant.approve_release", disbursement.tranche.grant)
-    try:
+    disbursement = load(
+        Disbursement, disbursement_id, "grant.approve_release", on=attrgetter("tranche.grant")
+    )
+    with _refusals_back(disbursement.grant_id, (InvalidTransition,)):
         services.reject_release(
             db.session, current_user, disbursement, ReasonForm().reason.data or ""
         )
-    except (ValidationFailed, InvalidTransition) as error:
-        return _refused(disbursement.grant_id, error)
     flash(_("Release refused."), "success")
     return _back(disbursement.grant_id)
 
@@ -361,12 +321,18 @@ def reject_release(disbursement_id: int) -> Any:
 @bp.route("/disbursements/<int:disbursement_id>/pay", methods=["GET", "POST"])
 @login_required
 def record_payment(disbursement_id: int) -> Any:
-    disbursement = _disbursement(disbursement_id)
+    disbursement = load(
+        Disbursement, disbursement_id, "grant.record_payment", on=attrgetter("tranche.grant")
+    )
     grant = disbursement.tranche.grant
-    require(current_user, "grant.record_payment", grant)
     form = PaymentForm()
     if request.method == "POST":
-        try:
+        with form.shows_failures(
+            "grants/payment_form.html",
+            (InvalidTransition,),
+            grant=grant,
+            disbursement=disbursement,
+        ):
             services.record_payment(
                 db.session,
                 current_user,
@@ -375,14 +341,6 @@ def record_payment(disbursement_id: int) -> Any:
                 idempotency_key=form.idempotency_key.data or None,
                 fingerprint=services.request_fingerprint(form.values()),
             )
-        except (ValidationFailed, InvalidTransition) as error:
-            if isinstance(error, ValidationFailed):
-                form.add_errors(error)
-            else:
-                form.form_errors.append(str(error.message))
-            return render_template(
-                "grants/payment_form.html", form=form, grant=grant, disbursement=disbursement
-            ), 422
         flash(_("The payment has been recorded."), "success")
         return _back(grant.id)
     form.idempotency_key.data = uuid.uuid4().hex
@@ -399,8 +357,7 @@ def record_payment(disbursement_id: int) -> Any:
 @bp.route("/<int:grant_id>/amend", methods=["GET", "POST"])
 @login_required
 def amend_grant(grant_id: int) -> Any:
-    grant = _grant(grant_id)
-    require(current_user, "grant.manage", grant)
+    grant = load(Grant, grant_id, "grant.manage")
     tranches = [t for t in queries.tranches_of(db.session, grant) if t.state != "cancelled"]
     form = AmendmentForm()
     # Conditions are edited as plain fields, unless a tranche's need more (any, nesting)
@@ -408,7 +365,12 @@ def amend_grant(grant_id: int) -> Any:
     rows = [rules.tranche_row(t.conditions, t.due_on) for t in tranches]
     as_data = request.values.get("as_data") == "1" or None in rows
     if request.method == "POST":
-        try:
+        with form.shows_failures(
+            "grants/amend.html",
+            (InvalidTransition, InsufficientFunds),
+            grant=grant,
+            as_data=as_data,
+        ):
             errors: dict[str, str] = {}
             end_on = _date(form.end_on.data) if form.end_on.data else None
             if form.end_on.data and end_on is None:
@@ -432,14 +394,6 @@ def amend_grant(grant_id: int) -> Any:
                     reason=form.reason.data or "", end_on=end_on, amount=amount, tranches=schedule
                 ),
             )
-        except (ValidationFailed, InvalidTransition, InsufficientFunds) as error:
-            if isinstance(error, ValidationFailed):
-                form.add_errors(error)
-            else:
-                form.form_errors.append(str(error.message))
-            return render_template(
-                "grants/amend.html", form=form, grant=grant, as_data=as_data
-            ), 422
         flash(_("The grant has been amended and a new agreement issued."), "success")
         return _back(grant.id)
     form.end_on.data = grant.end_on.isoformat()
@@ -518,18 +472,14 @@ def _plain_row_fields(row: dict[str, Any]) -> dict[str, Any]:
 @bp.post("/<int:grant_id>/state")
 @login_required
 def change_state(grant_id: int) -> Any:
-    grant = _grant(grant_id)
-    require(current_user, "grant.manage", grant)
-    try:
+    grant = load(Grant, grant_id, "grant.manage")
+    target = request.form.get("target", "")
+    with _refusals_back(grant.id, (InvalidTransition,)):
+        if target not in set(rules.GrantState):
+            raise InvalidTransition()
         services.change_state(
-            db.session,
-            current_user,
-            grant,
-            request.form.get("target", ""),
-            ReasonForm().reason.data or "",
+            db.session, current_user, grant, target, ReasonForm().reason.data or ""
         )
-    except (ValidationFailed, InvalidTransition, ValueError) as error:
-        return _refused(grant.id, error)
     flash(_("The grant's state has changed."), "success")
     return _back(grant.id)
 
@@ -537,11 +487,10 @@ def change_state(grant_id: int) -> Any:
 @bp.route("/<int:grant_id>/close", methods=["GET", "POST"])
 @login_required
 def close_grant(grant_id: int) -> Any:
-    grant = _grant(grant_id)
-    require(current_user, "grant.manage", grant)
+    grant = load(Grant, grant_id, "grant.manage")
     form = CloseForm()
     if request.method == "POST":
-        try:
+        with form.shows_failures("grants/close.html", (InvalidTransition,), grant=grant):
             returned = None
             if (form.returned.data or "").strip():
                 try:
@@ -551,12 +500,6 @@ def close_grant(grant_id: int) -> Any:
                         "returned", _("Enter an amount such as 1250.50.")
                     ) from None
             services.close_grant(db.session, current_user, grant, returned=returned)
-        except (ValidationFailed, InvalidTransition) as error:
-            if isinstance(error, ValidationFailed):
-                form.add_errors(error)
-            else:
-                form.form_errors.append(str(error.message))
-            return render_template("grants/close.html", form=form, grant=grant), 422
         flash(_("The grant is closed."), "success")
         return _back(grant.id)
     return render_template("grants/close.html", form=form, grant=grant)
@@ -565,7 +508,7 @@ def close_grant(grant_id: int) -> Any:
 @bp.get("/<int:grant_id>/agreements/<int:version>.pdf")
 @login_required
 def agreement(grant_id: int, version: int) -> Any:
-    grant = _grant(grant_id)
+    grant = load(Grant, grant_id, "grant.view")
     found = next(
         (a for a in queries.agreements_of(db.session, grant) if a.version == version), None
     )
@@ -599,7 +542,16 @@ def tranche_templates(fund_id: int) -> Any:
     as_data = request.values.get("as_data") == "1"
     form: TemplateForm | TemplateRowsForm = TemplateForm() if as_data else TemplateRowsForm()
     if request.method == "POST":
-        try:
+
+        def refused(failure: ValidationFailed) -> Any:
+            if isinstance(form, TemplateRowsForm):
+                # Row messages name their tranche; they all go to the summary at the top.
+                form.form_errors.extend(m for ms in failure.errors.values() for m in ms)
+            else:
+                form.add_errors(failure)
+            return _templates_page(fund, form, as_data), 422
+
+        with answers_failure(refused):
             if isinstance(form, TemplateRowsForm):
                 tranches = rules.template_from_rows([row.data for row in form.tranches])
             else:
@@ -612,13 +564,6 @@ def tranche_templates(fund_id: int) -> Any:
             services.save_template(
                 db.session, current_user, fund, form.risk_level.data or "", tranches
             )
-        except ValidationFailed as failure:
-            if isinstance(form, TemplateRowsForm):
-                # Row messages name their tranche; they all go to the summary at the top.
-                form.form_errors.extend(m for ms in failure.errors.values() for m in ms)
-            else:
-                form.add_errors(failure)
-            return _templates_page(fund, form, as_data), 422
         flash(_("The template has been saved."), "success")
         return redirect(
             url_for("grants.tranche_templates", fund_id=fund.id, risk=form.risk_level.data)

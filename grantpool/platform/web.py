@@ -9,7 +9,16 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -131,8 +140,10 @@ def init_web(app: Flask) -> None:
         return Response("ok\n", mimetype="text/plain")
 
     @app.errorhandler(FormRejected)
-    def _form_rejected(exc: FormRejected) -> tuple[str, int]:
-        return exc.page, exc.status_code
+    def _form_rejected(exc: FormRejected) -> Response:
+        if isinstance(exc.page, str):  # a page shown again; a redirect keeps its status
+            return make_response(exc.page, 422)
+        return make_response(exc.page)
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> tuple[Any, int]:

@@ -17,8 +17,9 @@ from ..calls.models import Call
 from ..extensions import db
 from ..intake.models import Application
 from ..intake.rules import state_label
-from ..platform.errors import NotFound, ValidationFailed
-from ..platform.permissions import require
+from ..platform.errors import NotFound
+from ..platform.forms import answers_failure
+from ..platform.permissions import load, require
 from ..platform.storage import get_storage
 from ..platform.web import reads_only
 from . import export, queries, reading, services
@@ -71,13 +72,6 @@ def _review_outcome(application: Application) -> dict[str, Any]:
     }
 
 
-def _get(model: type, object_id: int) -> Any:
-    found = db.session.get(model, object_id)
-    if found is None:
-        raise NotFound()
-    return found
-
-
 # Reviewers ---------------------------------------------------------------------------------
 
 
@@ -95,16 +89,10 @@ def queue() -> Any:
     )
 
 
-def _assignment(assignment_id: int, action: str) -> ReviewAssignment:
-    assignment = _get(ReviewAssignment, assignment_id)
-    require(current_user, action, assignment)
-    return assignment
-
-
 @bp.get("/reviews/<int:assignment_id>")
 @login_required
 def review(assignment_id: int) -> Any:
-    assignment = _assignment(assignment_id, "assignment.view")
+    assignment = load(ReviewAssignment, assignment_id, "assignment.view")
     if assignment.state == "assigned":
         return _declare_page(assignment, ConflictForm(formdata=None))
     require(current_user, "assignment.review", assignment)
@@ -147,13 +135,10 @@ def _declare_page(assignment: ReviewAssignment, form: ConflictForm, status: int 
 @bp.post("/reviews/<int:assignment_id>/declare")
 @login_required
 def declare(assignment_id: int) -> Any:
-    assignment = _assignment(assignment_id, "assignment.declare")
+    assignment = load(ReviewAssignment, assignment_id, "assignment.declare")
     form = ConflictForm()
-    try:
+    with form.shows_failures(lambda: _declare_page(assignment, form, 422)):
         services.declare_conflict(db.session, current_user, assignment, form.answer())
-    except ValidationFailed as failure:
-        form.add_errors(failure)
-        return _declare_page(assignment, form, 422)
     if assignment.state == "conflicted":
         flash(_("Thank you. The application has been taken off your list."), "success")
         return redirect(url_for("reviews.queue"))
@@ -163,19 +148,19 @@ def declare(assignment_id: int) -> Any:
 @bp.post("/reviews/<int:assignment_id>")
 @login_required
 def save_review(assignment_id: int) -> Any:
-    assignment = _assignment(assignment_id, "assignment.review")
+    assignment = load(ReviewAssignment, assignment_id, "assignment.review")
     settings = queries.settings_of(db.session, assignment.application.call)
     submit = bool(request.form.get("submit"))
-    try:
+    # A draft keeps what fits (200: committed); a refused submission changes nothing.
+    with answers_failure(
+        lambda failure: _review_page(assignment, failure.errors, 422 if submit else 200)
+    ):
         services.save_review(
             db.session,
             current_user,
             assignment,
             score_sheet(request.form, settings.criteria, submit=submit),
         )
-    except ValidationFailed as failure:
-        # A draft keeps what fits (200: committed); a refused submission changes nothing.
-        return _review_page(assignment, failure.errors, 422 if submit else 200)
     flash(
         _("Your review has been sent. Thank you.") if submit else _("Your review is saved."),
         "success",
@@ -188,7 +173,7 @@ def save_review(assignment_id: int) -> Any:
 @bp.get("/reviews/<int:assignment_id>/attachments/<int:number>")
 @login_required
 def attachment(assignment_id: int, number: int) -> Any:
-    assignment = _assignment(assignment_id, "assignment.review")
+    assignment = load(ReviewAssignment, assignment_id, "assignment.review")
     stored = reading.attachment_of(assignment, number)
     if stored is None:
         raise NotFound()
@@ -205,24 +190,15 @@ def attachment(assignment_id: int, number: int) -> Any:
 # Fund managers: settings, assignments, ranking ---------------------------------------------
 
 
-def _managed_call(call_id: int) -> Call:
-    call = _get(Call, call_id)
-    require(current_user, "call.manage", call)
-    return call
-
-
 @bp.route("/manage/calls/<int:call_id>/reviews/settings", methods=["GET", "POST"])
 @login_required
 def settings(call_id: int) -> Any:
-    call = _managed_call(call_id)
+    call = load(Call, call_id, "call.manage")
     current = queries.settings_of(db.session, call)
     form = SettingsForm()
     if request.method == "POST":
-        try:
+        with form.shows_failures("reviews/settings.html", call=call):
             services.save_settings(db.session, current_user, call, form.change(call.fund.timezone))
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("reviews/settings.html", call=call, form=form), 422
         flash(_("The review settings are saved."), "success")
         return redirect(url_for("reviews.assignments", call_id=call.id))
     form.criteria.data = criteria_as_lines(current.criteria)
@@ -239,7 +215,7 @@ def settings(call_id: int) -> Any:
 @bp.get("/manage/calls/<int:call_id>/reviews")
 @login_required
 def assignments(call_id: int) -> Any:
-    call = _managed_call(call_id)
+    call = load(Call, call_id, "call.manage")
     rows = queries.ranking(db.session, call, queries.settings_of(db.session, call))
     by_application: dict[int, list[ReviewAssignment]] = {}
     for assignment in queries.assignments_of_call(db.session, call):
@@ -256,11 +232,11 @@ def assignments(call_id: int) -> Any:
 @bp.post("/manage/calls/<int:call_id>/reviews/assign")
 @login_required
 def assign(call_id: int) -> Any:
-    call = _managed_call(call_id)
-    application = _get(Application, request.form.get("application_id", type=int) or 0)
+    call = load(Call, call_id, "call.manage")
+    application = load(Application, request.form.get("application_id", type=int) or 0)
     if application.call_id != call.id:
         raise NotFound()
-    reviewer = _get(User, request.form.get("reviewer_id", type=int) or 0)
+    reviewer = load(User, request.form.get("reviewer_id", type=int) or 0)
     services.assign_reviewer(db.session, current_user, application, reviewer)
     flash(_("%(name)s has been asked to review.", name=reviewer.name), "success")
     return redirect(url_for("reviews.assignments", call_id=call.id))
@@ -269,7 +245,7 @@ def assign(call_id: int) -> Any:
 @bp.post("/manage/calls/<int:call_id>/reviews/auto-assign")
 @login_required
 def auto_assign(call_id: int) -> Any:
-    call = _managed_call(call_id)
+    call = load(Call, call_id, "call.manage")
     wanted = AutoAssignment(request.form.get("per_application", type=int) or 0)
     made = services.auto_assign(db.session, current_user, call, wanted)
     flash(_("%(n)s assignments were made.", n=len(made)), "success")
@@ -294,7 +270,7 @@ def _ranking_rows(call: Call) -> tuple[list[queries.RankedApplication], dict[str
 @bp.get("/manage/calls/<int:call_id>/ranking")
 @login_required
 def ranking(call_id: int) -> Any:
-    call = _managed_call(call_id)
+    call = load(Call, call_id, "call.manage")
     rows, filters = _ranking_rows(call)
     return render_template(
         "reviews/ranking.html",
@@ -309,7 +285,7 @@ def ranking(call_id: int) -> Any:
 @bp.get("/manage/calls/<int:call_id>/ranking.<any(csv, xlsx):fmt>")
 @login_required
 def ranking_export(call_id: int, fmt: str) -> Any:
-    call = _managed_call(call_id)
+    call = load(Call, call_id, "call.manage")
     rows, _filters = _ranking_rows(call)
     if fmt == "csv":
         response = make_response(export.ranking_csv(rows))
@@ -324,12 +300,6 @@ def ranking_export(call_id: int, fmt: str) -> Any:
 
 
 # Fund managers: deciding -----------------------------------------------------------------
-
-
-def _decided_application(application_id: int) -> Application:
-    application = _get(Application, application_id)
-    require(current_user, "application.decide", application)
-    return application
 
 
 def _decision_page(
@@ -366,36 +336,27 @@ def _decision_page(
 @bp.get("/manage/applications/<int:application_id>/decision")
 @login_required
 def decision(application_id: int) -> Any:
-    return _decision_page(_decided_application(application_id))
+    return _decision_page(load(Application, application_id, "application.decide"))
 
 
 @bp.post("/manage/applications/<int:application_id>/decision")
 @login_required
 def propose(application_id: int) -> Any:
-    application = _decided_application(application_id)
+    application = load(Application, application_id, "application.decide")
     form = ProposeForm()
-    try:
+    with form.shows_failures(lambda: _decision_page(application, form=form, status=422)):
         proposal = form.proposal(
             application.currency, _locale(), request.form.getlist("reason_keys")
         )
         services.propose_decision(db.session, current_user, application, proposal)
-    except ValidationFailed as failure:
-        form.add_errors(failure)
-        return _decision_page(application, form=form, status=422)
     flash(_("The decision is proposed. Another fund manager must confirm it."), "success")
     return redirect(url_for("reviews.decision", application_id=application.id))
-
-
-def _decision(decision_id: int) -> Decision:
-    found = _get(Decision, decision_id)
-    require(current_user, "decision.confirm", found)
-    return found
 
 
 @bp.post("/manage/decisions/<int:decision_id>/confirm")
 @login_required
 def confirm(decision_id: int) -> Any:
-    found = _decision(decision_id)
+    found = load(Decision, decision_id, "decision.confirm")
     services.confirm_decision(db.session, current_user, found)
     flash(_("The decision is confirmed and the applicant will be told."), "success")
     return redirect(url_for("reviews.decision", application_id=found.application_id))
@@ -404,13 +365,12 @@ def confirm(decision_id: int) -> Any:
 @bp.post("/manage/decisions/<int:decision_id>/reject")
 @login_required
 def reject(decision_id: int) -> Any:
-    found = _decision(decision_id)
+    found = load(Decision, decision_id, "decision.confirm")
     form = RejectForm()
-    try:
+    with form.shows_failures(
+        lambda: _decision_page(found.application, reject_form=form, status=422)
+    ):
         services.reject_decision(db.session, current_user, found, form.rejection())
-    except ValidationFailed as failure:
-        form.add_errors(failure)
-        return _decision_page(found.application, reject_form=form, status=422)
     flash(_("The proposal is rejected."), "success")
     return redirect(url_for("reviews.decision", application_id=found.application_id))
 
@@ -418,13 +378,10 @@ def reject(decision_id: int) -> Any:
 @bp.post("/manage/applications/<int:application_id>/more-info")
 @login_required
 def ask_more_info(application_id: int) -> Any:
-    application = _decided_application(application_id)
+    application = load(Application, application_id, "application.decide")
     form = InfoRequestForm()
-    try:
+    with form.shows_failures(lambda: _decision_page(application, info_form=form, status=422)):
         services.request_more_info(db.session, current_user, application, form.more_info())
-    except ValidationFailed as failure:
-        form.add_errors(failure)
-        return _decision_page(application, info_form=form, status=422)
     flash(_("The question has been sent to the applicant."), "success")
     return redirect(url_for("reviews.decision", application_id=application.id))
 
@@ -435,7 +392,7 @@ def ask_more_info(application_id: int) -> Any:
 @bp.route("/applications/<int:application_id>/more-info", methods=["GET", "POST"])
 @login_required
 def answer_more_info(application_id: int) -> Any:
-    application = _get(Application, application_id)
+    application = load(Application, application_id)
     require(current_user, "application.edit", application)
     info = queries.open_info_request(db.session, application)
     if info is None:
@@ -443,15 +400,10 @@ def answer_more_info(application_id: int) -> Any:
     form = InfoAnswerForm()
     if request.method == "POST":
         send = bool(request.form.get("send"))
-        try:
+        with form.shows_failures("reviews/answer.html", application=application, info=info):
             services.answer_info_request(
                 db.session, current_user, info, form.info_answer(send=send)
             )
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template(
-                "reviews/answer.html", application=application, info=info, form=form
-            ), 422
         if send:
             flash(
                 _("Your answer has been sent. Your application is being reviewed again."), "success"
