@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,7 @@ from ..accounts.models import User
 from ..funds.models import Fund
 from ..platform.audit import record_event, snapshot
 from ..platform.errors import InvalidTransition, ValidationFailed
-from ..platform.money import Money, is_currency, parse_money
+from ..platform.money import Money, is_currency, parse_exchange_rate, parse_money
 from ..platform.time import now_utc
 from .models import Call
 from .rules import (
@@ -77,13 +76,11 @@ def _clean_call(fund: Fund, data: dict[str, Any], locale: str) -> dict[str, Any]
         currency = fund.base_currency
     exchange_rate: str | None = None
     if currency != fund.base_currency:
+        # A call's rate may be typed with a decimal comma (0,0017).
         raw_rate = str(data.get("exchange_rate") or "").strip().replace(",", ".")
         try:
-            rate = Decimal(raw_rate)
-            if not rate.is_finite() or rate <= 0:
-                raise InvalidOperation
-            exchange_rate = str(rate)
-        except InvalidOperation:
+            exchange_rate = str(parse_exchange_rate(raw_rate))
+        except ValueError:
             errors["exchange_rate"] = _(
                 "State the rate: how many %(base)s one %(currency)s is worth, such as 0.0017.",
                 base=fund.base_currency,

@@ -11,6 +11,7 @@ from ..platform.api import authenticated
 from ..platform.errors import NotFound
 from ..platform.permissions import require
 from . import services
+from .commands import DonorDetails, FundDetails
 from .models import Donor, Fund
 from .schemas import DonorSchema, FundSchema
 
@@ -28,7 +29,7 @@ class Funds(MethodView):
 
     @blp.arguments(FundSchema)
     @blp.response(201, FundSchema)
-    def post(self, data: dict[str, Any]) -> Any:
+    def post(self, data: FundDetails) -> Any:
         """Create a fund (fund managers and admins)."""
         require(current_user, "fund.create")
         return services.create_fund(db.session, current_user, data)
@@ -58,7 +59,7 @@ class Donors(MethodView):
 
     @blp.arguments(DonorSchema)
     @blp.response(201, DonorSchema)
-    def post(self, data: dict[str, Any]) -> Any:
+    def post(self, data: DonorDetails) -> Any:
         require(current_user, "donor.create")
         return services.create_donor(db.session, current_user, data)
 

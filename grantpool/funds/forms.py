@@ -7,6 +7,7 @@ from wtforms.validators import Length, Optional
 from ..organisations.rules import country_choices
 from ..platform.forms import CheckboxesField, Form
 from ..platform.time import timezone_choices
+from .commands import DonorDetails, FundDetails, donor_details, fund_details
 
 DONOR_TYPE_LABELS = {
     "government": _l("Government"),
@@ -38,8 +39,13 @@ class FundForm(Form):
         super().__init__(*args, **kwargs)
         self.timezone.choices = [("", "")] + [(z, z) for z in timezone_choices()]
 
-    def values(self) -> dict[str, object]:
-        return {name: field.data for name, field in self._fields.items()}
+    def command(self) -> FundDetails:
+        return fund_details(
+            name=self.name.data,
+            base_currency=self.base_currency.data,
+            timezone=self.timezone.data,
+            description=self.description.data,
+        )
 
 
 class DonorForm(Form):
@@ -66,8 +72,13 @@ class DonorForm(Form):
         if not self.is_submitted():
             self.fund_ids.data = [str(fund_id) for fund_id, _name in funds if fund_id in chosen]
 
-    def values(self) -> dict[str, object]:
-        values = {name: field.data for name, field in self._fields.items()}
-        if not self.fund_ids.choices:
-            values.pop("fund_ids")  # nothing was offered, so nothing was chosen
-        return values
+    def command(self) -> DonorDetails:
+        return donor_details(
+            name=self.name.data,
+            donor_type=self.donor_type.data,
+            currency=self.currency.data,
+            country=self.country.data,
+            org_id=self.org_id.data,
+            # Nothing offered, nothing chosen: the service picks the manager's only fund.
+            fund_ids=self.fund_ids.data if self.fund_ids.choices else None,
+        )

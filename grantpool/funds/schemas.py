@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_login import current_user
-from marshmallow import Schema, fields, post_dump, validate
+from marshmallow import Schema, fields, post_dump, post_load, validate
 
 from ..platform.web import LARGEST_INTEGER
+from .commands import DonorDetails, FundDetails, donor_details, fund_details
 
 
 class FundSchema(Schema):
@@ -15,6 +16,10 @@ class FundSchema(Schema):
     base_currency = fields.String(required=True, validate=validate.Length(equal=3))
     timezone = fields.String(required=True)
     created_at = fields.AwareDateTime(dump_only=True)
+
+    @post_load
+    def _details(self, data: dict[str, Any], **_kwargs: Any) -> FundDetails:
+        return fund_details(**data)
 
 
 class DonorSchema(Schema):
@@ -32,6 +37,10 @@ class DonorSchema(Schema):
             "Staff of other funds do not see the donor. Omitted: the caller's only fund."
         },
     )
+
+    @post_load
+    def _details(self, data: dict[str, Any], **_kwargs: Any) -> DonorDetails:
+        return donor_details(**data)
 
     @post_dump(pass_original=True)
     def _readers_funds(self, data: dict[str, Any], donor: Any, **_kwargs: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import gettext as _
@@ -9,61 +10,52 @@ from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from ..accounts.models import Role, RoleAssignment, User
-from ..organisations.rules import is_valid_country
 from ..platform.audit import record_event, snapshot
-from ..platform.cells import clean_name
 from ..platform.errors import ValidationFailed
-from ..platform.money import is_currency
-from ..platform.time import is_valid_timezone
+from .commands import (
+    DonorDetails,
+    FundDetails,
+    as_donor_details,
+    as_fund_details,
+)
 from .models import Donor, Fund, FundDonor
 
-DONOR_TYPES = (
-    "government",
-    "multilateral",
-    "foundation",
-    "private_sector",
-    "individual",
-    "pooled_fund",
-    "other",
-)
 FUND_FIELDS = ["name", "description", "base_currency", "timezone"]
 DONOR_FIELDS = ["name", "donor_type", "country", "org_id", "currency"]
 
 
-def _clean_fund(session: Session, data: dict[str, Any], existing: Fund | None) -> dict[str, Any]:
+def _check_fund(session: Session, details: FundDetails, existing: Fund | None) -> None:
     errors: dict[str, str] = {}
-    name, problem = clean_name(data.get("name"))
-    if not name:
-        errors["name"] = _("Enter the fund's name.")
-    elif problem:
-        errors["name"] = problem
-    elif (
+    if (
         session.scalar(
-            select(Fund.id).where(Fund.name == name, Fund.id != (existing.id if existing else -1))
+            select(Fund.id).where(
+                Fund.name == details.name, Fund.id != (existing.id if existing else -1)
+            )
         )
         is not None
     ):
         errors["name"] = _("Another fund already has this name.")
-    currency = (data.get("base_currency") or "").strip().upper()
-    if not is_currency(currency):
-        errors["base_currency"] = _("Enter a currency code such as USD, EUR or KES.")
-    elif existing is not None and currency != existing.base_currency:
+    if existing is not None and details.base_currency != existing.base_currency:
         errors["base_currency"] = _("A fund's base currency cannot change once it exists.")
-    timezone = (data.get("timezone") or "").strip()
-    if not is_valid_timezone(timezone):
-        errors["timezone"] = _("Choose a time zone such as Africa/Nairobi.")
     if errors:
         raise ValidationFailed(errors)
+
+
+def _fund_values(details: FundDetails) -> dict[str, Any]:
     return {
-        "name": name,
-        "description": (data.get("description") or "").strip() or None,
-        "base_currency": currency,
-        "timezone": timezone,
+        "name": details.name,
+        "description": details.description,
+        "base_currency": details.base_currency,
+        "timezone": details.timezone,
     }
 
 
-def create_fund(session: Session, actor: User, data: dict[str, Any]) -> Fund:
-    fund = Fund(**_clean_fund(session, data, None))
+def create_fund(session: Session, actor: User, details: FundDetails | Mapping[str, object]) -> Fund:
+    """Create a fund; its creator manages it. A mapping is read by the form's parser (for
+    demo seeding and test factories)."""
+    details = as_fund_details(details)
+    _check_fund(session, details, None)
+    fund = Fund(**_fund_values(details))
     session.add(fund)
     session.flush()
     if not actor.is_fund_manager(fund.id):
@@ -75,9 +67,10 @@ def create_fund(session: Session, actor: User, data: dict[str, Any]) -> Fund:
     return fund
 
 
-def update_fund(session: Session, actor: User, fund: Fund, data: dict[str, Any]) -> Fund:
+def update_fund(session: Session, actor: User, fund: Fund, details: FundDetails) -> Fund:
+    _check_fund(session, details, fund)
     before = snapshot(fund, FUND_FIELDS)
-    for key, value in _clean_fund(session, data, fund).items():
+    for key, value in _fund_values(details).items():
         setattr(fund, key, value)
     session.flush()
     record_event(
@@ -99,51 +92,45 @@ def visible_funds(session: Session, user: User) -> list[Fund]:
     return list(session.scalars(query))
 
 
-def _clean_donor(session: Session, data: dict[str, Any], existing: Donor | None) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    name, problem = clean_name(data.get("name"))
-    if not name:
-        errors["name"] = _("Enter the donor's name.")
-    elif problem:
-        errors["name"] = problem
-    elif (
+def _check_donor(session: Session, details: DonorDetails, existing: Donor | None) -> None:
+    if (
         session.scalar(
             select(Donor.id).where(
-                Donor.name == name, Donor.id != (existing.id if existing else -1)
+                Donor.name == details.name, Donor.id != (existing.id if existing else -1)
             )
         )
         is not None
     ):
-        errors["name"] = _(
-            "A donor with this name already exists. If it gives to your fund too, an "
-            "administrator can add your fund to it."
+        raise ValidationFailed(
+            {
+                "name": _(
+                    "A donor with this name already exists. If it gives to your fund too, "
+                    "an administrator can add your fund to it."
+                )
+            }
         )
-    donor_type = data.get("donor_type") or ""
-    if donor_type not in DONOR_TYPES:
-        errors["donor_type"] = _("Choose the kind of donor.")
-    country = (data.get("country") or "").strip().upper() or None
-    if country and not is_valid_country(country):
-        errors["country"] = _("Choose a country.")
-    currency = (data.get("currency") or "").strip().upper()
-    if not is_currency(currency):
-        errors["currency"] = _("Enter a currency code such as USD, EUR or KES.")
-    if errors:
-        raise ValidationFailed(errors)
+
+
+def _donor_values(details: DonorDetails) -> dict[str, Any]:
     return {
-        "name": name,
-        "donor_type": donor_type,
-        "country": country,
-        "org_id": (data.get("org_id") or "").strip() or None,
-        "currency": currency,
+        "name": details.name,
+        "donor_type": details.donor_type,
+        "country": details.country,
+        "org_id": details.org_id,
+        "currency": details.currency,
     }
 
 
-def create_donor(session: Session, actor: User, data: dict[str, Any]) -> Donor:
+def create_donor(
+    session: Session, actor: User, details: DonorDetails | Mapping[str, object]
+) -> Donor:
     """Add a donor. A fund manager limited to some funds adds it as a donor of one of them
-    (`fund_ids`, or their only fund), so the managers of other funds do not see it."""
-    clean = _clean_donor(session, data, None)
-    fund_ids = _donor_fund_choice(session, actor, data.get("fund_ids"), required=True)
-    donor = Donor(**clean)
+    (`fund_ids`, or their only fund), so the managers of other funds do not see it. A
+    mapping is read by the form's parser (for demo seeding and test factories)."""
+    details = as_donor_details(details)
+    _check_donor(session, details, None)
+    fund_ids = _donor_fund_choice(session, actor, details.fund_ids, required=True)
+    donor = Donor(**_donor_values(details))
     donor.fund_links = [FundDonor(fund_id=fund_id) for fund_id in sorted(fund_ids)]
     session.add(donor)
     session.flush()
@@ -151,13 +138,16 @@ def create_donor(session: Session, actor: User, data: dict[str, Any]) -> Donor:
     return donor
 
 
-def update_donor(session: Session, actor: User, donor: Donor, data: dict[str, Any]) -> Donor:
+def update_donor(
+    session: Session, actor: User, donor: Donor, details: DonorDetails | Mapping[str, object]
+) -> Donor:
     """Change a donor. With `fund_ids`, the donor gives to exactly those of the funds the
     actor manages; its links to other funds are kept."""
+    details = as_donor_details(details)
     before = _donor_snapshot(donor)
-    clean = _clean_donor(session, data, donor)
-    if data.get("fund_ids") is not None:
-        chosen = _donor_fund_choice(session, actor, data["fund_ids"], required=False)
+    _check_donor(session, details, donor)
+    if details.fund_ids is not None:
+        chosen = _donor_fund_choice(session, actor, details.fund_ids, required=False)
         managed = actor.staff_fund_ids(Role.FUND_MANAGER)
         kept = [
             link
@@ -169,7 +159,7 @@ def update_donor(session: Session, actor: User, donor: Donor, data: dict[str, An
         donor.fund_links = kept + [
             FundDonor(fund_id=fund_id) for fund_id in sorted(chosen - present)
         ]
-    for key, value in clean.items():
+    for key, value in _donor_values(details).items():
         setattr(donor, key, value)
     session.flush()
     record_event(session, actor, "donor.update", donor, before=before, after=_donor_snapshot(donor))
@@ -205,15 +195,12 @@ def _donor_snapshot(donor: Donor) -> dict[str, Any]:
 
 
 def _donor_fund_choice(
-    session: Session, actor: User, value: Any, *, required: bool
+    session: Session, actor: User, chosen: frozenset[int] | None, *, required: bool
 ) -> frozenset[int]:
     """The funds a donor is to give to, as chosen by `actor`: only funds the actor manages
     (any fund for admins and managers of every fund)."""
     managed = actor.staff_fund_ids(Role.FUND_MANAGER)
-    try:
-        chosen = frozenset(int(v) for v in (value or []) if str(v).strip())
-    except (TypeError, ValueError):
-        raise ValidationFailed({"fund_ids": _("Choose funds from the list.")}) from None
+    chosen = chosen or frozenset()
     if managed is None:
         known = set(session.scalars(select(Fund.id).where(Fund.id.in_(chosen))))
         if chosen - known:

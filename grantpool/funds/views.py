@@ -45,7 +45,7 @@ def create_fund() -> Any:
     form = FundForm()
     if request.method == "POST":
         try:
-            fund = services.create_fund(db.session, current_user, form.values())
+            fund = services.create_fund(db.session, current_user, form.command())
         except ValidationFailed as failure:
             form.add_errors(failure)
             return render_template("funds/form.html", form=form, fund=None), 422
@@ -72,7 +72,7 @@ def edit_fund(fund_id: int) -> Any:
     if request.method == "POST":
         form = FundForm()
         try:
-            services.update_fund(db.session, current_user, fund, form.values())
+            services.update_fund(db.session, current_user, fund, form.command())
         except ValidationFailed as failure:
             form.add_errors(failure)
             return render_template("funds/form.html", form=form, fund=fund), 422
@@ -100,7 +100,7 @@ def create_donor() -> Any:
     form.set_fund_choices(services.donor_fund_choices(db.session, current_user), frozenset())
     if request.method == "POST":
         try:
-            services.create_donor(db.session, current_user, form.values())
+            services.create_donor(db.session, current_user, form.command())
         except ValidationFailed as failure:
             form.add_errors(failure)
             return render_template("funds/donor_form.html", form=form, donor=None), 422
@@ -121,7 +121,7 @@ def edit_donor(donor_id: int) -> Any:
         form = DonorForm()
         form.set_fund_choices(funds, donor.fund_ids)
         try:
-            services.update_donor(db.session, current_user, donor, form.values())
+            services.update_donor(db.session, current_user, donor, form.command())
         except ValidationFailed as failure:
             form.add_errors(failure)
             return render_template("funds/donor_form.html", form=form, donor=donor), 422

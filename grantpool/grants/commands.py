@@ -18,7 +18,7 @@ from babel.numbers import NumberFormatError, parse_decimal
 from flask_babel import gettext as _
 
 from ..platform.errors import ValidationFailed
-from ..platform.money import Money, is_currency
+from ..platform.money import Money, is_currency, parse_exchange_rate
 from .rules.states import PaymentMethod, ReportKind
 
 # --- parsers shared by the forms and the schemas -------------------------------------------
@@ -40,25 +40,6 @@ def parse_amount(text: str, locale: str = "en", currency: str | None = None) -> 
         return parse_decimal(cleaned, locale=locale, strict=True)
     except (NumberFormatError, InvalidOperation) as exc:
         raise ValueError("not a number in this language's format") from exc
-
-
-# No currency buys 10^20 of another: a rate beyond this is a typing mistake, and would
-# make amounts too large to convert.
-RATE_MAGNITUDE = 20
-
-
-def parse_exchange_rate(text: str) -> Decimal:
-    """An exchange rate (units of the fund's currency one unit of another buys): a finite
-    positive Decimal, never a float. ValueError otherwise."""
-    try:
-        rate = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError("not a number") from None
-    if not rate.is_finite() or rate <= 0:
-        raise ValueError("not a positive number")
-    if abs(rate.adjusted()) > RATE_MAGNITUDE:
-        raise ValueError("not a plausible exchange rate")
-    return rate
 
 
 def parse_date(value: object) -> dt.date | None:

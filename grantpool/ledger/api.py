@@ -11,21 +11,14 @@ from flask_smorest import Blueprint
 from ..extensions import db
 from ..funds.models import Fund
 from ..platform.api import authenticated
-from ..platform.errors import NotFound, ValidationFailed
-from ..platform.permissions import require
+from ..platform.errors import ValidationFailed
+from ..platform.permissions import load
 from . import services
-from .schemas import BalanceSchema, ContributionSchema, contribution_out
+from .schemas import BalanceSchema, ContributionSchema
 
 blp = Blueprint("ledger_api", __name__, description="Contributions and ledger balances")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-
-def _fund(fund_id: int) -> Fund:
-    fund = db.session.get(Fund, fund_id)
-    if fund is None:
-        raise NotFound()
-    return fund
 
 
 def _idempotency_key() -> str | None:
@@ -42,12 +35,8 @@ class FundContributions(MethodView):
     @blp.response(200, ContributionSchema(many=True))
     def get(self, fund_id: int) -> Any:
         """Contributions received by the fund, newest first."""
-        fund = _fund(fund_id)
-        require(current_user, "contribution.view", fund)
-        return [
-            contribution_out(c, fund.base_currency)
-            for c in services.list_contributions(db.session, fund)
-        ]
+        fund = load(Fund, fund_id, "contribution.view")
+        return services.list_contributions(db.session, fund)
 
     @blp.arguments(ContributionSchema)
     @blp.response(201, ContributionSchema)
@@ -64,8 +53,8 @@ class FundContributions(MethodView):
     )
     def post(self, data: dict[str, Any], fund_id: int) -> Any:
         """Record a contribution received (finance officers of the fund)."""
-        fund = _fund(fund_id)
-        contribution = services.record_contribution(
+        fund = load(Fund, fund_id)
+        return services.record_contribution(
             db.session,
             current_user,
             fund,
@@ -73,7 +62,6 @@ class FundContributions(MethodView):
             idempotency_key=_idempotency_key(),
             fingerprint=services.request_fingerprint(request.get_json(silent=True)),
         )
-        return contribution_out(contribution, fund.base_currency)
 
 
 @blp.route("/funds/<int:fund_id>/balances")
@@ -83,15 +71,5 @@ class FundBalances(MethodView):
     @blp.response(200, BalanceSchema(many=True))
     def get(self, fund_id: int) -> Any:
         """Every ledger account of the fund with its balance (debit positive)."""
-        fund = _fund(fund_id)
-        require(current_user, "ledger.view", fund)
-        return [
-            {
-                "account": b.code,
-                "balance_minor": b.balance.amount_minor,
-                "balance": str(b.balance.to_decimal()),
-                "currency": b.balance.currency,
-                "version": b.version,
-            }
-            for b in services.balances(db.session, fund)
-        ]
+        fund = load(Fund, fund_id, "ledger.view")
+        return services.balances(db.session, fund)

@@ -12,9 +12,6 @@ class _LedgerForm(Form):
     # Generated when the form is shown: a second press of the button posts nothing twice.
     idempotency_key = HiddenField()
 
-    def values(self) -> dict[str, object]:
-        return {name: field.data for name, field in self._fields.items()}
-
 
 class ContributionForm(_LedgerForm):
     donor_id = SelectField(_l("Donor"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -26,7 +26,15 @@ from ..organisations.rules import is_valid_country
 from ..platform.audit import record_event
 from ..platform.errors import InsufficientFunds, ValidationFailed
 from ..platform.idempotency import request_fingerprint
-from ..platform.money import AmountOutOfRange, Money, amount_problem, is_currency, parse_money
+from ..platform.money import (
+    AmountOutOfRange,
+    Money,
+    RateTooPrecise,
+    amount_problem,
+    is_currency,
+    parse_exchange_rate,
+    parse_money,
+)
 from ..platform.permissions import can, require
 from ..platform.time import instant_problem
 from . import rules
@@ -286,18 +294,18 @@ def _amount(
     return money
 
 
+# A contribution's rate is kept with at most this many decimal places (and below 10^10).
+RATE_PLACES = 10
+
+
 def _rate(text: Any, errors: dict[str, str]) -> Decimal | None:
     try:
-        rate = Decimal(str(text).strip())
-    except (InvalidOperation, ValueError):
-        rate = None
-    if rate is None or not rate.is_finite() or rate <= 0:
-        errors["exchange_rate"] = _("Enter the exchange rate as a positive number, such as 1.0842.")
-        return None
-    if rate.as_tuple().exponent < -10 or rate >= Decimal(10) ** 10:  # type: ignore[operator]
+        return parse_exchange_rate(text, max_places=RATE_PLACES)
+    except RateTooPrecise:
         errors["exchange_rate"] = _("Give the exchange rate with at most 10 decimal places.")
-        return None
-    return rate
+    except ValueError:
+        errors["exchange_rate"] = _("Enter the exchange rate as a positive number, such as 1.0842.")
+    return None
 
 
 def record_contribution(

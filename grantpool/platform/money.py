@@ -227,3 +227,38 @@ def parse_money(text: str, currency: str, locale: str | Locale = "en") -> Money:
     if money.amount_minor > MAX_AMOUNT_MINOR:
         raise AmountOutOfRange(amount_problem(money, loc))
     return money
+
+
+# --- exchange rates ------------------------------------------------------------------------
+
+# No currency buys 10^20 of another: a rate beyond this is a typing mistake, and would
+# make amounts too large to convert.
+RATE_MAGNITUDE = 20
+
+
+class RateTooPrecise(ValueError):
+    """A rate with more decimal places than the place it is stored allows."""
+
+
+def parse_exchange_rate(text: object, *, max_places: int | None = None) -> Decimal:
+    """An exchange rate as typed or sent (units of one currency that one unit of another
+    buys): a finite positive Decimal, never a float. The one parser of rates: each caller
+    words its own message, since the example a person needs depends on the page.
+
+    ValueError when it is not a positive number or not a plausible rate (beyond
+    10^±RATE_MAGNITUDE); RateTooPrecise (a ValueError) when `max_places` is given and
+    the rate has more decimal places, or at least 10^max_places."""
+    try:
+        rate = Decimal(str(text if text is not None else "").strip())
+    except (InvalidOperation, ValueError):
+        raise ValueError("not a number") from None
+    if not rate.is_finite() or rate <= 0:
+        raise ValueError("not a positive number")
+    if max_places is not None:
+        exp = rate.as_tuple().exponent
+        assert isinstance(exp, int)  # finite
+        if exp < -max_places or rate >= Decimal(10) ** max_places:
+            raise RateTooPrecise(f"more than {max_places} decimal places")
+    if abs(rate.adjusted()) > RATE_MAGNITUDE:
+        raise ValueError("not a plausible exchange rate")
+    return rate

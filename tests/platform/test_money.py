@@ -269,3 +269,16 @@ def test_convert_rounds_the_exact_product_once_half_even(n: int, rate: Decimal) 
         exact = Decimal(n) / 100 * rate
         expected = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     assert Money(n, "EUR").convert(rate, "JPY") == Money(expected, "JPY")
+
+
+def test_one_exchange_rate_parser_reads_what_people_type_and_refuses_the_rest() -> None:
+    from grantpool.platform.money import RateTooPrecise, parse_exchange_rate
+
+    assert parse_exchange_rate(" 0.0017 ") == Decimal("0.0017")
+    assert parse_exchange_rate(Decimal("655.957")) == Decimal("655.957")
+    for bad in ("", None, "abc", "0", "-1", "NaN", "Infinity", "1e30", "1e-30"):
+        with pytest.raises(ValueError):
+            parse_exchange_rate(bad)
+    with pytest.raises(RateTooPrecise):
+        parse_exchange_rate("0.12345678901", max_places=10)
+    assert parse_exchange_rate("0.1234567890", max_places=10) == Decimal("0.1234567890")
