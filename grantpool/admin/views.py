@@ -76,7 +76,7 @@ def invite() -> Any:
     form = InviteForm()
     _choices(form)
     if request.method == "POST":
-        try:
+        with form.shows_failures("admin/invite.html"):
             roles = _roles_from(form)
             organisation_ids = [int(form.organisation_id.data)] if form.organisation_id.data else []
             _link, token = accounts.invite_user(
@@ -90,9 +90,6 @@ def invite() -> Any:
                 base_url=current_app.config["BASE_URL"],
                 locale=select_locale(),
             )
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("admin/invite.html", form=form), 422
         url = url_for("accounts.accept_invitation", token=token, _external=True)
         return render_template(
             "admin/invited.html",
@@ -120,7 +117,7 @@ def edit_user(user_id: int) -> Any:
         form.donor_id.data = str(donors[0]) if donors else ""
     else:
         action = request.form.get("action", "roles")
-        try:
+        with form.shows_failures("admin/user.html", user=user):
             if action == "deactivate":
                 if user.id == current_user.id:
                     raise ValidationFailed.single("", _("You cannot deactivate yourself."))
@@ -133,9 +130,6 @@ def edit_user(user_id: int) -> Any:
                     organisation = db.session.get(Organisation, int(form.organisation_id.data))
                     if organisation is not None:
                         add_member(db.session, current_user, organisation, user)
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("admin/user.html", form=form, user=user), 422
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for("admin.edit_user", user_id=user.id))
     return render_template("admin/user.html", form=form, user=user)

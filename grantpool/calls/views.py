@@ -12,21 +12,13 @@ from flask_login import current_user, login_required
 from ..extensions import db
 from ..funds.models import Fund
 from ..platform.errors import NotFound, ValidationFailed
-from ..platform.permissions import can, require
+from ..platform.permissions import can, load
 from . import services
 from .forms import CHANNEL_LABELS, KIND_LABELS, call_form, question_form
 from .models import Call
 from .rules import language_name, text_and_lang, text_in
 
 bp = Blueprint("calls", __name__, url_prefix="/manage")
-
-
-def _call(call_id: int) -> Call:
-    call = db.session.get(Call, call_id)
-    if call is None:
-        raise NotFound()
-    require(current_user, "call.manage", call)
-    return call
 
 
 def _locale() -> str:
@@ -61,13 +53,10 @@ def create_call(fund_id: int) -> Any:
     _may_create_calls(fund)
     form = call_form()
     if request.method == "POST":
-        try:
+        with form.shows_failures("calls/form.html", fund=fund, call=None):
             call = services.create_call(
                 db.session, current_user, fund, form.values(), locale=_locale()
             )
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("calls/form.html", form=form, fund=fund, call=None), 422
         flash(_("The call has been created. Now add its questions."), "success")
         return redirect(url_for("calls.show", call_id=call.id))
     form.currency.data = fund.base_currency
@@ -78,7 +67,7 @@ def create_call(fund_id: int) -> Any:
 @bp.get("/calls/<int:call_id>")
 @login_required
 def show(call_id: int) -> Any:
-    call = _call(call_id)
+    call = load(Call, call_id, "call.manage")
     return render_template(
         "calls/show.html",
         call=call,
@@ -94,14 +83,11 @@ def show(call_id: int) -> Any:
 @bp.route("/calls/<int:call_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(call_id: int) -> Any:
-    call = _call(call_id)
+    call = load(Call, call_id, "call.manage")
     form = call_form(call)
     if request.method == "POST":
-        try:
+        with form.shows_failures("calls/form.html", fund=call.fund, call=call):
             services.update_call(db.session, current_user, call, form.values(), locale=_locale())
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("calls/form.html", form=form, fund=call.fund, call=call), 422
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for("calls.show", call_id=call.id))
     return render_template("calls/form.html", form=form, fund=call.fund, call=call)
@@ -114,7 +100,7 @@ def _save_questions(call: Call, questions: list[dict[str, Any]]) -> None:
 @bp.route("/calls/<int:call_id>/questions/new", methods=["GET", "POST"])
 @login_required
 def add_question(call_id: int) -> Any:
-    call = _call(call_id)
+    call = load(Call, call_id, "call.manage")
     form = question_form(call.languages, call.questions)
     if request.method == "POST":
         try:
@@ -131,7 +117,7 @@ def add_question(call_id: int) -> Any:
 @bp.route("/calls/<int:call_id>/questions/<key>/edit", methods=["GET", "POST"])
 @login_required
 def edit_question(call_id: int, key: str) -> Any:
-    call = _call(call_id)
+    call = load(Call, call_id, "call.manage")
     index = _question_index(call, key)
     form = question_form(call.languages, call.questions[:index], call.questions[index])
     if request.method == "POST":
@@ -151,7 +137,7 @@ def edit_question(call_id: int, key: str) -> Any:
 @bp.post("/calls/<int:call_id>/questions/<key>/delete")
 @login_required
 def delete_question(call_id: int, key: str) -> Any:
-    call = _call(call_id)
+    call = load(Call, call_id, "call.manage")
     index = _question_index(call, key)
     return _change_questions(call, call.questions[:index] + call.questions[index + 1 :])
 
@@ -159,7 +145,7 @@ def delete_question(call_id: int, key: str) -> Any:
 @bp.post("/calls/<int:call_id>/questions/<key>/move")
 @login_required
 def move_question(call_id: int, key: str) -> Any:
-    call = _call(call_id)
+    call = load(Call, call_id, "call.manage")
     index = _question_index(call, key)
     other = index - 1 if request.form.get("direction") == "up" else index + 1
     questions = list(call.questions)
@@ -195,7 +181,7 @@ def _strip_positions(failure: ValidationFailed) -> ValidationFailed:
 @bp.post("/calls/<int:call_id>/<any(open, close, archive):action>")
 @login_required
 def change_state(call_id: int, action: str) -> Any:
-    call = _call(call_id)
+    call = load(Call, call_id, "call.manage")
     operation = {
         "open": services.open_call,
         "close": services.close_call,

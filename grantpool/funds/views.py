@@ -7,27 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..platform.errors import NotFound, ValidationFailed
-from ..platform.permissions import require
+from ..platform.permissions import load, require
 from . import services
 from .forms import DONOR_TYPE_LABELS, DonorForm, FundForm
 from .models import Donor, Fund
 
 bp = Blueprint("funds", __name__, url_prefix="/funds")
-
-
-def _fund(fund_id: int) -> Fund:
-    fund = db.session.get(Fund, fund_id)
-    if fund is None:
-        raise NotFound()
-    return fund
-
-
-def _donor(donor_id: int) -> Donor:
-    donor = db.session.get(Donor, donor_id)
-    if donor is None:
-        raise NotFound()
-    return donor
 
 
 @bp.get("/")
@@ -44,11 +29,8 @@ def create_fund() -> Any:
     require(current_user, "fund.create")
     form = FundForm()
     if request.method == "POST":
-        try:
+        with form.shows_failures("funds/form.html", fund=None):
             fund = services.create_fund(db.session, current_user, form.command())
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("funds/form.html", form=form, fund=None), 422
         flash(_("The fund has been created."), "success")
         return redirect(url_for("funds.show_fund", fund_id=fund.id))
     form.timezone.data = "UTC"
@@ -58,24 +40,19 @@ def create_fund() -> Any:
 @bp.get("/<int:fund_id>")
 @login_required
 def show_fund(fund_id: int) -> Any:
-    fund = _fund(fund_id)
-    require(current_user, "fund.view", fund)
+    fund = load(Fund, fund_id, "fund.view")
     return render_template("funds/show.html", fund=fund)
 
 
 @bp.route("/<int:fund_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_fund(fund_id: int) -> Any:
-    fund = _fund(fund_id)
-    require(current_user, "fund.edit", fund)
+    fund = load(Fund, fund_id, "fund.edit")
     form = FundForm(obj=fund)
     if request.method == "POST":
         form = FundForm()
-        try:
+        with form.shows_failures("funds/form.html", fund=fund):
             services.update_fund(db.session, current_user, fund, form.command())
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("funds/form.html", form=form, fund=fund), 422
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for("funds.show_fund", fund_id=fund.id))
     return render_template("funds/form.html", form=form, fund=fund)
@@ -99,11 +76,8 @@ def create_donor() -> Any:
     form = DonorForm()
     form.set_fund_choices(services.donor_fund_choices(db.session, current_user), frozenset())
     if request.method == "POST":
-        try:
+        with form.shows_failures("funds/donor_form.html", donor=None):
             services.create_donor(db.session, current_user, form.command())
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("funds/donor_form.html", form=form, donor=None), 422
         flash(_("The donor has been added."), "success")
         return redirect(url_for("funds.list_donors"))
     return render_template("funds/donor_form.html", form=form, donor=None)
@@ -112,19 +86,15 @@ def create_donor() -> Any:
 @bp.route("/donors/<int:donor_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_donor(donor_id: int) -> Any:
-    donor = _donor(donor_id)
-    require(current_user, "donor.edit", donor)
+    donor = load(Donor, donor_id, "donor.edit")
     form = DonorForm(obj=donor)
     funds = services.donor_fund_choices(db.session, current_user)
     form.set_fund_choices(funds, donor.fund_ids)
     if request.method == "POST":
         form = DonorForm()
         form.set_fund_choices(funds, donor.fund_ids)
-        try:
+        with form.shows_failures("funds/donor_form.html", donor=donor):
             services.update_donor(db.session, current_user, donor, form.command())
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("funds/donor_form.html", form=form, donor=donor), 422
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for("funds.list_donors"))
     return render_template("funds/donor_form.html", form=form, donor=donor)

@@ -7,8 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..platform.errors import NotFound, ValidationFailed
-from ..platform.permissions import require
+from ..platform.permissions import load, require
 from ..platform.web import query_int
 from . import services
 from .forms import OrganisationForm
@@ -18,13 +17,6 @@ from .rules import ORGANISATION_TYPE_LABELS, country_choices
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
 PAGE = 50
-
-
-def _get(organisation_id: int) -> Organisation:
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None:
-        raise NotFound()
-    return organisation
 
 
 @bp.get("/")
@@ -66,11 +58,8 @@ def create() -> Any:
     require(current_user, "organisation.create")
     form = OrganisationForm()
     if request.method == "POST":
-        try:
+        with form.shows_failures("organisations/form.html", organisation=None):
             organisation = services.create_organisation(db.session, current_user, form.values())
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template("organisations/form.html", form=form, organisation=None), 422
         flash(_("The organisation has been added."), "success")
         return redirect(url_for("organisations.show", organisation_id=organisation.id))
     return render_template("organisations/form.html", form=form, organisation=None)
@@ -79,26 +68,19 @@ def create() -> Any:
 @bp.get("/<int:organisation_id>")
 @login_required
 def show(organisation_id: int) -> Any:
-    organisation = _get(organisation_id)
-    require(current_user, "organisation.view", organisation)
+    organisation = load(Organisation, organisation_id, "organisation.view")
     return render_template("organisations/show.html", organisation=organisation)
 
 
 @bp.route("/<int:organisation_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(organisation_id: int) -> Any:
-    organisation = _get(organisation_id)
-    require(current_user, "organisation.edit", organisation)
+    organisation = load(Organisation, organisation_id, "organisation.edit")
     form = OrganisationForm(obj=organisation)
     if request.method == "POST":
         form = OrganisationForm()
-        try:
+        with form.shows_failures("organisations/form.html", organisation=organisation):
             services.update_organisation(db.session, current_user, organisation, form.values())
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-            return render_template(
-                "organisations/form.html", form=form, organisation=organisation
-            ), 422
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for("organisations.show", organisation_id=organisation.id))
     return render_template("organisations/form.html", form=form, organisation=organisation)
