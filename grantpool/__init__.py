@@ -138,7 +138,8 @@ def _configure(app: Flask, overrides: Mapping[str, Any]) -> None:
 
 
 # Each capability is a package with views (HTML) and api (JSON) modules and a
-# permissions module whose rules register on import.
+# permissions module whose rules register on import; a package's own `init_app(app)`, if
+# it has one, adds what its templates need (platform never imports a capability).
 CAPABILITIES = [
     "accounts",
     "organisations",
@@ -161,6 +162,9 @@ def _register_capabilities(app: Flask) -> None:
     from .extensions import api
 
     for name in CAPABILITIES:
+        package = importlib.import_module(f"{__name__}.{name}")
+        if hasattr(package, "init_app"):  # its own Jinja globals and filters, say
+            package.init_app(app)
         for module_name in ("permissions", "views", "api", "openrosa"):
             try:
                 module = importlib.import_module(f"{__name__}.{name}.{module_name}")

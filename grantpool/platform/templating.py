@@ -108,11 +108,3 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.add_extension("jinja2.ext.do")
-
-    from ..accounts.rules import ROLE_LABELS
-    from ..organisations.rules import LEADERSHIP_LABELS, ORGANISATION_TYPE_LABELS, country_name
-
-    app.jinja_env.globals["role_labels"] = ROLE_LABELS
-    app.jinja_env.globals["org_type_labels"] = ORGANISATION_TYPE_LABELS
-    app.jinja_env.globals["leadership_labels"] = LEADERSHIP_LABELS
-    app.jinja_env.filters["country_name"] = country_name
