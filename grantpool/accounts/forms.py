@@ -48,3 +48,15 @@ class ApiTokenForm(Form):
         validators=[DataRequired(), Length(max=100)],
         description=_l("What will use it, e.g. 'KoBo sync' or 'finance export'."),
     )
+
+
+class EmailOnlyForm(Form):
+    """Ask for a sign-in link. It shares the sign-in page with the password form, so its
+    field has an id of its own."""
+
+    email = EmailField(
+        _l("Email address"),
+        id="link-email",
+        description=_l("We send a link and a six-digit code. No password needed."),
+    )
+    next = HiddenField()

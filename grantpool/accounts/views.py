@@ -25,7 +25,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..extensions import db, limiter, login_manager
-from ..intake.forms import EmailOnlyForm
 from ..organisations.services import member_organisations
 from ..platform.constant_time import ACCOUNT_LOOKUP_SECONDS, lasting_at_least, quietly_committed
 from ..platform.errors import ValidationFailed
@@ -35,6 +34,7 @@ from .forms import (
     AcceptInvitationForm,
     ApiTokenForm,
     ChangePasswordForm,
+    EmailOnlyForm,
     LanguageForm,
     LoginForm,
     NewPasswordForm,

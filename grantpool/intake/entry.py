@@ -32,6 +32,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_user
 
 from ..accounts import services as accounts
+from ..accounts.forms import EmailOnlyForm
 from ..accounts.views import local_path, render_sign_in_page, safe_next
 from ..extensions import db, limiter
 from ..platform.constant_time import (
@@ -43,7 +44,7 @@ from ..platform.constant_time import (
 from ..platform.errors import ValidationFailed
 from ..platform.forms import Form
 from . import services
-from .forms import EmailOnlyForm, RegistrationForm, SignInCodeForm
+from .forms import RegistrationForm, SignInCodeForm
 from .views import _locale, bp
 
 # Per network address: generous, so twenty groups on one connection all get through.

@@ -47,18 +47,6 @@ class RegistrationForm(Form):
         return {name: field.data for name, field in self._fields.items()}
 
 
-class EmailOnlyForm(Form):
-    """Ask for a sign-in link. It shares the sign-in page with the password form, so its
-    field has an id of its own."""
-
-    email = EmailField(
-        _l("Email address"),
-        id="link-email",
-        description=_l("We send a link and a six-digit code. No password needed."),
-    )
-    next = HiddenField()
-
-
 class SignInCodeForm(Form):
     email = EmailField(_l("Email address"))
     code = StringField(
