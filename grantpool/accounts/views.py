@@ -254,17 +254,14 @@ def password_reset(token: str) -> Any:
     services.find_link(db.session, LinkPurpose.PASSWORD_RESET, token)
     form = NewPasswordForm()
     if request.method == "POST" and form.validate():
-        try:
+        with form.shows_failures("accounts/password_reset.html"):
             user = services.reset_password(
                 db.session, token, form.password.data or "", form.confirm.data or ""
             )
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-        else:
-            session.clear()
-            login_user(user)
-            flash(_("Your password has been changed and you are signed in."), "success")
-            return redirect(url_for("accounts.home"))
+        session.clear()
+        login_user(user)
+        flash(_("Your password has been changed and you are signed in."), "success")
+        return redirect(url_for("accounts.home"))
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/password_reset.html", form=form), status
 
@@ -277,7 +274,7 @@ def accept_invitation(token: str) -> Any:
     if request.method == "GET":
         form.name.data = (link.payload or {}).get("name", "")
     elif form.validate():
-        try:
+        with form.shows_failures("accounts/accept_invitation.html", email=link.email):
             user = services.accept_invitation(
                 db.session,
                 token,
@@ -286,14 +283,11 @@ def accept_invitation(token: str) -> Any:
                 confirm=form.confirm.data or "",
                 locale=select_locale(),
             )
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-        else:
-            session.clear()
-            services.start_login_session(db.session, user, request.headers.get("User-Agent"))
-            login_user(user)
-            flash(_("Welcome to grantpool. Your account is ready."), "success")
-            return redirect(url_for("accounts.home"))
+        session.clear()
+        services.start_login_session(db.session, user, request.headers.get("User-Agent"))
+        login_user(user)
+        flash(_("Welcome to grantpool. Your account is ready."), "success")
+        return redirect(url_for("accounts.home"))
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/accept_invitation.html", form=form, email=link.email), status
 
@@ -303,7 +297,7 @@ def accept_invitation(token: str) -> Any:
 def change_password() -> Any:
     form = ChangePasswordForm()
     if request.method == "POST" and form.validate():
-        try:
+        with form.shows_failures("accounts/change_password.html"):
             token = services.change_password(
                 db.session,
                 current_user,
@@ -311,15 +305,10 @@ def change_password() -> Any:
                 form.password.data or "",
                 form.confirm.data or "",
             )
-        except ValidationFailed as failure:
-            form.add_errors(failure)
-        else:
-            current_user.login_token = token
-            login_user(current_user)
-            flash(
-                _("Your password has been changed. Other devices have been signed out."), "success"
-            )
-            return redirect(url_for("accounts.home"))
+        current_user.login_token = token
+        login_user(current_user)
+        flash(_("Your password has been changed. Other devices have been signed out."), "success")
+        return redirect(url_for("accounts.home"))
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/change_password.html", form=form), status
 

@@ -4,6 +4,7 @@ check your answers, confirmation, and my applications."""
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import Any
 
 from babel.lists import format_list
@@ -43,6 +44,7 @@ from ..organisations.models import Organisation
 from ..organisations.rules import area_name, country_choices, country_of_area
 from ..platform import uploads
 from ..platform.errors import NotFound, StorageUnavailable, ValidationFailed
+from ..platform.forms import answers_failure
 from ..platform.i18n import LANGUAGE_NAMES, offered_languages, remember_locale
 from ..platform.money import Money, format_money
 from ..platform.oversized import read_form_without_files
@@ -179,18 +181,17 @@ def apply(call_id: int) -> Any:
             reasons=_reasons(call, chosen) if chosen is not None else [],
         )
     require(current_user, "organisation.apply", chosen)
-    try:
+    refused = partial(
+        render_template,
+        "intake/start.html",
+        call=call,
+        organisations=organisations,
+        chosen=chosen,
+    )
+    with answers_failure(lambda failure: (refused(reasons=failure.errors.get("", [])), 422)):
         application = services.start_application(
             db.session, current_user, call, chosen, language=_locale()
         )
-    except ValidationFailed as failure:
-        return render_template(
-            "intake/start.html",
-            call=call,
-            organisations=organisations,
-            chosen=chosen,
-            reasons=failure.errors.get("", []),
-        ), 422
     return redirect(url_for("intake.resume", application_id=application.id))
 
 
