@@ -28,8 +28,30 @@ def _run(connection: Connection) -> None:
         compare_type=True,
         compare_server_default=False,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    if connection.dialect.name != "sqlite":
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    # SQLite changes a table by copying it into a new one and dropping the old. With
+    # foreign keys enforced, that drop deletes every row referring to the table ON DELETE
+    # CASCADE (an organisation's members) or fails on RESTRICT. So migrations run with
+    # them off (a pragma that only takes effect outside a transaction), every reference is
+    # checked before the commit, and enforcement is back on afterwards.
+    _foreign_keys(connection, "OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if dangling:
+                raise RuntimeError(f"the migration left rows referring to nothing: {dangling}")
+    finally:
+        _foreign_keys(connection, "ON")
+
+
+def _foreign_keys(connection: Connection, state: str) -> None:
+    if connection.in_transaction():
+        return  # a caller's open transaction: the pragma would do nothing
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys = {state}")  # type: ignore[union-attr]
 
 
 def run_migrations_online() -> None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import inspect, text
 
+from grantpool.accounts.models import Role
+from grantpool.extensions import db
 from grantpool.models import metadata
 from grantpool.platform import migrations
 from grantpool.platform.db import create_db_engine
+from tests.conftest import make_app
+from tests.factories import make_organisation, make_user
 
 
 def _schema(url: str) -> tuple[set[str], set[str], set[str]]:
@@ -67,3 +73,32 @@ def test_upgrade_check_downgrade_upgrade(empty_database_url: str) -> None:
     assert tables == model_tables | {"alembic_version"}
     assert triggers_again
     migrations.check(url)
+
+
+def test_rebuilding_a_table_keeps_the_rows_that_refer_to_it(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """SQLite changes a table by building a new one and dropping the old: with foreign
+    keys enforced, the drop would delete every row that refers to it ON DELETE CASCADE
+    (an organisation's members) or refuse. Migrations run with them off and checked."""
+    url = empty_database_url
+    migrations.upgrade(url)
+    app = make_app(url, tmp_path)
+    with app.app_context():
+        organisation = make_organisation(db.session)
+        make_user(db.session, Role.APPLICANT.value, organisations=[organisation])
+        db.session.commit()
+    app.extensions["grantpool.db"].dispose()
+
+    migrations.downgrade(url, revision="0009")  # rebuilds organisations, and applications
+    migrations.upgrade(url)  # and again
+
+    engine = create_db_engine(url, pool=False)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM memberships")) == 1
+            assert conn.scalar(text("SELECT count(*) FROM organisations")) == 1
+            if conn.dialect.name == "sqlite":
+                assert conn.scalar(text("PRAGMA foreign_keys")) == 1
+    finally:
+        engine.dispose()
