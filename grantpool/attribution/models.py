@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..platform.db import Base, IdPK
+from ..platform.states import state_enum
 from ..platform.time import now_utc
 from .rules import ConsentScope, ConsentState, LocationPrecision, Naming
 
@@ -83,7 +84,9 @@ class AttributionRecord(Base):
     grant_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("grants.id", ondelete="RESTRICT"), unique=True
     )
-    consent_state: Mapped[str] = mapped_column(String(12), default=ConsentState.NOT_GIVEN.value)
+    consent_state: Mapped[ConsentState] = mapped_column(
+        state_enum(ConsentState, length=12, name="consent_known"), default=ConsentState.NOT_GIVEN
+    )
     consent_scope: Mapped[str | None] = mapped_column(String(12))
     embargo_until: Mapped[dt.date | None] = mapped_column(Date)
     consent_changed_at: Mapped[dt.datetime | None]
@@ -98,7 +101,6 @@ class AttributionRecord(Base):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        CheckConstraint(f"consent_state IN ({_in(ConsentState)})", name="consent_known"),
         CheckConstraint(
             f"consent_scope IS NULL OR consent_scope IN ({_in(ConsentScope)})",
             name="scope_known",
@@ -123,7 +125,7 @@ class ConsentEvent(Base):
     record_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("attribution_records.id", ondelete="RESTRICT")
     )
-    state: Mapped[str] = mapped_column(String(12))
+    state: Mapped[ConsentState] = mapped_column(state_enum(ConsentState, length=12))
     scope: Mapped[str | None] = mapped_column(String(12))
     embargo_until: Mapped[dt.date | None] = mapped_column(Date)
     # The naming and precision in force when consent was given, as the partner saw them.
@@ -133,7 +135,4 @@ class ConsentEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     occurred_at: Mapped[dt.datetime]
 
-    __table_args__ = (
-        CheckConstraint(f"state IN ({_in(ConsentState)})", name="state_known"),
-        Index("ix_attribution_consent_events_record_id", "record_id"),
-    )
+    __table_args__ = (Index("ix_attribution_consent_events_record_id", "record_id"),)

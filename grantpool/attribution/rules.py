@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..organisations.rules import Leadership, OrganisationType, area_name, country_name
-from ..platform.errors import InvalidTransition
+from ..platform.states import check_transition
 
 
 class Naming(StrEnum):
@@ -72,15 +72,14 @@ CONSENT_TRANSITIONS: dict[ConsentState, frozenset[ConsentState]] = {
 }
 
 
+def _consent_refusal(current: str, target: str) -> str:
+    return _(
+        "Consent that is %(current)s cannot become %(target)s.", current=current, target=target
+    )
+
+
 def check_consent_transition(current: str, target: str) -> None:
-    if ConsentState(target) not in CONSENT_TRANSITIONS[ConsentState(current)]:
-        raise InvalidTransition(
-            _(
-                "Consent that is %(current)s cannot become %(target)s.",
-                current=CONSENT_LABELS[ConsentState(current)],
-                target=CONSENT_LABELS[ConsentState(target)],
-            )
-        )
+    check_transition(CONSENT_TRANSITIONS, current, target, CONSENT_LABELS, _consent_refusal)
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..platform.db import Base, IdPK, MinorUnits
 from ..platform.money import Money
+from ..platform.states import state_enum
 from ..platform.time import now_utc
 from .rules import CallState, text_in
 
 if TYPE_CHECKING:
     from ..funds.models import Fund
-
-_STATES = ", ".join(f"'{s.value}'" for s in CallState)
 
 
 class Call(Base):
@@ -40,7 +39,9 @@ class Call(Base):
     channels: Mapped[list[str]] = mapped_column(JSON)
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     tranche_template: Mapped[str | None] = mapped_column(String(100))
-    state: Mapped[str] = mapped_column(String(16), default=CallState.DRAFT.value)
+    state: Mapped[CallState] = mapped_column(
+        state_enum(CallState, length=16), default=CallState.DRAFT
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     opened_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
@@ -48,7 +49,6 @@ class Call(Base):
     fund: Mapped[Fund] = relationship(lazy="joined")
 
     __table_args__ = (
-        CheckConstraint(f"state IN ({_STATES})", name="state_known"),
         CheckConstraint("currency = upper(currency) AND length(currency) = 3", name="currency_iso"),
         CheckConstraint(
             "min_request_minor > 0 AND min_request_minor <= max_request_minor "

@@ -17,6 +17,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import NumberFormatError, get_group_symbol, parse_decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..organisations.rules import (
     ORGANISATION_TYPE_LABELS,
@@ -26,8 +27,9 @@ from ..organisations.rules import (
     is_valid_area,
     is_valid_country,
 )
-from ..platform.errors import InvalidTransition, ValidationFailed
+from ..platform.errors import ValidationFailed
 from ..platform.money import Money, format_money, parse_money
+from ..platform.states import check_transition
 
 
 class CallState(StrEnum):
@@ -45,15 +47,20 @@ CALL_TRANSITIONS: dict[CallState, frozenset[CallState]] = {
 }
 
 
+CALL_STATE_LABELS = {
+    CallState.DRAFT: _l("Draft"),
+    CallState.OPEN: _l("Open"),
+    CallState.CLOSED: _l("Closed"),
+    CallState.ARCHIVED: _l("Archived"),
+}
+
+
+def _call_refusal(current: str, target: str) -> str:
+    return _("A call that is %(current)s cannot become %(target)s.", current=current, target=target)
+
+
 def check_call_transition(current: str, target: str) -> None:
-    if CallState(target) not in CALL_TRANSITIONS[CallState(current)]:
-        raise InvalidTransition(
-            _(
-                "A call that is %(current)s cannot become %(target)s.",
-                current=current,
-                target=target,
-            )
-        )
+    check_transition(CALL_TRANSITIONS, current, target, CALL_STATE_LABELS, _call_refusal)
 
 
 class Channel(StrEnum):

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..ledger.models import DecimalText
 from ..platform.db import Base, IdPK
 from ..platform.money import Money
+from ..platform.states import state_enum
 from ..platform.time import now_utc
 from .rules import (
     DisbursementState,
@@ -83,7 +84,9 @@ class Grant(Base):
     end_on: Mapped[dt.date] = mapped_column(Date)
     risk_level: Mapped[str] = mapped_column(String(8))
     language: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16), default=GrantState.ACTIVE.value)
+    state: Mapped[GrantState] = mapped_column(
+        state_enum(GrantState, length=16), default=GrantState.ACTIVE
+    )
     awarded_at: Mapped[dt.datetime]
     awarded_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     first_paid_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -96,7 +99,6 @@ class Grant(Base):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        CheckConstraint(f"state IN ({_in(GrantState)})", name="state_known"),
         CheckConstraint(f"risk_level IN ({_in(RiskLevel)})", name="risk_known"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("start_on <= end_on", name="starts_before_end"),
@@ -134,7 +136,9 @@ class Tranche(Base):
     currency: Mapped[str] = mapped_column(String(3))
     due_on: Mapped[dt.date] = mapped_column(Date)
     conditions: Mapped[dict[str, Any]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(20), default=TrancheState.SCHEDULED.value)
+    state: Mapped[TrancheState] = mapped_column(
+        state_enum(TrancheState, length=20), default=TrancheState.SCHEDULED
+    )
     # Every change moves the version: of two writers that read the same tranche, one loses.
     version: Mapped[int] = mapped_column(Integer)
 
@@ -142,7 +146,6 @@ class Tranche(Base):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        CheckConstraint(f"state IN ({_in(TrancheState)})", name="state_known"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("number >= 1", name="number_positive"),
         UniqueConstraint("grant_id", "number"),
@@ -207,7 +210,9 @@ class Report(Base):
     # The tranche whose use the report describes; a final report covers the whole grant.
     tranche_number: Mapped[int] = mapped_column(Integer)
     final: Mapped[bool] = mapped_column(Boolean, default=False)
-    state: Mapped[str] = mapped_column(String(12), default=ReportState.SUBMITTED.value)
+    state: Mapped[ReportState] = mapped_column(
+        state_enum(ReportState, length=12), default=ReportState.SUBMITTED
+    )
     text: Mapped[str] = mapped_column(Text, default="")
     # Financial reports: a simple table of amounts spent [{"line", "amount_minor"}], total.
     spent_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -224,7 +229,6 @@ class Report(Base):
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        CheckConstraint(f"state IN ({_in(ReportState)})", name="state_known"),
         UniqueConstraint("submitted_by_id", "idempotency_key"),
         CheckConstraint(f"kind IN ({_in(ReportKind)})", name="kind_known"),
         CheckConstraint("kind = 'narrative' OR spent_minor >= 0", name="financial_has_spent"),
@@ -248,7 +252,9 @@ class Disbursement(Base):
     tranche_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("tranches.id", ondelete="RESTRICT")
     )
-    state: Mapped[str] = mapped_column(String(12), default=DisbursementState.REQUESTED.value)
+    state: Mapped[DisbursementState] = mapped_column(
+        state_enum(DisbursementState, length=12), default=DisbursementState.REQUESTED
+    )
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
@@ -279,7 +285,6 @@ class Disbursement(Base):
     tranche: Mapped[Tranche] = relationship(lazy="joined")
 
     __table_args__ = (
-        CheckConstraint(f"state IN ({_in(DisbursementState)})", name="state_known"),
         CheckConstraint(
             f"payment_method IS NULL OR payment_method IN ({_in(PaymentMethod)})",
             name="method_known",

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..platform.db import Base, IdPK
 from ..platform.money import Money
+from ..platform.states import state_enum
 from ..platform.time import now_utc
 from .rules import ApplicationState
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from ..calls.models import Call
     from ..organisations.models import Organisation
 
-_STATES = ", ".join(f"'{s.value}'" for s in ApplicationState)
 _CHANNELS = "'web', 'spreadsheet', 'odk', 'api'"
 
 
@@ -46,7 +46,9 @@ class Application(Base):
     currency: Mapped[str] = mapped_column(String(3))
     channel: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(24), default=ApplicationState.DRAFT.value)
+    state: Mapped[ApplicationState] = mapped_column(
+        state_enum(ApplicationState, length=24), default=ApplicationState.DRAFT
+    )
     reference: Mapped[str | None] = mapped_column(String(20), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now_utc, onupdate=now_utc)
@@ -66,7 +68,6 @@ class Application(Base):
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
     __table_args__ = (
-        CheckConstraint(f"state IN ({_STATES})", name="state_known"),
         CheckConstraint(f"channel IN ({_CHANNELS})", name="channel_known"),
         CheckConstraint(
             "state = 'draft' OR (state = 'withdrawn' AND submitted_at IS NULL) OR "

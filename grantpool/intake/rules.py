@@ -8,7 +8,7 @@ from enum import StrEnum
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..platform.errors import InvalidTransition
+from ..platform.states import check_transition
 
 
 class ApplicationState(StrEnum):
@@ -47,14 +47,12 @@ def state_label(state: str) -> str:
     return str(STATE_LABELS[ApplicationState(state)])
 
 
+def _application_refusal(current: str, _target: str) -> str:
+    return _("This application is “%(state)s” and cannot change that way.", state=current)
+
+
 def check_application_transition(current: str, target: str) -> None:
-    if ApplicationState(target) not in APPLICATION_TRANSITIONS[ApplicationState(current)]:
-        raise InvalidTransition(
-            _(
-                "This application is “%(state)s” and cannot change that way.",
-                state=state_label(current),
-            )
-        )
+    check_transition(APPLICATION_TRANSITIONS, current, target, STATE_LABELS, _application_refusal)
 
 
 def can_withdraw(state: str) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..platform.db import Base, IdPK
 from ..platform.money import Money
+from ..platform.states import state_enum
 from ..platform.time import now_utc
 from .rules import (
     DEFAULT_SPREAD_THRESHOLD,
@@ -89,7 +90,9 @@ class ReviewAssignment(Base):
         BigInteger, ForeignKey("users.id", ondelete="RESTRICT")
     )
     kind: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16), default=AssignmentState.ASSIGNED.value)
+    state: Mapped[AssignmentState] = mapped_column(
+        state_enum(AssignmentState, length=16), default=AssignmentState.ASSIGNED
+    )
     assigned_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     assigned_at: Mapped[dt.datetime] = mapped_column(default=now_utc)
     due_at: Mapped[dt.datetime | None]
@@ -103,7 +106,6 @@ class ReviewAssignment(Base):
 
     __table_args__ = (
         CheckConstraint(f"kind IN ({_values(ReviewerKind)})", name="kind_known"),
-        CheckConstraint(f"state IN ({_values(AssignmentState)})", name="state_known"),
         CheckConstraint(
             "(state = 'conflicted') = (conflict_nature IS NOT NULL)", name="conflict_has_nature"
         ),
@@ -196,7 +198,9 @@ class Decision(Base):
         BigInteger, ForeignKey("applications.id", ondelete="RESTRICT")
     )
     kind: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16), default=DecisionState.PROPOSED.value)
+    state: Mapped[DecisionState] = mapped_column(
+        state_enum(DecisionState, length=16), default=DecisionState.PROPOSED
+    )
     amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(Text)  # the proposer's reasons, for the confirmer
@@ -215,7 +219,6 @@ class Decision(Base):
 
     __table_args__ = (
         CheckConstraint(f"kind IN ({_values(DecisionKind)})", name="kind_known"),
-        CheckConstraint(f"state IN ({_values(DecisionState)})", name="state_known"),
         CheckConstraint(
             "(state = 'proposed') = (decided_by_id IS NULL) AND "
             "(decided_by_id IS NULL) = (decided_at IS NULL)",

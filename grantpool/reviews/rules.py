@@ -17,7 +17,8 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..platform.errors import InvalidTransition, ValidationFailed
+from ..platform.errors import ValidationFailed
+from ..platform.states import check_transition
 
 FULL_SCORE = 10_000  # basis points: 100 %
 DEFAULT_SPREAD_THRESHOLD = 3_000  # reviewers 30 points apart disagree
@@ -343,9 +344,14 @@ ASSIGNMENT_LABELS = {
 }
 
 
+def _assignment_refusal(_current: str, _target: str) -> str:
+    return _("This review cannot change that way any more.")
+
+
 def check_assignment_transition(current: str, target: str) -> None:
-    if AssignmentState(target) not in ASSIGNMENT_TRANSITIONS[AssignmentState(current)]:
-        raise InvalidTransition(_("This review cannot change that way any more."))
+    check_transition(
+        ASSIGNMENT_TRANSITIONS, current, target, ASSIGNMENT_LABELS, _assignment_refusal
+    )
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,11 @@ transition table; the kinds and labels that go with them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ...platform.errors import InvalidTransition
+from ...platform.states import check_transition
 
 
 class GrantState(StrEnum):
@@ -117,6 +114,13 @@ TRANCHE_STATE_LABELS = {
     T.PAID: _l("Paid"),
     T.CANCELLED: _l("Cancelled"),
 }
+# The words of a grant's page for each release of a tranche.
+DISBURSEMENT_STATE_LABELS = {
+    D.REQUESTED: _l("Release requested"),
+    D.APPROVED: _l("Release approved"),
+    D.PAID: _l("Paid"),
+    D.REJECTED: _l("Release refused"),
+}
 REPORT_STATE_LABELS = {
     R.SUBMITTED: _l("Submitted"),
     R.ACCEPTED: _l("Accepted"),
@@ -130,30 +134,17 @@ PAYMENT_METHOD_LABELS = {
 RISK_LABELS = {RiskLevel.LOW: _l("Low"), RiskLevel.MEDIUM: _l("Medium"), RiskLevel.HIGH: _l("High")}
 
 
-def _check(
-    table: Mapping[Any, frozenset[Any]], enum: type[StrEnum], current: str, target: str
-) -> None:
-    if enum(target) not in table[enum(current)]:
-        raise InvalidTransition(
-            _(
-                "This is “%(current)s” and cannot become “%(target)s”.",
-                current=current,
-                target=target,
-            )
-        )
-
-
 def check_grant_transition(current: str, target: str) -> None:
-    _check(GRANT_TRANSITIONS, GrantState, current, target)
+    check_transition(GRANT_TRANSITIONS, current, target, GRANT_STATE_LABELS)
 
 
 def check_tranche_transition(current: str, target: str) -> None:
-    _check(TRANCHE_TRANSITIONS, TrancheState, current, target)
+    check_transition(TRANCHE_TRANSITIONS, current, target, TRANCHE_STATE_LABELS)
 
 
 def check_disbursement_transition(current: str, target: str) -> None:
-    _check(DISBURSEMENT_TRANSITIONS, DisbursementState, current, target)
+    check_transition(DISBURSEMENT_TRANSITIONS, current, target, DISBURSEMENT_STATE_LABELS)
 
 
 def check_report_transition(current: str, target: str) -> None:
-    _check(REPORT_TRANSITIONS, ReportState, current, target)
+    check_transition(REPORT_TRANSITIONS, current, target, REPORT_STATE_LABELS)

@@ -165,6 +165,6 @@ def _apply(
             existing.conditions = planned.conditions
     for tranche in current:
         if tranche.number in plan.cancelled:
-            tranche.state = TrancheState.CANCELLED.value
+            tranche.state = TrancheState.CANCELLED
     grant.amount_minor = plan.amount.amount_minor
     grant.end_on = plan.end_on

@@ -55,7 +55,7 @@ def change_state(
     if target == GrantState.TERMINATED:
         _release_remaining(session, actor, grant, reason)
         grant.closed_at = now
-    grant.state = target
+    grant.state = GrantState(target)
     flush_guarded(session)
     record_event(
         session,
@@ -73,7 +73,7 @@ def _release_remaining(session: Session, actor: User, grant: Grant, reason: str)
     """Cancel scheduled tranches and give the unpaid commitment back to the fund."""
     for t in tranches_of(session, grant):
         if t.state == TrancheState.SCHEDULED:
-            t.state = TrancheState.CANCELLED.value
+            t.state = TrancheState.CANCELLED
     fund = grant.fund
     remaining = ledger.balance_of(session, fund, ledger_rules.grant_committed_account(grant.id))
     if remaining.amount_minor > 0:
@@ -134,7 +134,7 @@ def close_grant(
         )
     _release_remaining(session, actor, grant, "closure")
     grant.closed_at = now
-    grant.state = GrantState.CLOSED.value
+    grant.state = GrantState.CLOSED
     flush_guarded(session)
     record_event(
         session,

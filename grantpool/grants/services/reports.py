@@ -206,7 +206,7 @@ def resubmit_report(
         setattr(report, name, clean[name])
     now = now or now_utc()
     report.files = [*report.files, *_save_uploads(session, actor, grant, uploads, now)]
-    report.state = ReportState.SUBMITTED.value
+    report.state = ReportState.SUBMITTED
     report.submitted_at = now
     report.reviewed_at = None
     report.reviewed_by_id = None
@@ -240,7 +240,7 @@ def review_report(
     comment = (comment or "").strip()
     if not accept and not comment:
         raise ValidationFailed.single("comment", _("Say what needs to change."))
-    report.state = target.value
+    report.state = target
     report.reviewed_by_id = actor.id
     report.reviewed_at = now or now_utc()
     report.review_comment = comment or None

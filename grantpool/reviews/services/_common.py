@@ -26,7 +26,7 @@ def set_application_state(
     """Move the application (the transition table of intake decides) and audit it."""
     before = application.state
     check_application_transition(before, target)
-    application.state = target
+    application.state = ApplicationState(target)
     session.flush()
     record_event(
         session,

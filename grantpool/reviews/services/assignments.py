@@ -201,7 +201,7 @@ def declare_conflict(
         raise ValidationFailed.single("nature", _("This text is too long."))
     target = AssignmentState.CONFLICTED if has_conflict else AssignmentState.ACCEPTED
     check_assignment_transition(assignment.state, target.value)
-    assignment.state = target.value
+    assignment.state = target
     assignment.declared_at = now
     assignment.conflict_nature = nature if has_conflict else None
     session.flush()

@@ -79,7 +79,7 @@ def save_review(
         check_assignment_transition(assignment.state, AssignmentState.SUBMITTED.value)
         review.score_bp = score
         review.submitted_at = now
-        assignment.state = AssignmentState.SUBMITTED.value
+        assignment.state = AssignmentState.SUBMITTED
     session.flush()
     record_event(
         session,
