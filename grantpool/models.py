@@ -5,7 +5,6 @@ from __future__ import annotations
 from .accounts.models import ApiToken, LoginSession, Membership, OneTimeLink, RoleAssignment, User
 from .attribution.models import AttributionRecord, AttributionSettings, ConsentEvent
 from .calls.models import Call
-from .dashboard import totals as _totals  # noqa: F401 - keeps the summary figures in step
 from .dashboard.models import DashboardDays, DashboardTotal
 from .funds.models import Donor, Fund
 from .grants.models import (

@@ -41,6 +41,7 @@ from ..calls.models import Call
 from ..funds.models import Donor, Fund
 from ..grants.models import Disbursement, Grant
 from ..intake.models import Application
+from ..ledger import rules as ledger_rules
 from ..ledger.models import (
     Contribution,
     LedgerAccount,
@@ -50,6 +51,7 @@ from ..ledger.models import (
     Pledge,
     TransactionKind,
 )
+from ..ledger.rules import AccountKind
 from ..organisations.models import Organisation
 from ..organisations.rules import LOCAL_AND_NATIONAL, Leadership
 from ..platform.money import exponent
@@ -266,13 +268,22 @@ class MoneyFigures:
 
 
 def _category(code: SQLColumnExpression[str]) -> ColumnElement[str]:
+    """An account's category in SQL, as totals.account_category has it in Python."""
+    committed = ledger_rules.account_code_pattern(AccountKind.GRANT, ledger_rules.COMMITTED)
+    paid = ledger_rules.account_code_pattern(AccountKind.GRANT, ledger_rules.PAID)
     return case(
-        (code == "fund:available", "available"),
-        (code == "fund:costs", "costs"),
-        (code.like("grant:%:committed"), "outstanding"),
-        (code.like("grant:%:paid"), "paid"),
+        (code == ledger_rules.FUND_AVAILABLE, "available"),
+        (code == ledger_rules.FUND_COSTS, "costs"),
+        (code.like(committed), "outstanding"),
+        (code.like(paid), "paid"),
         else_="donor",
     )
+
+
+def _grant_account(grant_key: ColumnElement[str], part: str) -> ColumnElement[str]:
+    """The code of a grant's committed or paid account, built in SQL from its key."""
+    prefix, suffix = ledger_rules.account_code_affixes(AccountKind.GRANT, part)
+    return literal(prefix) + grant_key + literal(suffix)
 
 
 def ledger_categories(session: Session, fund: Fund) -> dict[str, int]:
@@ -376,13 +387,13 @@ def refunds_by_donor(
         .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
         .where(
             LedgerAccount.fund_id == fund.id,
-            LedgerAccount.code.like("donor:%"),
+            LedgerAccount.code.like(ledger_rules.account_code_pattern(AccountKind.DONOR)),
             LedgerTransaction.kind == TransactionKind.DONOR_REFUND,
             *_period(LedgerTransaction.created_at, start, end),
         )
         .group_by(LedgerAccount.code)
     ).all()
-    return {int(code.split(":")[1]): int(total) for code, total in rows}
+    return {int(ledger_rules.parse_account_code(code).ref): int(total) for code, total in rows}
 
 
 def donor_money(
@@ -554,7 +565,7 @@ def _grant_money(
             committed_account,
             and_(
                 committed_account.c.fund_id == Grant.fund_id,
-                committed_account.c.code == literal("grant:") + grant_key + literal(":committed"),
+                committed_account.c.code == _grant_account(grant_key, ledger_rules.COMMITTED),
             ),
         )
         .outerjoin(committed_balance, committed_balance.c.account_id == committed_account.c.id)
@@ -562,7 +573,7 @@ def _grant_money(
             paid_account,
             and_(
                 paid_account.c.fund_id == Grant.fund_id,
-                paid_account.c.code == literal("grant:") + grant_key + literal(":paid"),
+                paid_account.c.code == _grant_account(grant_key, ledger_rules.PAID),
             ),
         )
         .outerjoin(paid_balance, paid_balance.c.account_id == paid_account.c.id)

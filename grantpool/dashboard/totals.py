@@ -1,47 +1,64 @@
 """Keep the dashboard's summary figures in step with the data, in the same transaction.
 
-An `after_flush` listener on every session sees what the flush wrote, whichever service
-wrote it: ledger entries (money by account category, committed and disbursed per grant
-dimension, refunds per donor), new grants (counted per dimension and per organisation),
-paid disbursements, first payments and confirmed decisions (the speed distributions).
-It adds its deltas with INSERT … ON CONFLICT DO UPDATE SET x = x + delta, so two
-transactions never lose each other's increments.
+The capabilities that change what the figures count say so with a signal, sent inside
+their operation after its rows are flushed; the receivers here (connected by the
+dashboard's `init_app`, never on import) add their deltas with the sender's session, so
+the figures commit or roll back with the change itself:
 
-When an organisation's classification changes (type, country, area, leadership, budget),
-the totals of the funds it has grants in are rebuilt from the source rows.
+- ledger `transaction_posted`: money by account category, committed and disbursed per
+  grant dimension, refunds per donor;
+- grants `grant_created`: grants counted per dimension and per organisation;
+- grants `disbursement_paid`: the speed distributions (conditions met to payment; award
+  to first payment, moved when this payment is now the grant's first);
+- reviews `decision_confirmed`: close of call to decision;
+- organisations `organisation_updated`: when a classifying field changed (type, country,
+  area, leadership, budget), the totals of the funds it has grants in are rebuilt from
+  the source rows.
+
+Deltas are added with INSERT … ON CONFLICT DO UPDATE SET x = x + delta, so two
+transactions never lose each other's increments. Data written past the services (a bulk
+import, a manual fix) sends nothing: `flask grantpool dashboard-check` finds the
+difference and `dashboard-rebuild` recomputes every figure from the source rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, inspect, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..funds.models import Fund
+from ..grants import signals as grant_signals
 from ..grants.models import Disbursement, Grant
 from ..intake.models import Application
-from ..ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction, TransactionKind
+from ..ledger import signals as ledger_signals
+from ..ledger.models import LedgerTransaction, TransactionKind
+from ..ledger.rules import AccountKind, parse_account_code
+from ..organisations import signals as organisation_signals
 from ..organisations.models import Organisation
 from ..organisations.rules import LOCAL_AND_NATIONAL, Leadership
 from ..platform.money import exponent
+from ..reviews import signals as review_signals
 from ..reviews.models import Decision
 from .models import DashboardDays, DashboardTotal
 
-CLASSIFYING = (
-    "org_type",
-    "country",
-    "area",
-    "women_led",
-    "youth_led",
-    "refugee_migrant_led",
-    "disability_led",
-    "annual_budget_minor",
-    "annual_budget_currency",
+CLASSIFYING = frozenset(
+    {
+        "org_type",
+        "country",
+        "area",
+        "women_led",
+        "youth_led",
+        "refugee_migrant_led",
+        "disability_led",
+        "annual_budget_minor",
+        "annual_budget_currency",
+    }
 )
 GRANT_DIMENSIONS = (
     "all",
@@ -57,13 +74,15 @@ GRANT_DIMENSIONS = (
 
 
 def account_category(code: str) -> str | None:
-    if code == "fund:available":
+    """The dashboard's category of a ledger account; None for a donor's account."""
+    account = parse_account_code(code)
+    if account.is_fund_available:
         return "available"
-    if code == "fund:costs":
+    if account.is_fund_costs:
         return "costs"
-    if code.startswith("grant:") and code.endswith(":committed"):
+    if account.is_grant_committed:
         return "outstanding"
-    if code.startswith("grant:") and code.endswith(":paid"):
+    if account.is_grant_paid:
         return "paid"
     return None
 
@@ -106,10 +125,18 @@ def grant_keys(
     return keys
 
 
+def _keys_of(session: Session, grant: Grant) -> list[tuple[str, str]]:
+    application = session.get(Application, grant.application_id)
+    assert application is not None
+    return grant_keys(grant, application, grant.organisation, grant.fund.base_currency)
+
+
 @dataclass
 class _Deltas:
-    totals: dict[tuple[int, str, str], list[int]]
-    days: dict[tuple[int, str, int], int]
+    """What one operation adds to the kept figures, written in one statement per table."""
+
+    totals: dict[tuple[int, str, str], list[int]] = field(default_factory=dict)
+    days: dict[tuple[int, str, int], int] = field(default_factory=dict)
 
     def add(
         self,
@@ -130,6 +157,34 @@ class _Deltas:
             key = (fund_id, measure, int(days))
             self.days[key] = self.days.get(key, 0) + step
 
+    def write(self, session: Session) -> None:
+        _upsert(
+            session,
+            DashboardTotal,
+            [
+                {
+                    "fund_id": f,
+                    "dimension": d,
+                    "key": k,
+                    "amount_minor": a,
+                    "paid_minor": p,
+                    "grants": g,
+                }
+                for (f, d, k), (a, p, g) in sorted(self.totals.items())
+            ],
+            ("amount_minor", "paid_minor", "grants"),
+        )
+        _upsert(
+            session,
+            DashboardDays,
+            [
+                {"fund_id": f, "measure": m, "days": d, "count": c}
+                for (f, m, d), c in sorted(self.days.items())
+                if c
+            ],
+            ("count",),
+        )
+
 
 def _upsert(
     session: Session, model: Any, rows: list[dict[str, Any]], summed: Iterable[str]
@@ -146,135 +201,113 @@ def _upsert(
     session.connection().execute(statement)
 
 
-def _history_change(obj: Any, attribute: str) -> tuple[list[Any], list[Any]]:
-    history = inspect(obj).attrs[attribute].history
-    return list(history.deleted or []), list(history.added or [])
+# --- the receivers -------------------------------------------------------------------------
 
 
-def _after_flush(session: Session, _context: Any) -> None:
-    written = list(session.new) + list(session.dirty)
-    if not any(
-        isinstance(o, (LedgerEntry, Grant, Disbursement, Decision, Organisation)) for o in written
-    ):
+def on_transaction_posted(
+    transaction: LedgerTransaction, *, session: Session, lines: Sequence[tuple[str, int]]
+) -> None:
+    """Money by account category; per grant dimension for a grant's accounts; refunds."""
+    fund_id = transaction.fund_id
+    deltas = _Deltas()
+    keys_by_grant: dict[int, list[tuple[str, str]]] = {}
+    for code, amount in lines:
+        account = parse_account_code(code)
+        category = account_category(code)
+        if category is not None:
+            deltas.add(fund_id, "ledger", category, amount)
+        if account.kind == AccountKind.GRANT:
+            grant = session.get(Grant, account.number) if account.number is not None else None
+            if grant is None or grant.fund_id != fund_id:
+                # The ledger takes any reference: an account named after something other
+                # than a grant row has no organisation to attribute money to.
+                continue
+            if grant.id not in keys_by_grant:
+                keys_by_grant[grant.id] = _keys_of(session, grant)
+            paid = amount if account.is_grant_paid else 0
+            for dimension, key in keys_by_grant[grant.id]:
+                deltas.add(fund_id, dimension, key, amount, paid)
+        elif account.kind == AccountKind.DONOR and transaction.kind == TransactionKind.DONOR_REFUND:
+            deltas.add(fund_id, "refund", account.ref, amount)
+    deltas.write(session)
+
+
+def on_grant_created(grant: Grant, *, session: Session) -> None:
+    """One more grant in each of its dimensions and for its organisation."""
+    deltas = _Deltas()
+    for dimension, key in _keys_of(session, grant):
+        deltas.add(grant.fund_id, dimension, key, grants=1)
+    deltas.add(grant.fund_id, "organisation", str(grant.organisation_id), grants=1)
+    deltas.write(session)
+
+
+def on_disbursement_paid(
+    disbursement: Disbursement,
+    *,
+    session: Session,
+    grant: Grant,
+    first_payment_days_before: int | None,
+) -> None:
+    """Conditions met to payment; award to first payment when this one is now the first."""
+    deltas = _Deltas()
+    deltas.count_days(
+        grant.fund_id, "conditions_to_payment", disbursement.days_conditions_to_payment
+    )
+    if grant.days_award_to_first_payment != first_payment_days_before:
+        deltas.count_days(grant.fund_id, "award_to_first_payment", first_payment_days_before, -1)
+        deltas.count_days(
+            grant.fund_id, "award_to_first_payment", grant.days_award_to_first_payment
+        )
+    deltas.write(session)
+
+
+def on_decision_confirmed(decision: Decision, *, session: Session) -> None:
+    """Whole days from the call's close to the decision (rounded towards zero)."""
+    application = session.get(Application, decision.application_id)
+    assert application is not None
+    call = application.call
+    if call.closes_at is None or decision.decided_at is None:
         return
-    deltas = _Deltas({}, {})
-    grant_cache: dict[int, tuple[Grant, list[tuple[str, str]]]] = {}
+    seconds = int(decision.decided_at.timestamp()) - int(call.closes_at.timestamp())
+    days = seconds // 86400 if seconds >= 0 else -(-seconds // 86400)
+    deltas = _Deltas()
+    deltas.count_days(call.fund_id, "close_to_decision", days)
+    deltas.write(session)
 
-    def grant_info(grant_id: int) -> tuple[Grant, list[tuple[str, str]]]:
-        if grant_id not in grant_cache:
-            grant = session.get(Grant, grant_id)
-            assert grant is not None
-            application = session.get(Application, grant.application_id)
-            assert application is not None
-            grant_cache[grant_id] = (
-                grant,
-                grant_keys(grant, application, grant.organisation, grant.fund.base_currency),
-            )
-        return grant_cache[grant_id]
 
-    rebuild: set[int] = set()
-    for obj in session.new:
-        if isinstance(obj, LedgerEntry):
-            account = session.get(LedgerAccount, obj.account_id)
-            assert account is not None
-            category = account_category(account.code)
-            if category is not None:
-                deltas.add(account.fund_id, "ledger", category, obj.amount_minor)
-            ref = account.code.split(":")[1] if category in ("outstanding", "paid") else ""
-            named = session.get(Grant, int(ref)) if ref.isdigit() else None
-            if named is not None and named.fund_id == account.fund_id:
-                # Accounts named after something other than a grant row (the ledger
-                # takes any reference) have no organisation to attribute money to.
-                grant, keys = grant_info(int(ref))
-                paid = obj.amount_minor if category == "paid" else 0
-                for dimension, key in keys:
-                    deltas.add(grant.fund_id, dimension, key, obj.amount_minor, paid)
-            elif account.code.startswith("donor:"):
-                transaction = session.get(LedgerTransaction, obj.transaction_id)
-                if transaction is not None and transaction.kind == TransactionKind.DONOR_REFUND:
-                    deltas.add(
-                        account.fund_id, "refund", account.code.split(":")[1], obj.amount_minor
-                    )
-        elif isinstance(obj, Grant):
-            grant, keys = grant_info(obj.id)
-            for dimension, key in keys:
-                deltas.add(grant.fund_id, dimension, key, grants=1)
-            deltas.add(grant.fund_id, "organisation", str(grant.organisation_id), grants=1)
-    for obj in written:
-        if isinstance(obj, Grant):
-            old, new = _history_change(obj, "days_award_to_first_payment")
-            for days in old:
-                deltas.count_days(obj.fund_id, "award_to_first_payment", days, -1)
-            for days in new:
-                deltas.count_days(obj.fund_id, "award_to_first_payment", days)
-        elif isinstance(obj, Disbursement):
-            old, new = _history_change(obj, "state")
-            if "paid" in new and "paid" not in old:
-                deltas.count_days(
-                    grant_info(obj.grant_id)[0].fund_id,
-                    "conditions_to_payment",
-                    obj.days_conditions_to_payment,
-                )
-        elif isinstance(obj, Decision):
-            old, new = _history_change(obj, "state")
-            if "confirmed" in new and "confirmed" not in old and obj.decided_at is not None:
-                application = session.get(Application, obj.application_id)
-                assert application is not None
-                call = application.call
-                if call.closes_at is not None:
-                    seconds = int(obj.decided_at.timestamp()) - int(call.closes_at.timestamp())
-                    days = seconds // 86400 if seconds >= 0 else -(-seconds // 86400)
-                    deltas.count_days(call.fund_id, "close_to_decision", days)
-        elif (
-            isinstance(obj, Organisation)
-            and obj in session.dirty
-            and any(inspect(obj).attrs[name].history.has_changes() for name in CLASSIFYING)
-        ):
-            rebuild.update(
-                session.scalars(
-                    select(Grant.fund_id).where(Grant.organisation_id == obj.id).distinct()
-                )
-            )
-    _upsert(
-        session,
-        DashboardTotal,
-        [
-            {
-                "fund_id": f,
-                "dimension": d,
-                "key": k,
-                "amount_minor": a,
-                "paid_minor": p,
-                "grants": g,
-            }
-            for (f, d, k), (a, p, g) in sorted(deltas.totals.items())
-        ],
-        ("amount_minor", "paid_minor", "grants"),
-    )
-    _upsert(
-        session,
-        DashboardDays,
-        [
-            {"fund_id": f, "measure": m, "days": d, "count": c}
-            for (f, m, d), c in sorted(deltas.days.items())
-            if c
-        ],
-        ("count",),
-    )
-    for fund_id in sorted(rebuild):
+def on_organisation_updated(
+    organisation: Organisation, *, session: Session, changed: frozenset[str]
+) -> None:
+    """A grant counts under its organisation's classification as it is now, so the funds
+    it has grants in are recounted (rare: an organisation's details seldom change)."""
+    if not changed & CLASSIFYING:
+        return
+    fund_ids = session.scalars(
+        select(Grant.fund_id).where(Grant.organisation_id == organisation.id).distinct()
+    ).all()
+    for fund_id in sorted(fund_ids):
         fund = session.get(Fund, fund_id)
         assert fund is not None
         rebuild_totals(session, fund)
 
 
-event.listen(Session, "after_flush", _after_flush)
+def connect_receivers() -> None:
+    """Connect the receivers to the signals (again is harmless: blinker keeps one
+    connection per receiver). The signals are process-wide, so once any application has
+    connected them they keep every session's figures in step."""
+    ledger_signals.transaction_posted.connect(on_transaction_posted)
+    grant_signals.grant_created.connect(on_grant_created)
+    grant_signals.disbursement_paid.connect(on_disbursement_paid)
+    review_signals.decision_confirmed.connect(on_decision_confirmed)
+    organisation_signals.organisation_updated.connect(on_organisation_updated)
 
 
 # --- recomputing from the source rows --------------------------------------------------------
 
 
 def _source_totals(session: Session, fund: Fund) -> dict[tuple[str, str], tuple[int, int, int]]:
-    """Every summary figure of a fund, recomputed with grouped SQL over the source rows."""
+    """Every summary figure of a fund, recomputed with grouped SQL over the source rows
+    (none that is zero: a kept row that came back to zero reads as no row)."""
     from . import queries
 
     rows: dict[tuple[str, str], tuple[int, int, int]] = {}
@@ -284,9 +317,11 @@ def _source_totals(session: Session, fund: Fund) -> dict[tuple[str, str], tuple[
             if s.grants or s.committed or s.disbursed:
                 rows[(dimension, s.key)] = (s.committed, s.disbursed, s.grants)
     for category, total in queries.ledger_categories(session, fund).items():
-        rows[("ledger", category)] = (total, 0, 0)
+        if total:
+            rows[("ledger", category)] = (total, 0, 0)
     for donor_id, total in queries.refunds_by_donor(session, fund).items():
-        rows[("refund", str(donor_id))] = (total, 0, 0)
+        if total:
+            rows[("refund", str(donor_id))] = (total, 0, 0)
     for organisation_id, count in session.execute(
         select(Grant.organisation_id, func.count(Grant.id))
         .where(Grant.fund_id == fund.id)

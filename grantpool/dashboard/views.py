@@ -129,6 +129,8 @@ FILTER_NAMES = ("from", "to", "call", "country")
 
 
 def _cache() -> FragmentCache:
+    """The application's cache of rendered figures, one per worker process (see _figures).
+    DASHBOARD_CACHE_SECONDS sets its time-to-live; 0 turns it off."""
     cache = current_app.extensions.get("grantpool.dashboard_cache")
     if cache is None:
         ttl = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 60))
@@ -139,9 +141,29 @@ def _cache() -> FragmentCache:
 def _figures(
     scope: queries.FundScope, donor_ids: set[int] | None, public: bool
 ) -> tuple[Markup, int]:
-    """The page's figures, tables and charts as HTML, and the status. Rendered once per
-    version of the data, language, filters and donor visibility, then kept (FragmentCache);
-    a request with bad filters is answered afresh with its messages."""
+    """The page's figures, tables and charts as HTML, and the status.
+
+    Kept in the process's FragmentCache (grantpool.platform.pagecache), under the key
+    (fund, data version, UTC day, language, the filter arguments as typed, the donors
+    whose rows the reader sees, public or not). A request with bad filters is answered
+    afresh with its messages, never kept.
+
+    Invariant: the HTML is a function of its key alone. It is rendered from the fund's
+    rows as of the data version (the newest audit event's id: every recorded change writes
+    one, so any change makes a new key), the day (periods and embargoes end by the day),
+    the language, the filters, the donor rows shown and whether the page is the public
+    one; `_figures.html` reads nothing else of the request or the reader (no name, no CSRF
+    token, no other permission). So it never serves one audience another's page: who may
+    open the page is checked before (`dashboard.view` on the fund, or the public page
+    being switched on), and what differs between two readers allowed on one fund is in
+    the key: staff see every donor (None), a donor's viewer its own donors' ids, the
+    public page no donor (an empty set, with `public` true).
+
+    An entry ends when a change writes an audit event, at the next UTC day, after
+    DASHBOARD_CACHE_SECONDS (default 60), or when 64 newer entries push it out. Rows
+    written without an audit event (`dashboard-rebuild`, a bulk import) show within the
+    time-to-live.
+    """
     filters, errors = parse_filters(request.args)
     language = _language()
 

@@ -9,11 +9,9 @@ guard: an UPDATE that did not see the latest version fails instead of overwritin
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -22,22 +20,13 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..funds.models import Donor, Fund
 from ..funds.services import add_fund_donor
-from ..organisations.rules import is_valid_country
 from ..platform.audit import record_event
 from ..platform.errors import InsufficientFunds, ValidationFailed
 from ..platform.idempotency import request_fingerprint
-from ..platform.money import (
-    AmountOutOfRange,
-    Money,
-    RateTooPrecise,
-    amount_problem,
-    is_currency,
-    parse_exchange_rate,
-    parse_money,
-)
+from ..platform.money import Money, amount_problem
 from ..platform.permissions import can, require
-from ..platform.time import instant_problem
-from . import rules
+from . import rules, signals
+from .commands import ContributionDetails, PledgeDetails
 from .models import (
     Contribution,
     LedgerAccount,
@@ -174,6 +163,7 @@ def post_transaction(
     for code in codes:
         balances[code].balance_minor += net[code]
     session.flush()
+    signals.transaction_posted.send(transaction, session=session, lines=lines)
     record_event(
         session,
         actor,
@@ -261,103 +251,54 @@ def reverse_transaction(
 # --- contributions, pledges, refunds, costs ----------------------------------------------
 
 
-def _donor(session: Session, actor: User, donor_id: Any, errors: dict[str, str]) -> Donor | None:
+def _donor(session: Session, actor: User, donor_id: int, errors: dict[str, str]) -> Donor | None:
     """The donor chosen, if `actor` may see it: a donor of another fund is as unknown as a
     donor that does not exist."""
-    try:
-        donor = session.get(Donor, int(donor_id))
-    except (TypeError, ValueError, OverflowError):
-        donor = None
+    donor = session.get(Donor, donor_id)
     if donor is None or not can(actor, "donor.view", donor):
         errors["donor_id"] = _("Choose the donor.")
         return None
     return donor
 
 
-def _amount(
-    text: Any, currency: str, locale: str, field: str, errors: dict[str, str]
-) -> Money | None:
-    if not is_currency(currency):
-        return None
-    try:
-        money = parse_money(str(text or ""), currency, locale)
-    except AmountOutOfRange as too_large:
-        errors[field] = str(too_large)
-        return None
-    except ValueError:
-        errors[field] = _("Enter an amount such as 1250.50.")
-        return None
-    problem = amount_problem(money, locale)
-    if problem:
-        errors[field] = problem
-        return None
-    return money
-
-
-# A contribution's rate is kept with at most this many decimal places (and below 10^10).
-RATE_PLACES = 10
-
-
-def _rate(text: Any, errors: dict[str, str]) -> Decimal | None:
-    try:
-        return parse_exchange_rate(text, max_places=RATE_PLACES)
-    except RateTooPrecise:
-        errors["exchange_rate"] = _("Give the exchange rate with at most 10 decimal places.")
-    except ValueError:
+def _exchange_rate(
+    fund: Fund, details: ContributionDetails, errors: dict[str, str]
+) -> Decimal | None:
+    """The rate the contribution converts at: 1 for money in the fund's own currency."""
+    if details.amount.currency == fund.base_currency:
+        if details.exchange_rate not in (None, Decimal(1)):
+            errors["exchange_rate"] = _("The rate is 1 when the money is in the fund's currency.")
+            return None
+        return Decimal(1)
+    if details.exchange_rate is None:
         errors["exchange_rate"] = _("Enter the exchange rate as a positive number, such as 1.0842.")
-    return None
+    return details.exchange_rate
 
 
 def record_contribution(
     session: Session,
     actor: User,
     fund: Fund,
-    data: dict[str, Any],
+    details: ContributionDetails,
     *,
-    locale: str = "en",
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
 ) -> Contribution:
-    """Record money received from a donor and post it: debit fund:available, credit donor:D.
-
-    `data`: donor_id, amount (text in the donor's currency), currency, exchange_rate
-    (base-currency units per unit of currency), received_at (aware datetime), and
-    optional earmark_theme, earmark_country.
-    """
+    """Record money received from a donor and post it: debit fund:available, credit donor:D,
+    by the amount converted into the fund's currency."""
     require(actor, "contribution.create", fund)
     errors: dict[str, str] = {}
-    donor = _donor(session, actor, data.get("donor_id"), errors)
-    currency = str(data.get("currency") or "").strip().upper()
-    if not is_currency(currency):
-        errors["currency"] = _("Enter a currency code such as USD, EUR or KES.")
-    amount = _amount(data.get("amount"), currency, locale, "amount", errors)
-    given_rate = str(data.get("exchange_rate") or "").strip()
-    rate: Decimal | None
-    if currency == fund.base_currency:
-        rate = Decimal(1)
-        if given_rate and _rate(given_rate, {}) != 1:
-            errors["exchange_rate"] = _("The rate is 1 when the money is in the fund's currency.")
-    else:
-        rate = _rate(given_rate, errors)
-    received_at = data.get("received_at")
-    if not isinstance(received_at, dt.datetime) or received_at.tzinfo is None:
-        errors["received_at"] = _("Enter the date the money was received.")
-    elif problem := instant_problem(received_at):
-        errors["received_at"] = problem
-    country = (str(data.get("earmark_country") or "")).strip().upper() or None
-    if country and not is_valid_country(country):
-        errors["earmark_country"] = _("Choose a country.")
-    theme = (str(data.get("earmark_theme") or "")).strip()[:100] or None
-    base: Money | None = None
-    if amount is not None and rate is not None:
-        base = amount.convert(rate, fund.base_currency)
-        if base.amount_minor <= 0:
-            errors["amount"] = _("This amount is less than one unit of the fund's currency.")
-        elif problem := amount_problem(base, locale):
-            errors["amount"] = problem
+    donor = _donor(session, actor, details.donor_id, errors)
+    amount = details.amount
+    rate = _exchange_rate(fund, details, errors)
+    base = amount.convert(rate, fund.base_currency) if rate is not None else None
+    if base is not None and base.amount_minor <= 0:
+        errors["amount"] = _("This amount is less than one unit of the fund's currency.")
+    elif base is not None and (problem := amount_problem(base)):
+        errors["amount"] = problem
     if errors:
         raise ValidationFailed(errors)
-    assert donor is not None and amount is not None and rate is not None and base is not None
+    assert donor is not None and rate is not None and base is not None
 
     _lock_fund(session, fund)
     earlier = _replayed(session, fund, idempotency_key, fingerprint)
@@ -388,12 +329,12 @@ def record_contribution(
         fund_id=fund.id,
         donor_id=donor.id,
         amount_minor=amount.amount_minor,
-        currency=currency,
+        currency=amount.currency,
         exchange_rate=rate,
         base_amount_minor=base.amount_minor,
-        received_at=received_at,
-        earmark_theme=theme,
-        earmark_country=country,
+        received_at=details.received_at,
+        earmark_theme=details.earmark_theme,
+        earmark_country=details.earmark_country,
         transaction_id=transaction.id,
         recorded_by_id=actor.id,
     )
@@ -417,32 +358,21 @@ def record_contribution(
     return contribution
 
 
-def record_pledge(
-    session: Session, actor: User, fund: Fund, data: dict[str, Any], *, locale: str = "en"
-) -> Pledge:
+def record_pledge(session: Session, actor: User, fund: Fund, details: PledgeDetails) -> Pledge:
     """Record a donor's promise. Nothing is posted: a pledge is not money."""
     require(actor, "pledge.create", fund)
     errors: dict[str, str] = {}
-    donor = _donor(session, actor, data.get("donor_id"), errors)
-    currency = str(data.get("currency") or "").strip().upper()
-    if not is_currency(currency):
-        errors["currency"] = _("Enter a currency code such as USD, EUR or KES.")
-    amount = _amount(data.get("amount"), currency, locale, "amount", errors)
-    expected_on = data.get("expected_on")
-    if expected_on is not None and not isinstance(expected_on, dt.date):
-        errors["expected_on"] = _("Enter a real date.")
-    elif expected_on is not None and (problem := instant_problem(expected_on)):
-        errors["expected_on"] = problem
+    donor = _donor(session, actor, details.donor_id, errors)
     if errors:
         raise ValidationFailed(errors)
-    assert donor is not None and amount is not None
+    assert donor is not None
     pledge = Pledge(
         fund_id=fund.id,
         donor_id=donor.id,
-        amount_minor=amount.amount_minor,
-        currency=currency,
-        expected_on=expected_on,
-        note=(str(data.get("note") or "").strip() or None),
+        amount_minor=details.amount.amount_minor,
+        currency=details.amount.currency,
+        expected_on=details.expected_on,
+        note=details.note,
         recorded_by_id=actor.id,
     )
     session.add(pledge)
@@ -453,9 +383,19 @@ def record_pledge(
         actor,
         "pledge.create",
         pledge,
-        after={"fund_id": fund.id, "donor_id": donor.id, "amount": str(amount)},
+        after={"fund_id": fund.id, "donor_id": donor.id, "amount": str(details.amount)},
     )
     return pledge
+
+
+def fund_donor(session: Session, actor: User, fund: Fund, donor_id: int) -> Donor:
+    """A donor of `fund` that `actor` may see, or ValidationFailed: money is returned only
+    to those who gave it."""
+    errors: dict[str, str] = {}
+    donor = _donor(session, actor, donor_id, errors)
+    if donor is None or fund.id not in donor.fund_ids:
+        raise ValidationFailed.single("donor_id", _("Choose the donor."))
+    return donor
 
 
 def refund_donor(
@@ -468,12 +408,12 @@ def refund_donor(
     *,
     idempotency_key: str | None = None,
 ) -> LedgerTransaction:
-    """Return money to a donor: debit donor:D, credit fund:available.
+    """Return money to a donor of the fund: debit donor:D, credit fund:available.
 
     Refused with InsufficientFunds when fund:available would go below zero.
     """
     require(actor, "ledger.post", fund)
-    if not can(actor, "donor.view", donor):
+    if not can(actor, "donor.view", donor) or fund.id not in donor.fund_ids:
         raise ValidationFailed.single("donor_id", _("Choose the donor."))
     if not reason.strip():
         raise ValidationFailed.single("reason", _("Say why the money is returned."))
@@ -648,18 +588,10 @@ def check_ledger(session: Session) -> Iterator[LedgerProblem]:
 # --- helpers for forms and pages -----------------------------------------------------------
 
 
-def parse_base_amount(fund: Fund, text: Any, locale: str, field: str = "amount") -> Money:
-    """What a person typed, as a positive amount of the fund's currency, or ValidationFailed."""
-    errors: dict[str, str] = {}
-    amount = _amount(text, fund.base_currency, locale, field, errors)
-    if amount is None:
-        raise ValidationFailed(errors or {field: _("Enter an amount such as 1250.50.")})
-    return amount
-
-
 def account_labels(session: Session, codes: Sequence[str]) -> dict[str, str]:
     """Readable names for account codes (donor names in one query)."""
-    donor_ids = {int(code.split(":")[1]) for code in codes if code.startswith("donor:")}
+    parsed = {c: rules.parse_account_code(c) for c in codes if rules.is_valid_account_code(c)}
+    donor_ids = {int(p.ref) for p in parsed.values() if p.kind == rules.AccountKind.DONOR}
     names = (
         dict(session.execute(select(Donor.id, Donor.name).where(Donor.id.in_(donor_ids))).all())
         if donor_ids
@@ -667,17 +599,17 @@ def account_labels(session: Session, codes: Sequence[str]) -> dict[str, str]:
     )
     labels: dict[str, str] = {}
     for code in codes:
-        parts = code.split(":")
-        if code == rules.FUND_AVAILABLE:
-            labels[code] = _("Available in the fund")
-        elif code == rules.FUND_COSTS:
-            labels[code] = _("Fund management costs")
-        elif parts[0] == "donor":
-            labels[code] = _("Donor: %(name)s", name=names.get(int(parts[1]), parts[1]))
-        elif parts[0] == "grant" and parts[-1] == "committed":
-            labels[code] = _("Grant %(ref)s: committed", ref=parts[1])
-        elif parts[0] == "grant":
-            labels[code] = _("Grant %(ref)s: paid", ref=parts[1])
-        else:
+        account = parsed.get(code)
+        if account is None:
             labels[code] = code
+        elif account.is_fund_available:
+            labels[code] = _("Available in the fund")
+        elif account.is_fund_costs:
+            labels[code] = _("Fund management costs")
+        elif account.kind == rules.AccountKind.DONOR:
+            labels[code] = _("Donor: %(name)s", name=names.get(int(account.ref), account.ref))
+        elif account.is_grant_committed:
+            labels[code] = _("Grant %(ref)s: committed", ref=account.ref)
+        else:
+            labels[code] = _("Grant %(ref)s: paid", ref=account.ref)
     return labels

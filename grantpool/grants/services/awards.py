@@ -21,7 +21,7 @@ from ...platform.errors import InsufficientFunds, InvalidTransition, ValidationF
 from ...platform.money import Money
 from ...platform.permissions import require
 from ...platform.time import now_utc
-from .. import rules
+from .. import rules, signals
 from ..models import Grant, Tranche, TrancheTemplate
 from ..rules import GrantState, RiskLevel, TrancheState
 from ._common import local_date, lock_fund
@@ -176,6 +176,7 @@ def create_grant(
         for p in plan
     )
     session.flush()
+    signals.grant_created.send(grant, session=session)
     record_event(
         session,
         actor,

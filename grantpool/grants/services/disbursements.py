@@ -21,7 +21,7 @@ from ...platform.audit import record_event
 from ...platform.errors import InvalidTransition, NotPermitted, ValidationFailed
 from ...platform.permissions import require
 from ...platform.time import now_utc
-from .. import rules
+from .. import rules, signals
 from ..commands import PaymentDetails
 from ..models import Disbursement, Tranche
 from ..rules import DisbursementState, GrantState, TrancheState
@@ -94,7 +94,7 @@ def request_release(
         conditions_met_on=evaluation.since or local_date(grant.fund, now),
     )
     session.add(disbursement)
-    tranche.state = TrancheState.RELEASE_REQUESTED.value
+    tranche.state = TrancheState.RELEASE_REQUESTED
     flush_guarded(session)
     record_event(
         session,
@@ -130,10 +130,10 @@ def approve_release(
         return disbursement  # the same approval sent again
     rules.check_disbursement_transition(disbursement.state, DisbursementState.APPROVED)
     rules.check_tranche_transition(tranche.state, TrancheState.APPROVED)
-    disbursement.state = DisbursementState.APPROVED.value
+    disbursement.state = DisbursementState.APPROVED
     disbursement.approved_by_id = actor.id
     disbursement.approved_at = now
-    tranche.state = TrancheState.APPROVED.value
+    tranche.state = TrancheState.APPROVED
     flush_guarded(session)
     record_event(
         session, actor, "disbursement.approve", disbursement, at=now, after={"grant_id": grant.id}
@@ -159,11 +159,11 @@ def reject_release(
     tranche = lock_tranche(session, disbursement.tranche_id)
     disbursement = refresh_disbursement(session, disbursement.id)
     rules.check_disbursement_transition(disbursement.state, DisbursementState.REJECTED)
-    disbursement.state = DisbursementState.REJECTED.value
+    disbursement.state = DisbursementState.REJECTED
     disbursement.rejected_by_id = actor.id
     disbursement.rejected_at = now
     disbursement.rejection_reason = reason.strip()
-    tranche.state = TrancheState.SCHEDULED.value
+    tranche.state = TrancheState.SCHEDULED
     flush_guarded(session)
     record_event(
         session,
@@ -246,7 +246,7 @@ def record_payment(
         else request_fingerprint(["payment", disbursement.id, tranche.amount_minor]),
     )
     paid_on = payment.paid_on
-    disbursement.state = DisbursementState.PAID.value
+    disbursement.state = DisbursementState.PAID
     disbursement.paid_by_id = actor.id
     disbursement.paid_on = paid_on
     disbursement.payment_reference = payment.reference
@@ -260,11 +260,18 @@ def record_payment(
     disbursement.days_conditions_to_payment = rules.days_between(
         disbursement.conditions_met_on, paid_on
     )
-    tranche.state = TrancheState.PAID.value
+    tranche.state = TrancheState.PAID
+    first_payment_days_before = grant.days_award_to_first_payment
     if grant.first_paid_on is None or paid_on < grant.first_paid_on:
         grant.first_paid_on = paid_on
         grant.days_award_to_first_payment = rules.days_between(awarded_on, paid_on)
     flush_guarded(session)
+    signals.disbursement_paid.send(
+        disbursement,
+        session=session,
+        grant=grant,
+        first_payment_days_before=first_payment_days_before,
+    )
     record_event(
         session,
         actor,

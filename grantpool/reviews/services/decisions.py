@@ -23,6 +23,7 @@ from ..commands import DecisionProposal, DecisionRejection
 from ..models import Decision
 from ..queries import awarded_total, open_decision, settings_of
 from ..rules import DecisionKind, DecisionState, compose_feedback
+from ..signals import decision_confirmed
 from ._common import NOTE_MAX, set_application_state
 from .notifications import notify_applicant
 
@@ -185,10 +186,11 @@ def confirm_decision(
         set_application_state(session, actor, application, ApplicationState.AWARDED.value, now)
     else:
         set_application_state(session, actor, application, ApplicationState.DECLINED.value, now)
-    decision.state = DecisionState.CONFIRMED.value
+    decision.state = DecisionState.CONFIRMED
     decision.decided_by_id = actor.id
     decision.decided_at = now
     session.flush()
+    decision_confirmed.send(decision, session=session)
     record_event(
         session,
         actor,
@@ -216,7 +218,7 @@ def reject_decision(
     note = rejection.note.strip()
     if not note:
         raise ValidationFailed.single("note", _("Say why the proposal is rejected."))
-    decision.state = DecisionState.REJECTED.value
+    decision.state = DecisionState.REJECTED
     decision.decided_by_id = actor.id
     decision.decided_at = now
     decision.rejection_note = note[:NOTE_MAX]
