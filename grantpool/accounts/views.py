@@ -25,7 +25,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..extensions import db, limiter, login_manager
-from ..organisations.services import member_organisations
 from ..platform.constant_time import ACCOUNT_LOOKUP_SECONDS, lasting_at_least, quietly_committed
 from ..platform.errors import ValidationFailed
 from ..platform.i18n import LANGUAGE_NAMES, offered_languages, remember_locale, select_locale
@@ -164,7 +163,8 @@ def _failed(response: Response) -> bool:
 def home() -> Any:
     if current_user.is_authenticated:
         return render_template(
-            "accounts/home.html", organisations=member_organisations(db.session, current_user)
+            "accounts/home.html",
+            organisations=services.member_organisations(db.session, current_user),
         )
     return render_template("home.html")
 

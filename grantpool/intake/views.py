@@ -39,7 +39,6 @@ from ..calls.rules import (
     text_in,
 )
 from ..extensions import csrf, db, login_manager
-from ..organisations import services as organisation_services
 from ..organisations.models import Organisation
 from ..organisations.rules import area_name, country_choices, country_of_area
 from ..platform import uploads
@@ -157,7 +156,7 @@ def apply(call_id: int) -> Any:
     call = _call(call_id)
     if not current_user.is_authenticated:
         return redirect(url_for("intake.register", next=request.path))
-    organisations = organisation_services.member_organisations(db.session, current_user)
+    organisations = accounts.member_organisations(db.session, current_user)
     if not organisations:
         return redirect(url_for("intake.register", next=request.path))
     if not call.is_accepting(now_utc()):

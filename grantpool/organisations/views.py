@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..accounts.services import member_organisations
 from ..extensions import db
 from ..platform.permissions import load, require
 from ..platform.web import query_int
@@ -48,7 +49,7 @@ def list_organisations() -> Any:
 def mine() -> Any:
     return render_template(
         "organisations/mine.html",
-        organisations=services.member_organisations(db.session, current_user),
+        organisations=member_organisations(db.session, current_user),
     )
 
 
@@ -59,7 +60,7 @@ def create() -> Any:
     form = OrganisationForm()
     if request.method == "POST":
         with form.shows_failures("organisations/form.html", organisation=None):
-            organisation = services.create_organisation(db.session, current_user, form.values())
+            organisation = services.create_organisation(db.session, current_user, form.command())
         flash(_("The organisation has been added."), "success")
         return redirect(url_for("organisations.show", organisation_id=organisation.id))
     return render_template("organisations/form.html", form=form, organisation=None)
@@ -80,7 +81,7 @@ def edit(organisation_id: int) -> Any:
     if request.method == "POST":
         form = OrganisationForm()
         with form.shows_failures("organisations/form.html", organisation=organisation):
-            services.update_organisation(db.session, current_user, organisation, form.values())
+            services.update_organisation(db.session, current_user, organisation, form.command())
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for("organisations.show", organisation_id=organisation.id))
     return render_template("organisations/form.html", form=form, organisation=organisation)

@@ -22,7 +22,7 @@ from ..platform.forms import answers_failure
 from ..platform.permissions import load, require
 from ..platform.storage import get_storage
 from ..platform.web import reads_only
-from . import export, queries, reading, services
+from . import exports, queries, reading, services
 from .commands import AutoAssignment
 from .forms import (
     ConflictForm,
@@ -288,10 +288,10 @@ def ranking_export(call_id: int, fmt: str) -> Any:
     call = load(Call, call_id, "call.manage")
     rows, _filters = _ranking_rows(call)
     if fmt == "csv":
-        response = make_response(export.ranking_csv(rows))
+        response = make_response(exports.ranking_csv(rows))
         response.headers["Content-Type"] = "text/csv; charset=utf-8"
     else:
-        response = make_response(export.ranking_xlsx(rows, call))
+        response = make_response(exports.ranking_xlsx(rows, call))
         response.headers["Content-Type"] = (
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
