@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role, User
 from grantpool.accounts.services import create_user
+from grantpool.funds.commands import donor_details, fund_details
 from grantpool.funds.models import Donor, Fund
 from grantpool.funds.services import create_donor, create_fund
+from grantpool.organisations.commands import organisation_details
 from grantpool.organisations.models import Organisation
 from grantpool.organisations.services import create_organisation
 
@@ -49,7 +51,7 @@ def make_organisation(session: Session, **fields: Any) -> Organisation:
     n = next(_counter)
     data = {"name": f"Community Group {n}", "org_type": "community_based", "country": "KE"}
     data.update(fields)
-    return create_organisation(session, None, data)
+    return create_organisation(session, None, organisation_details(**data))
 
 
 def make_fund(session: Session, manager: User | None = None, **fields: Any) -> Fund:
@@ -57,7 +59,7 @@ def make_fund(session: Session, manager: User | None = None, **fields: Any) -> F
     manager = manager or make_user(session, Role.FUND_MANAGER.value)
     data = {"name": f"Fund {n}", "base_currency": "USD", "timezone": "Africa/Nairobi"}
     data.update(fields)
-    return create_fund(session, manager, data)
+    return create_fund(session, manager, fund_details(**data))
 
 
 def make_donor(session: Session, actor: User | None = None, **fields: Any) -> Donor:
@@ -65,7 +67,7 @@ def make_donor(session: Session, actor: User | None = None, **fields: Any) -> Do
     actor = actor or make_user(session, Role.FUND_MANAGER.value)
     data = {"name": f"Donor {n}", "donor_type": "foundation", "currency": "EUR"}
     data.update(fields)
-    return create_donor(session, actor, data)
+    return create_donor(session, actor, donor_details(**data))
 
 
 def sample_questions() -> list[dict[str, Any]]:
@@ -107,6 +109,7 @@ def make_call(
     import datetime as dt
 
     from grantpool.calls import services as calls
+    from grantpool.calls.commands import read_call_details, read_questions
 
     manager = manager or make_user(session, Role.FUND_MANAGER.value)
     fund = fund or make_fund(session, manager)
@@ -123,10 +126,9 @@ def make_call(
         data["closes_at"] = open_until
         data["opens_at"] = open_until - dt.timedelta(days=60)
     data.update(fields)
-    call = calls.create_call(session, manager, fund, data)
-    calls.set_questions(
-        session, manager, call, sample_questions() if questions is None else questions
-    )
+    call = calls.create_call(session, manager, fund, read_call_details(fund, data))
+    definitions = sample_questions() if questions is None else questions
+    calls.set_questions(session, manager, call, read_questions(definitions))
     if open_until is not None:
         calls.open_call(session, manager, call, now=data["opens_at"])
     return call

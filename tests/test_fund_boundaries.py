@@ -342,17 +342,15 @@ def test_an_import_does_not_take_over_another_funds_organisation(
 
 
 def test_donor_choice_through_the_api(session: Session, two: Two) -> None:
+    from grantpool.funds.commands import donor_details
     from grantpool.funds.services import create_donor
 
     with pytest.raises(ValidationFailed) as refused:
         create_donor(
             session,
             two.b.manager,
-            {
-                "name": "Hill Fund",
-                "donor_type": "foundation",
-                "currency": "USD",
-                "fund_ids": [two.a.fund.id],
-            },
+            donor_details(
+                name="Hill Fund", donor_type="foundation", currency="USD", fund_ids=[two.a.fund.id]
+            ),
         )
     assert "fund_ids" in refused.value.errors

@@ -14,10 +14,10 @@ from ..extensions import db
 from ..grants.models import Grant
 from ..organisations.models import Organisation
 from ..platform.api import authenticated
-from ..platform.permissions import can, require
+from ..platform.permissions import can, load, require
 from ..platform.time import now_utc
-from ..publishing.queries import public_record
 from . import services
+from .commands import ConsentChange, CreditSettings, SafetyFlag
 from .schemas import (
     ConsentSchema,
     CreditSettingsSchema,
@@ -25,18 +25,21 @@ from .schemas import (
     OrganisationCreditSchema,
     PreviewSchema,
     SafetySchema,
-    as_form,
 )
 
 blp = Blueprint("attribution_api", __name__, description="Credit and partner safety")
 
 
 def _scope(organisation_id: int) -> services.OrganisationScope:
-    return services.visible_organisation(db.session, current_user, organisation_id)
+    """The organisation with the funds it works with; NotFound for anyone who may not see
+    its credit, as for an organisation that does not exist."""
+    scope = services.organisation_scope(db.session, load(Organisation, organisation_id))
+    require(current_user, "organisation_credit.view", scope)
+    return scope
 
 
 def _grant(grant_id: int) -> Grant:
-    return services.visible_grant(db.session, current_user, grant_id)
+    return load(Grant, grant_id, "attribution.view")
 
 
 def _protection(organisation: Organisation, may_see_reasons: bool) -> dict[str, Any]:
@@ -83,12 +86,10 @@ class OrganisationCredit(MethodView):
 
     @blp.arguments(CreditSettingsSchema)
     @blp.response(200, OrganisationCreditSchema)
-    def put(self, data: dict[str, Any], organisation_id: int) -> Any:
+    def put(self, settings: CreditSettings, organisation_id: int) -> Any:
         """The organisation's default credit (its members only)."""
         scope = _scope(organisation_id)
-        services.save_organisation_settings(
-            db.session, current_user, scope.organisation, as_form(data)
-        )
+        services.save_organisation_settings(db.session, current_user, scope.organisation, settings)
         return _organisation_credit(scope)
 
 
@@ -98,14 +99,12 @@ class OrganisationCreditPreview(MethodView):
 
     @blp.arguments(CreditSettingsSchema)
     @blp.response(200, PreviewSchema(many=True))
-    def post(self, data: dict[str, Any], organisation_id: int) -> Any:
+    def post(self, settings: CreditSettings, organisation_id: int) -> Any:
         """What the public and donors would read in each language with these settings,
         once consent is given. Nothing is saved."""
         scope = _scope(organisation_id)
         require(current_user, "organisation_credit.edit", scope)
-        return services.credit_preview(
-            scope.organisation, data["naming"], data["location_precision"], as_form(data)
-        )
+        return services.credit_preview(scope.organisation, settings)
 
 
 @blp.route("/organisations/<int:organisation_id>/safety")
@@ -114,13 +113,11 @@ class OrganisationSafety(MethodView):
 
     @blp.arguments(SafetySchema)
     @blp.response(200, OrganisationCreditSchema)
-    def put(self, data: dict[str, Any], organisation_id: int) -> Any:
+    def put(self, request: SafetyFlag, organisation_id: int) -> Any:
         """Hide the organisation everywhere, in every fund, or lift the flag set on it
         (admins and managers of a fund it works with)."""
         scope = _scope(organisation_id)
-        services.set_organisation_safety_flag(
-            db.session, current_user, scope.organisation, data["flag"], data["reason"]
-        )
+        services.set_organisation_safety_flag(db.session, current_user, scope.organisation, request)
         return _organisation_credit(scope)
 
 
@@ -132,7 +129,7 @@ def _grant_credit(grant: Grant) -> dict[str, Any]:
         "consent_state": record.consent_state if record else "not_given",
         "consent_scope": record.consent_scope if record else None,
         "embargo_until": record.embargo_until if record else None,
-        "published": public_record(db.session, grant.id, now_utc()) is not None,
+        "published": services.is_published(db.session, grant, now_utc()),
         "own_settings": services.grant_override(db.session, grant) is not None,
         "settings": _settings(services.effective_settings(db.session, grant)),
         "protection": _protection(
@@ -157,19 +154,11 @@ class GrantConsent(MethodView):
 
     @blp.arguments(ConsentSchema)
     @blp.response(200, GrantCreditSchema)
-    def post(self, data: dict[str, Any], grant_id: int) -> Any:
+    def post(self, change: ConsentChange, grant_id: int) -> Any:
         """Give consent (named or anonymised, optionally with an embargo) or withdraw it
         (the partner's members only)."""
         grant = _grant(grant_id)
-        services.change_consent(
-            db.session,
-            current_user,
-            grant,
-            data["state"],
-            scope=data["scope"],
-            embargo_until=data["embargo_until"],
-            note=data["note"],
-        )
+        services.change_consent(db.session, current_user, grant, change)
         return _grant_credit(grant)
 
 
@@ -179,9 +168,9 @@ class GrantSafety(MethodView):
 
     @blp.arguments(SafetySchema)
     @blp.response(200, GrantCreditSchema)
-    def put(self, data: dict[str, Any], grant_id: int) -> Any:
+    def put(self, request: SafetyFlag, grant_id: int) -> Any:
         """Hide the partner everywhere (every grant of the organisation, in every fund),
         or lift the flag set on this grant (the fund's managers)."""
         grant = _grant(grant_id)
-        services.set_safety_flag(db.session, current_user, grant, data["flag"], data["reason"])
+        services.set_safety_flag(db.session, current_user, grant, request)
         return _grant_credit(grant)

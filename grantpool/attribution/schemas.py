@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, validate
 
+from .commands import (
+    TEXT_MAX,
+    ConsentChange,
+    CreditSettings,
+    SafetyFlag,
+    consent_change,
+    credit_settings,
+    safety_flag,
+)
 from .rules import ConsentScope, ConsentState, LocationPrecision, Naming
 
-TEXT_MAX = 4000
-REASON_MAX = 4000
+REASON_MAX = TEXT_MAX
 
 
 class CreditSettingsSchema(Schema):
@@ -31,6 +39,10 @@ class CreditSettingsSchema(Schema):
         load_default=dict,
     )
     has_logo = fields.Boolean(dump_only=True)
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **_kwargs: Any) -> CreditSettings:
+        return credit_settings(**data)
 
 
 class ProtectionSchema(Schema):
@@ -59,6 +71,10 @@ class SafetySchema(Schema):
     flag = fields.Boolean(required=True)
     reason = fields.String(load_default="", validate=validate.Length(max=REASON_MAX))
 
+    @post_load
+    def _request(self, data: dict[str, Any], **_kwargs: Any) -> SafetyFlag:
+        return safety_flag(**data)
+
 
 class ConsentSchema(Schema):
     state = fields.String(
@@ -71,6 +87,10 @@ class ConsentSchema(Schema):
     embargo_until = fields.Date(load_default=None)
     note = fields.String(load_default=None, validate=validate.Length(max=TEXT_MAX))
 
+    @post_load
+    def _change(self, data: dict[str, Any], **_kwargs: Any) -> ConsentChange:
+        return consent_change(**data)
+
 
 class GrantCreditSchema(Schema):
     grant_id = fields.Integer()
@@ -82,16 +102,3 @@ class GrantCreditSchema(Schema):
     own_settings = fields.Boolean()
     settings = fields.Nested(CreditSettingsSchema)
     protection = fields.Nested(ProtectionSchema)
-
-
-def as_form(data: dict[str, Any]) -> dict[str, Any]:
-    """The API's shape as the settings service reads a form: description_<lang> fields."""
-    form: dict[str, Any] = {
-        "naming": data["naming"],
-        "location_precision": data["location_precision"],
-    }
-    for language, text in (data.get("descriptions") or {}).items():
-        form[f"description_{language}"] = text
-    for language, text in (data.get("anonymised_descriptions") or {}).items():
-        form[f"anonymised_description_{language}"] = text
-    return form

@@ -8,11 +8,9 @@ public or donor output, in every fund, until each flag is lifted."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -23,16 +21,23 @@ from ..grants.models import Grant
 from ..organisations.models import Organisation
 from ..organisations.services import fund_ids as organisation_fund_ids
 from ..platform.audit import record_event, snapshot
-from ..platform.errors import NotFound, ValidationFailed
-from ..platform.permissions import can, require
+from ..platform.errors import ValidationFailed
+from ..platform.permissions import require
 from ..platform.storage import IMAGE_TYPES, get_storage
 from ..platform.time import now_utc
 from . import rules
+from .commands import (
+    ConsentChange,
+    CreditSettings,
+    Logo,
+    RecordDetails,
+    SafetyFlag,
+    languages,
+)
 from .models import AttributionRecord, AttributionSettings, ConsentEvent
-from .rules import ConsentScope, ConsentState, LocationPrecision, Naming
+from .rules import ConsentState, LocationPrecision, Naming
 
 LOGO_MAX_BYTES = 1024 * 1024
-DESCRIPTION_MAX = 4000
 _SETTING_FIELDS = [
     "naming",
     "location_precision",
@@ -42,15 +47,6 @@ _SETTING_FIELDS = [
 ]
 
 
-def languages() -> tuple[str, ...]:
-    """The languages a partner writes its words in: the interface languages."""
-    configured: Any = current_app.config.get("LANGUAGES") if has_app_context() else None
-    if isinstance(configured, str):
-        configured = configured.split(",")
-    codes = tuple(dict.fromkeys(c.strip() for c in configured or ("en",) if c.strip()))
-    return codes or ("en",)
-
-
 @dataclass(frozen=True)
 class OrganisationScope:
     """An organisation and the funds it works with (applications or grants): who may see
@@ -58,28 +54,6 @@ class OrganisationScope:
 
     organisation: Organisation
     fund_ids: frozenset[int]
-
-
-def visible_grant(session: Session, user: Any, grant_id: int) -> Grant:
-    """The grant, for those who may see its credit record; NotFound for anyone else, as
-    for a grant that does not exist."""
-    grant = session.get(Grant, grant_id)
-    if grant is None:
-        raise NotFound()
-    require(user, "attribution.view", grant)
-    return grant
-
-
-def visible_organisation(session: Session, user: Any, organisation_id: int) -> OrganisationScope:
-    """The organisation with its funds, for its members and those who may protect it;
-    anyone else gets the NotFound an unknown id gets."""
-    organisation = session.get(Organisation, organisation_id)
-    if organisation is None:
-        raise NotFound()
-    scope = organisation_scope(session, organisation)
-    if not can(user, "organisation_credit.view", scope):
-        raise NotFound()
-    return scope
 
 
 def organisation_scope(session: Session, organisation: Organisation) -> OrganisationScope:
@@ -131,59 +105,26 @@ def _ensure_record(session: Session, grant: Grant) -> AttributionRecord:
     return record
 
 
-@dataclass(frozen=True)
-class Logo:
-    stream: IO[bytes]
-
-
-def _clean_settings(data: Mapping[str, Any]) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    naming = str(data.get("naming") or "")
-    if naming not in {n.value for n in Naming}:
-        errors["naming"] = _("Choose how you want to be named.")
-    precision = str(data.get("location_precision") or "")
-    if precision not in {p.value for p in LocationPrecision}:
-        errors["location_precision"] = _("Choose how precisely to show where you work.")
-    words: dict[str, dict[str, str]] = {"description": {}, "anonymised_description": {}}
-    for kind, texts in words.items():
-        for language in languages():
-            name = f"{kind}_{language}"
-            value = str(data.get(name) or "").strip()
-            if len(value) > DESCRIPTION_MAX:
-                errors[name] = _("Use at most %(n)s characters.", n=DESCRIPTION_MAX)
-            elif value:
-                texts[language] = value
-    if errors:
-        raise ValidationFailed(errors)
-    return {
-        "naming": naming,
-        "location_precision": precision,
-        "descriptions": words["description"],
-        "anonymised_descriptions": words["anonymised_description"],
-    }
-
-
 def _apply(
     session: Session,
     actor: User,
     row: AttributionSettings,
-    data: Mapping[str, Any],
+    settings: CreditSettings,
     logo: Logo | None,
     now: dt.datetime,
 ) -> AttributionSettings:
-    clean = _clean_settings(data)
     before = snapshot(row, _SETTING_FIELDS) if row.id else None
     if logo is not None:
         stored = get_storage().save(
             logo.stream, max_bytes=LOGO_MAX_BYTES, allowed_types=IMAGE_TYPES
         )
         row.logo_key, row.logo_content_type = stored.key, stored.content_type
-    elif data.get("remove_logo"):
+    elif settings.remove_logo:
         row.logo_key = row.logo_content_type = None
-    row.naming = clean["naming"]
-    row.location_precision = clean["location_precision"]
-    row.descriptions = clean["descriptions"]
-    row.anonymised_descriptions = clean["anonymised_descriptions"]
+    row.naming = settings.naming.value
+    row.location_precision = settings.location_precision.value
+    row.descriptions = dict(settings.descriptions)
+    row.anonymised_descriptions = dict(settings.anonymised_descriptions)
     row.updated_by_id = actor.id
     row.updated_at = now
     session.add(row)
@@ -205,21 +146,21 @@ def save_organisation_settings(
     session: Session,
     actor: User,
     organisation: Organisation,
-    data: Mapping[str, Any],
+    settings: CreditSettings,
     logo: Logo | None = None,
     now: dt.datetime | None = None,
 ) -> AttributionSettings:
     """The organisation's default: naming, precision, own description, logo."""
     require(actor, "organisation_credit.edit", organisation_scope(session, organisation))
     row = organisation_settings(session, organisation)
-    return _apply(session, actor, row, data, logo, now or now_utc())
+    return _apply(session, actor, row, settings, logo, now or now_utc())
 
 
 def save_grant_settings(
     session: Session,
     actor: User,
     grant: Grant,
-    data: Mapping[str, Any],
+    settings: CreditSettings,
     logo: Logo | None = None,
     now: dt.datetime | None = None,
 ) -> AttributionSettings:
@@ -236,7 +177,7 @@ def save_grant_settings(
             descriptions={},
             anonymised_descriptions={},
         )
-    return _apply(session, actor, row, data, logo, now or now_utc())
+    return _apply(session, actor, row, settings, logo, now or now_utc())
 
 
 def remove_grant_settings(
@@ -264,39 +205,31 @@ def change_consent(
     session: Session,
     actor: User,
     grant: Grant,
-    state: str,
+    change: ConsentChange,
     *,
-    scope: str | None = None,
-    embargo_until: dt.date | None = None,
-    note: str | None = None,
     now: dt.datetime | None = None,
 ) -> AttributionRecord:
     """Give (named or anonymised, optionally under embargo), change, or withdraw consent."""
     now = now or now_utc()
     require(actor, "attribution.edit", grant)
-    if state not in {s.value for s in ConsentState} or state == ConsentState.NOT_GIVEN:
-        raise ValidationFailed.single("state", _("Choose to give or withdraw consent."))
-    if state == ConsentState.GIVEN and scope not in {s.value for s in ConsentScope}:
-        raise ValidationFailed.single("scope", _("Choose named or anonymised."))
-    if state == ConsentState.WITHDRAWN:
-        scope, embargo_until = None, None
+    scope = change.scope.value if change.scope else None
     record = _ensure_record(session, grant)
-    rules.check_consent_transition(record.consent_state, state)
+    rules.check_consent_transition(record.consent_state, change.state)
     settings = effective_settings(session, grant)
     before = snapshot(record, ["consent_state", "consent_scope", "embargo_until"])
-    record.consent_state = state
+    record.consent_state = change.state
     record.consent_scope = scope
-    record.embargo_until = embargo_until
+    record.embargo_until = change.embargo_until
     record.consent_changed_at = now
     session.add(
         ConsentEvent(
             record_id=record.id,
-            state=state,
+            state=change.state,
             scope=scope,
-            embargo_until=embargo_until,
+            embargo_until=change.embargo_until,
             naming=settings.naming,
             location_precision=settings.location_precision,
-            note=(note or "").strip() or None,
+            note=change.note,
             actor_id=actor.id,
             occurred_at=now,
         )
@@ -305,7 +238,7 @@ def change_consent(
     record_event(
         session,
         actor,
-        f"attribution.consent_{state}",
+        f"attribution.consent_{change.state.value}",
         record,
         object_type="attribution_record",
         before=before,
@@ -319,15 +252,15 @@ def set_safety_flag(
     session: Session,
     actor: User,
     grant: Grant,
-    flag: bool,
-    reason: str = "",
+    flag: SafetyFlag,
+    *,
     now: dt.datetime | None = None,
 ) -> AttributionRecord:
     """The fund manager hides the partner everywhere (or lifts that), with a reason: the
     flag on this grant hides every grant of the organisation, in every fund."""
     require(actor, "attribution.manage", grant)
     record = _ensure_record(session, grant)
-    _flag(session, actor, record, "attribution", "attribution_record", flag, reason, now)
+    _flag(session, actor, record, "attribution", "attribution_record", flag, now)
     return record
 
 
@@ -337,26 +270,20 @@ def _flag(
     target: AttributionRecord | Organisation,
     action: str,
     object_type: str,
-    flag: bool,
-    reason: str,
+    request: SafetyFlag,
     now: dt.datetime | None,
 ) -> None:
     """Set or lift a safety flag (on a grant's record or on an organisation), audited."""
-    reason = (reason or "").strip()
-    if flag and not reason:
+    if request.flag and not request.reason:
         raise ValidationFailed.single("reason", _("Say why the partner must be hidden."))
-    if len(reason) > DESCRIPTION_MAX:
-        raise ValidationFailed.single(
-            "reason", _("Use at most %(n)s characters.", n=DESCRIPTION_MAX)
-        )
     before = snapshot(target, ["safety_flag", "safety_reason"])
-    target.safety_flag = flag
-    target.safety_reason = reason or None
+    target.safety_flag = request.flag
+    target.safety_reason = request.reason or None
     session.flush()
     record_event(
         session,
         actor,
-        f"{action}.safety_set" if flag else f"{action}.safety_lift",
+        f"{action}.safety_set" if request.flag else f"{action}.safety_lift",
         target,
         object_type=object_type,
         before=before,
@@ -369,13 +296,13 @@ def set_organisation_safety_flag(
     session: Session,
     actor: User,
     organisation: Organisation,
-    flag: bool,
-    reason: str = "",
+    flag: SafetyFlag,
+    *,
     now: dt.datetime | None = None,
 ) -> Organisation:
     """Hide the organisation everywhere (or lift the flag set on it), with a reason."""
     require(actor, "organisation_credit.protect", organisation_scope(session, organisation))
-    _flag(session, actor, organisation, "organisation", "organisation", flag, reason, now)
+    _flag(session, actor, organisation, "organisation", "organisation", flag, now)
     return organisation
 
 
@@ -407,6 +334,32 @@ def protection(session: Session, organisation: Organisation) -> Protection:
     )
 
 
+def _local_date(now: dt.datetime, timezone: str) -> dt.date:
+    try:
+        return now.astimezone(ZoneInfo(timezone)).date()
+    except (KeyError, ValueError):
+        return now.astimezone(dt.UTC).date()
+
+
+def is_published(session: Session, grant: Grant, now: dt.datetime) -> bool:
+    """Whether the grant's record is on the public pages and in the open data at `now`:
+    the same rules.exposure publication applies, from the grant's record, the settings in
+    force, every safety flag of its organisation and the date in the fund's time zone."""
+    record = record_of(session, grant)
+    if record is None:
+        return False
+    settings = effective_settings(session, grant)
+    return rules.exposure(
+        naming=settings.naming,
+        precision=settings.location_precision,
+        consent_state=record.consent_state,
+        consent_scope=record.consent_scope,
+        embargo_until=record.embargo_until,
+        safety_flag=protection(session, grant.organisation).hidden,
+        today=_local_date(now, grant.fund.timezone),
+    ).published
+
+
 @dataclass(frozen=True)
 class CreditPreview:
     """What one audience reads about the partner in one language, if consent is given."""
@@ -419,15 +372,15 @@ class CreditPreview:
     logo: bool
 
 
-def credit_preview(
-    organisation: Organisation, naming: str, precision: str, data: Mapping[str, Any]
-) -> list[CreditPreview]:
+def credit_preview(organisation: Organisation, settings: CreditSettings) -> list[CreditPreview]:
     """The record as the public and donors would read it in each language, computed with
     the same rules as publication from the settings as typed (not yet saved)."""
     result = []
+    naming, precision = settings.naming, settings.location_precision
     named = naming == Naming.OWN_NAME
+    texts = settings.descriptions if named else settings.anonymised_descriptions
     for language in languages():
-        if naming == Naming.NOT_PUBLISHED or precision not in {p.value for p in LocationPrecision}:
+        if naming == Naming.NOT_PUBLISHED:
             result.append(CreditPreview(language, False, "", "", "", False))
             continue
         with force_locale(language):
@@ -442,9 +395,7 @@ def credit_preview(
                     precision,
                 )
             place = rules.place(organisation.country, organisation.area, precision)
-        kind = "description" if named else "anonymised_description"
-        words = str(data.get(f"{kind}_{language}") or "").strip()
-        result.append(CreditPreview(language, True, partner, place, words, named))
+        result.append(CreditPreview(language, True, partner, place, texts.get(language, ""), named))
     return result
 
 
@@ -452,25 +403,17 @@ def save_fund_details(
     session: Session,
     actor: User,
     grant: Grant,
-    data: Mapping[str, Any],
+    details: RecordDetails,
     now: dt.datetime | None = None,
 ) -> AttributionRecord:
     """What the fund adds to the record: theme, humanitarian flag, capacity provided."""
     require(actor, "attribution.manage", grant)
-    theme = str(data.get("theme") or "").strip()
-    capacity = str(data.get("capacity_provided") or "").strip()
-    if len(theme) > 100:
-        raise ValidationFailed.single("theme", _("Use at most %(n)s characters.", n=100))
-    if len(capacity) > DESCRIPTION_MAX:
-        raise ValidationFailed.single(
-            "capacity_provided", _("Use at most %(n)s characters.", n=DESCRIPTION_MAX)
-        )
     record = _ensure_record(session, grant)
     fields = ["theme", "humanitarian", "capacity_provided"]
     before = snapshot(record, fields)
-    record.theme = theme or None
-    record.humanitarian = bool(data.get("humanitarian"))
-    record.capacity_provided = capacity or None
+    record.theme = details.theme
+    record.humanitarian = details.humanitarian
+    record.capacity_provided = details.capacity_provided
     session.flush()
     record_event(
         session,

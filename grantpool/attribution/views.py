@@ -3,7 +3,6 @@ the fund manager sees records, adds what the fund knows and sets the safety flag
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -12,35 +11,34 @@ from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..grants.models import Grant
-from ..platform.errors import DomainError, ValidationFailed
-from ..platform.permissions import can, require
+from ..intake.models import Application
+from ..organisations.models import Organisation
+from ..platform.errors import InvalidTransition
+from ..platform.permissions import can, load, require
 from . import rules, services
+from .forms import (
+    ConsentForm,
+    CreditSettingsForm,
+    RecordDetailsForm,
+    SafetyForm,
+    credit_settings_form,
+)
 
 bp = Blueprint("attribution", __name__, url_prefix="/attribution")
 
 
-def _grant(grant_id: int) -> Grant:
-    return services.visible_grant(db.session, current_user, grant_id)
+def _scope(organisation_id: int) -> services.OrganisationScope:
+    """The organisation with the funds it works with; NotFound for anyone who may not see
+    its credit page, as for an organisation that does not exist."""
+    scope = services.organisation_scope(db.session, load(Organisation, organisation_id))
+    require(current_user, "organisation_credit.view", scope)
+    return scope
 
 
-def _organisation(organisation_id: int) -> services.OrganisationScope:
-    return services.visible_organisation(db.session, current_user, organisation_id)
-
-
-def _logo() -> services.Logo | None:
-    upload = request.files.get("logo")
-    if upload is None or not upload.filename:
-        return None
-    return services.Logo(upload.stream)
-
-
-def _flash_errors(error: DomainError) -> None:
-    if isinstance(error, ValidationFailed):
-        for messages in error.errors.values():
-            for message in messages:
-                flash(message, "error")
-    else:
-        flash(str(error.message), "error")
+def _previewing() -> bool:
+    """The settings form's "Preview" button: nothing is saved, the page shows what each
+    audience would read."""
+    return request.form.get("action") == "preview"
 
 
 @bp.get("/")
@@ -56,65 +54,53 @@ def list_records() -> Any:
 
 def _organisation_page(
     scope: services.OrganisationScope,
-    settings: Any = None,
     *,
-    errors: Any = None,
-    preview: Any = None,
-    sent: str | None = None,
+    settings_form: CreditSettingsForm | None = None,
+    safety_form: SafetyForm | None = None,
+    preview: list[services.CreditPreview] | None = None,
+    status: int = 200,
 ) -> Any:
+    """The organisation's credit page; after a refusal, the form that was sent shows what
+    was typed with its messages, and the other forms what is saved."""
     organisation = scope.organisation
-    if settings is None:
-        settings = _as_form(services.organisation_settings(db.session, organisation))
+    saved = services.organisation_settings(db.session, organisation)
     grants = [
         (g, r)
         for g, r in services.grants_of_organisation(db.session, organisation)
         if can(current_user, "attribution.view", g)
     ]
-    return render_template(
+    page = render_template(
         "attribution/organisation.html",
         organisation=organisation,
-        settings=settings,
+        settings_form=settings_form or credit_settings_form(saved, formdata=None),
+        safety_form=safety_form or SafetyForm(formdata=None),
+        has_logo=bool(saved.logo_key),
         grants=grants,
-        errors=errors or {},
         preview=preview,
-        sent=sent,
-        typed=request.form if sent else {},
-        languages=services.languages(),
         can_edit=can(current_user, "organisation_credit.edit", scope),
         can_protect=can(current_user, "organisation_credit.protect", scope),
         protection=services.protection(db.session, organisation),
         rules=rules,
     )
+    return page, status
 
 
 @bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
 @login_required
 def organisation_settings(organisation_id: int) -> Any:
-    scope = _organisation(organisation_id)
+    scope = _scope(organisation_id)
     organisation = scope.organisation
     if request.method == "GET":
         return _organisation_page(scope)
     require(current_user, "organisation_credit.edit", scope)
-    typed = {
-        **request.form.to_dict(),
-        "has_logo": _as_form(services.organisation_settings(db.session, organisation))["has_logo"],
-    }
-    if request.form.get("action") == "preview":
-        # Nothing is saved: the partner reads what each audience would see first.
-        preview = services.credit_preview(
-            organisation,
-            request.form.get("naming", ""),
-            request.form.get("location_precision", ""),
-            request.form,
-        )
-        return _organisation_page(scope, typed, preview=preview)
-    try:
+    form = credit_settings_form()
+    with form.shows_failures(lambda: _organisation_page(scope, settings_form=form, status=422)):
+        if _previewing():
+            preview = services.credit_preview(organisation, form.command())
+            return _organisation_page(scope, settings_form=form, preview=preview)
         services.save_organisation_settings(
-            db.session, current_user, organisation, request.form, _logo()
+            db.session, current_user, organisation, form.command(), form.logo_upload()
         )
-    except ValidationFailed as error:
-        _flash_errors(error)
-        return _organisation_page(scope, typed, errors=error.errors), 422
     flash(_("Saved. It applies to every grant without its own choice."), "success")
     return redirect(url_for(".organisation_settings", organisation_id=organisation.id))
 
@@ -122,51 +108,45 @@ def organisation_settings(organisation_id: int) -> Any:
 @bp.post("/organisations/<int:organisation_id>/safety")
 @login_required
 def set_organisation_safety(organisation_id: int) -> Any:
-    scope = _organisation(organisation_id)
-    try:
+    scope = _scope(organisation_id)
+    require(current_user, "organisation_credit.protect", scope)
+    form = SafetyForm()
+    with form.shows_failures(lambda: _organisation_page(scope, safety_form=form, status=422)):
         services.set_organisation_safety_flag(
-            db.session,
-            current_user,
-            scope.organisation,
-            bool(request.form.get("flag")),
-            request.form.get("reason", ""),
+            db.session, current_user, scope.organisation, form.command()
         )
-    except ValidationFailed as error:
-        _flash_errors(error)
-        return _organisation_page(scope, sent="safety"), 422
     flash(_("Saved. It applies from now on, everywhere."), "success")
     return redirect(url_for(".organisation_settings", organisation_id=organisation_id))
-
-
-def _as_form(settings: Any) -> dict[str, Any]:
-    return {
-        "naming": settings.naming,
-        "location_precision": settings.location_precision,
-        **{f"description_{k}": v for k, v in (settings.descriptions or {}).items()},
-        **{
-            f"anonymised_description_{k}": v
-            for k, v in (settings.anonymised_descriptions or {}).items()
-        },
-        "has_logo": bool(settings.logo_key),
-    }
 
 
 @bp.get("/grants/<int:grant_id>")
 @login_required
 def show_grant(grant_id: int) -> Any:
-    return _grant_page(_grant(grant_id))
+    return _grant_page(load(Grant, grant_id, "attribution.view"))
 
 
-def _grant_page(grant: Grant, sent: str | None = None, preview: Any = None) -> Any:
-    """The grant's credit page. After a mistake (422), the form named by `sent` shows what
-    was typed in it, beside the messages, instead of what is saved; a preview shows what
-    was typed and what each audience would read, with 200."""
+def _grant_page(
+    grant: Grant,
+    *,
+    settings_form: CreditSettingsForm | None = None,
+    consent_form: ConsentForm | None = None,
+    details_form: RecordDetailsForm | None = None,
+    safety_form: SafetyForm | None = None,
+    preview: list[services.CreditPreview] | None = None,
+    status: int = 200,
+) -> Any:
+    """The grant's credit page. After a refusal (422) the form that was sent shows what
+    was typed in it, with its messages beside the fields; the other forms show what is
+    saved. A preview shows what was typed and what each audience would read, with 200."""
     record = services.record_of(db.session, grant)
     history = services.consent_history(db.session, record)
     override = services.grant_override(db.session, grant)
-    settings = _as_form(services.effective_settings(db.session, grant))
-    if sent == "settings" or preview is not None:
-        settings = {**request.form.to_dict(), "has_logo": settings["has_logo"]}
+    saved = override or services.organisation_settings(db.session, grant.organisation)
+    may_manage = can(current_user, "attribution.manage", grant)
+    answers = _answers(grant) if may_manage else {}
+    theme_answered = _answer_text(answers.get("theme"))
+    details_form = details_form or RecordDetailsForm.of(record, theme_answered)
+    details_form.describe(theme_answered, _answer_text(answers.get("capacity_strengthening")))
     page = render_template(
         "attribution/grant.html",
         grant=grant,
@@ -174,28 +154,21 @@ def _grant_page(grant: Grant, sent: str | None = None, preview: Any = None) -> A
         history=history,
         actors=services.actors_of(db.session, history),
         override=override,
-        settings=settings,
-        sent=sent,
-        typed=request.form if sent else {},
+        has_logo=bool(saved.logo_key),
+        settings_form=settings_form or credit_settings_form(saved, formdata=None),
+        consent_form=consent_form or ConsentForm(formdata=None),
+        details_form=details_form,
+        safety_form=safety_form or SafetyForm(formdata=None),
         preview=preview,
         can_edit=can(current_user, "attribution.edit", grant),
-        can_manage=can(current_user, "attribution.manage", grant),
+        can_manage=may_manage,
         protection=services.protection(db.session, grant.organisation),
-        languages=services.languages(),
-        capacity_asked=(grant_answers(grant).get("capacity_strengthening") or "")
-        if can(current_user, "attribution.manage", grant)
-        else "",
-        theme_answered=_answer_text(grant_answers(grant).get("theme"))
-        if can(current_user, "attribution.manage", grant)
-        else "",
         rules=rules,
     )
-    return (page, 422) if sent and preview is None else page
+    return page, status
 
 
-def grant_answers(grant: Grant) -> dict[str, Any]:
-    from ..intake.models import Application
-
+def _answers(grant: Grant) -> dict[str, Any]:
     application = db.session.get(Application, grant.application_id)
     return dict(application.answers or {}) if application else {}
 
@@ -211,25 +184,19 @@ def _back(grant: Grant) -> Any:
 @bp.post("/grants/<int:grant_id>/settings")
 @login_required
 def save_grant_settings(grant_id: int) -> Any:
-    grant = _grant(grant_id)
-    if request.form.get("action") == "preview":
-        require(current_user, "attribution.edit", grant)
-        # Nothing is saved: the partner reads what each audience would see first.
-        preview = services.credit_preview(
-            grant.organisation,
-            request.form.get("naming", ""),
-            request.form.get("location_precision", ""),
-            request.form,
+    grant = load(Grant, grant_id, "attribution.edit")
+    form = credit_settings_form()
+    if form.use_default.data and not _previewing():
+        services.remove_grant_settings(db.session, current_user, grant)
+        flash(_("Saved."), "success")
+        return _back(grant)
+    with form.shows_failures(lambda: _grant_page(grant, settings_form=form, status=422)):
+        if _previewing():
+            preview = services.credit_preview(grant.organisation, form.command())
+            return _grant_page(grant, settings_form=form, preview=preview)
+        services.save_grant_settings(
+            db.session, current_user, grant, form.command(), form.logo_upload()
         )
-        return _grant_page(grant, preview=preview)
-    try:
-        if request.form.get("use_default"):
-            services.remove_grant_settings(db.session, current_user, grant)
-        else:
-            services.save_grant_settings(db.session, current_user, grant, request.form, _logo())
-    except ValidationFailed as error:
-        _flash_errors(error)
-        return _grant_page(grant, sent="settings")
     flash(_("Saved."), "success")
     return _back(grant)
 
@@ -237,48 +204,23 @@ def save_grant_settings(grant_id: int) -> Any:
 @bp.post("/grants/<int:grant_id>/consent")
 @login_required
 def change_consent(grant_id: int) -> Any:
-    grant = _grant(grant_id)
-    embargo = None
-    if request.form.get("embargo_until"):
-        try:
-            embargo = dt.date.fromisoformat(request.form["embargo_until"])
-        except ValueError:
-            flash(_("Enter the embargo date as YYYY-MM-DD."), "error")
-            return _grant_page(grant, sent="consent")
-    try:
-        services.change_consent(
-            db.session,
-            current_user,
-            grant,
-            request.form.get("state", ""),
-            scope=request.form.get("scope") or None,
-            embargo_until=embargo,
-            note=request.form.get("note"),
-        )
-        flash(_("Your consent is recorded. It applies from now on, everywhere."), "success")
-    except DomainError as error:
-        if not isinstance(error, ValidationFailed) and error.status_code in (403, 404):
-            raise
-        _flash_errors(error)
-        return _grant_page(grant, sent="consent")
+    grant = load(Grant, grant_id, "attribution.edit")
+    form = ConsentForm()
+    with form.shows_failures(
+        lambda: _grant_page(grant, consent_form=form, status=422), (InvalidTransition,)
+    ):
+        services.change_consent(db.session, current_user, grant, form.command())
+    flash(_("Your consent is recorded. It applies from now on, everywhere."), "success")
     return _back(grant)
 
 
 @bp.post("/grants/<int:grant_id>/safety")
 @login_required
 def set_safety(grant_id: int) -> Any:
-    grant = _grant(grant_id)
-    try:
-        services.set_safety_flag(
-            db.session,
-            current_user,
-            grant,
-            bool(request.form.get("flag")),
-            request.form.get("reason", ""),
-        )
-    except ValidationFailed as error:
-        _flash_errors(error)
-        return _grant_page(grant, sent="safety")
+    grant = load(Grant, grant_id, "attribution.manage")
+    form = SafetyForm()
+    with form.shows_failures(lambda: _grant_page(grant, safety_form=form, status=422)):
+        services.set_safety_flag(db.session, current_user, grant, form.command())
     flash(_("Saved. It applies from now on, everywhere."), "success")
     return _back(grant)
 
@@ -286,11 +228,9 @@ def set_safety(grant_id: int) -> Any:
 @bp.post("/grants/<int:grant_id>/details")
 @login_required
 def save_details(grant_id: int) -> Any:
-    grant = _grant(grant_id)
-    try:
-        services.save_fund_details(db.session, current_user, grant, request.form)
-    except ValidationFailed as error:
-        _flash_errors(error)
-        return _grant_page(grant, sent="details")
+    grant = load(Grant, grant_id, "attribution.manage")
+    form = RecordDetailsForm()
+    with form.shows_failures(lambda: _grant_page(grant, details_form=form, status=422)):
+        services.save_fund_details(db.session, current_user, grant, form.command())
     flash(_("Saved."), "success")
     return _back(grant)

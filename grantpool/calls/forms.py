@@ -14,11 +14,13 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..funds.models import Fund
 from ..organisations.rules import ORGANISATION_TYPE_LABELS
 from ..platform.errors import ValidationFailed
 from ..platform.forms import CheckboxesField, Form
 from ..platform.i18n import LANGUAGE_NAMES, offered_languages
 from ..platform.money import Money
+from .commands import CallDetails, QuestionSpec, call_details, question_spec
 from .models import Call
 from .rules import Channel, QuestionKind, language_name
 
@@ -98,29 +100,34 @@ class _CallForm(Form):
         self.org_types.choices = [(k.value, str(v)) for k, v in ORGANISATION_TYPE_LABELS.items()]
         self.channels.choices = [(k.value, str(v)) for k, v in CHANNEL_LABELS.items()]
 
-    def values(self) -> dict[str, Any]:
+    def command(self, fund: Fund) -> CallDetails:
+        """The call typed, read in the fund's currency and time zone, or ValidationFailed."""
+
         def codes(text: str | None) -> list[str]:
             return [c.strip() for c in (text or "").split(",") if c.strip()]
 
-        return {
-            "title": _texts(self, "title"),
-            "description": _texts(self, "description"),
-            "currency": self.currency.data,
-            "exchange_rate": self.exchange_rate.data,
-            "budget": self.budget.data,
-            "min_request": self.min_request.data,
-            "max_request": self.max_request.data,
-            "opens_at": self.opens_at.data,
-            "closes_at": self.closes_at.data,
-            "eligibility": {
+        return call_details(
+            fund_currency=fund.base_currency,
+            timezone=fund.timezone,
+            title=_texts(self, "title"),
+            description=_texts(self, "description"),
+            currency=self.currency.data,
+            exchange_rate=self.exchange_rate.data,
+            budget=self.budget.data,
+            min_request=self.min_request.data,
+            max_request=self.max_request.data,
+            opens_at=self.opens_at.data,
+            closes_at=self.closes_at.data,
+            eligibility={
                 "org_types": self.org_types.data or [],
                 "countries": codes(self.countries.data),
                 "areas": codes(self.areas.data),
                 "registered_only": self.registered_only.data,
             },
-            "channels": self.channels.data or [],
-            "tranche_template": self.tranche_template.data,
-        }
+            channels=self.channels.data or [],
+            tranche_template=self.tranche_template.data,
+            locale=_reader_locale(),
+        )
 
 
 def call_form(call: Call | None = None, **kwargs: Any) -> _CallForm:
@@ -186,7 +193,7 @@ class _QuestionForm(Form):
     def texts(self, name: str) -> dict[str, str]:
         return {lang: (self[f"{name}_{lang}"].data or "").strip() for lang in self.languages}
 
-    def require_main_language(self) -> None:
+    def _main_language_errors(self) -> dict[str, list[str]]:
         """The applicant's texts in the call's main language are required; the other
         languages are optional (the main language's text is shown where one is missing)."""
         main = self.languages[0]
@@ -210,27 +217,36 @@ class _QuestionForm(Form):
             texts = self.texts(field)
             if any(texts.values()) and not texts[main]:
                 errors[f"{field}_{main}"] = [str(message) % {"language": name}]
-        if errors:
-            raise ValidationFailed(errors)
+        return errors
 
-    def values(self) -> dict[str, Any]:
+    def command(self) -> QuestionSpec:
+        """The question typed, or ValidationFailed with every field that cannot be read
+        (whether it fits among the call's other questions is the service's to say)."""
+        errors = self._main_language_errors()
         main, others = self.languages[0], self.languages[1:]
         choices = self.texts("choices")
-        return {
-            "key": (self.key.data or "").strip(),
-            "kind": self.kind.data,
-            "label": self.texts("label"),
-            "help": self.texts("help"),
-            "required": self.required.data,
-            "whole": self.whole.data,
-            "choices": choices[main].splitlines(),
-            "choice_labels": {lang: choices[lang] for lang in others},
-            "word_limit": self.word_limit.data,
-            "max_bytes": self.max_bytes.data,
-            "file_kinds": self.file_kinds.data or None,
-            "show_if": {self.show_if.data: "yes"} if self.show_if.data else None,
-            "section": self.texts("section"),
-        }
+        spec: QuestionSpec | None = None
+        try:
+            spec = question_spec(
+                key=self.key.data,
+                kind=self.kind.data,
+                label=self.texts("label"),
+                help=self.texts("help"),
+                section=self.texts("section"),
+                required=self.required.data,
+                whole=self.whole.data,
+                choices=choices[main].splitlines(),
+                choice_labels={lang: choices[lang] for lang in others},
+                word_limit=self.word_limit.data,
+                max_bytes=self.max_bytes.data,
+                file_kinds=self.file_kinds.data or None,
+                show_if=self.show_if.data or None,
+            )
+        except ValidationFailed as failure:
+            errors.update(failure.errors)
+        if errors or spec is None:
+            raise ValidationFailed(errors)
+        return spec
 
 
 def _reader_locale() -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
@@ -14,14 +15,13 @@ from ..accounts.models import User
 from ..funds.models import Fund
 from ..platform.audit import record_event, snapshot
 from ..platform.errors import InvalidTransition, ValidationFailed
-from ..platform.money import Money, is_currency, parse_exchange_rate, parse_money
+from ..platform.links import Link, rows
 from ..platform.time import now_utc
+from .commands import CallDetails, QuestionSpec, rate_needed
 from .models import Call
 from .rules import (
     CallState,
-    Channel,
     check_call_transition,
-    clean_eligibility,
     clean_questions,
     orphaning_changes,
 )
@@ -42,110 +42,42 @@ FIELDS = [
 ]
 
 
-def _instant(value: Any, timezone: str) -> dt.datetime | None:
-    """An aware datetime, or what a datetime-local field sends, read in the fund's zone."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=ZoneInfo(timezone)).astimezone(dt.UTC)
-        return value.astimezone(dt.UTC)
-    local = dt.datetime.fromisoformat(str(value).strip())
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=ZoneInfo(timezone))
-    return local.astimezone(dt.UTC)
-
-
-def _amount(value: Any, currency: str, locale: str) -> Money:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Money(value, currency)
-    return parse_money(str(value or ""), currency, locale)
-
-
-def _clean_call(fund: Fund, data: dict[str, Any], locale: str) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    title = {k: v.strip() for k, v in (data.get("title") or {}).items() if v and v.strip()}
-    if not title:
-        errors["title"] = _("Give the call a title in at least one language.")
-    description = {
-        k: v.strip() for k, v in (data.get("description") or {}).items() if v and v.strip()
-    }
-    currency = (data.get("currency") or fund.base_currency).strip().upper()
-    if not is_currency(currency):
-        errors["currency"] = _("Enter a currency code such as USD, EUR or KES.")
-        currency = fund.base_currency
-    exchange_rate: str | None = None
-    if currency != fund.base_currency:
-        # A call's rate may be typed with a decimal comma (0,0017).
-        raw_rate = str(data.get("exchange_rate") or "").strip().replace(",", ".")
-        try:
-            exchange_rate = str(parse_exchange_rate(raw_rate))
-        except ValueError:
-            errors["exchange_rate"] = _(
-                "State the rate: how many %(base)s one %(currency)s is worth, such as 0.0017.",
-                base=fund.base_currency,
-                currency=currency,
-            )
-    amounts: dict[str, Money] = {}
-    for name, message in (
-        ("budget", _("Enter the total budget of the call, such as 50000.")),
-        ("min_request", _("Enter the smallest amount an organisation may ask for.")),
-        ("max_request", _("Enter the largest amount an organisation may ask for.")),
-    ):
-        try:
-            amounts[name] = _amount(data.get(name), currency, locale)
-            if amounts[name].is_zero():
-                raise ValueError
-        except ValueError:
-            errors[name] = message
-    if not errors.keys() & {"min_request", "max_request", "budget"}:
-        if amounts["min_request"] > amounts["max_request"]:
-            errors["min_request"] = _("The smallest request must not be above the largest.")
-        elif amounts["max_request"] > amounts["budget"]:
-            errors["max_request"] = _("The largest request must not be above the budget.")
-    times: dict[str, dt.datetime | None] = {}
-    for name in ("opens_at", "closes_at"):
-        try:
-            times[name] = _instant(data.get(name), fund.timezone)
-        except ValueError:
-            errors[name] = _("Enter a date and time such as 2026-12-31 17:00.")
-    opens_at, closes_at = times.get("opens_at"), times.get("closes_at")
-    if opens_at is not None and closes_at is not None and opens_at >= closes_at:
-        errors["closes_at"] = _("The call must close after it opens.")
-    channels = [str(c) for c in data.get("channels") or [Channel.WEB.value]]
-    if any(c not in {ch.value for ch in Channel} for c in channels):
-        errors["channels"] = _("Choose intake channels from the list.")
-    try:
-        eligibility = clean_eligibility(data.get("eligibility") or {})
-    except ValidationFailed as failure:
-        errors.update({k: v[0] for k, v in failure.errors.items()})
-        eligibility = {}
-    if errors:
-        raise ValidationFailed(errors)
+def _stored(details: CallDetails) -> dict[str, Any]:
     return {
-        "title": title,
-        "description": description,
-        "currency": currency,
-        "exchange_rate": exchange_rate,
-        "budget_minor": amounts["budget"].amount_minor,
-        "min_request_minor": amounts["min_request"].amount_minor,
-        "max_request_minor": amounts["max_request"].amount_minor,
-        "opens_at": times["opens_at"],
-        "closes_at": times["closes_at"],
-        "eligibility": eligibility,
-        "channels": sorted(set(channels)),
-        "tranche_template": (data.get("tranche_template") or "").strip() or None,
+        "title": dict(details.title),
+        "description": dict(details.description),
+        "currency": details.currency,
+        "exchange_rate": str(details.exchange_rate) if details.exchange_rate is not None else None,
+        "budget_minor": details.budget_minor,
+        "min_request_minor": details.min_request_minor,
+        "max_request_minor": details.max_request_minor,
+        "opens_at": details.opens_at,
+        "closes_at": details.closes_at,
+        "eligibility": details.eligibility.as_stored(),
+        "channels": sorted(set(details.channels)),
+        "tranche_template": details.tranche_template,
     }
 
 
-def create_call(
-    session: Session, actor: User, fund: Fund, data: dict[str, Any], *, locale: str = "en"
-) -> Call:
+def _check_rate(fund: Fund, details: CallDetails) -> CallDetails:
+    """A call in another currency than its fund's states the rate awards are counted at;
+    one in the fund's currency has none."""
+    if details.currency == fund.base_currency:
+        return replace(details, exchange_rate=None)
+    if details.exchange_rate is None:
+        raise ValidationFailed.single(
+            "exchange_rate", rate_needed(fund.base_currency, details.currency)
+        )
+    return details
+
+
+def create_call(session: Session, actor: User, fund: Fund, details: CallDetails) -> Call:
+    details = _check_rate(fund, details)
     call = Call(
         fund_id=fund.id,
         questions=[],
         state=CallState.DRAFT.value,
-        **_clean_call(fund, data, locale),
+        **_stored(details),
     )
     session.add(call)
     session.flush()
@@ -153,13 +85,11 @@ def create_call(
     return call
 
 
-def update_call(
-    session: Session, actor: User, call: Call, data: dict[str, Any], *, locale: str = "en"
-) -> Call:
+def update_call(session: Session, actor: User, call: Call, details: CallDetails) -> Call:
     if call.state == CallState.ARCHIVED:
         raise InvalidTransition(_("An archived call cannot be changed."))
     before = snapshot(call, FIELDS)
-    clean = _clean_call(call.fund, data, locale)
+    clean = _stored(_check_rate(call.fund, details))
     if call.state != CallState.DRAFT and clean["currency"] != call.currency:
         raise ValidationFailed.single(
             "currency", _("The currency cannot change once the call has opened.")
@@ -180,20 +110,24 @@ def update_call(
     return call
 
 
-def has_applications(session: Session, call: Call) -> bool:
-    from ..intake.models import Application
+APPLICATIONS = Link("call.applications", ("call_id", "application_id"))
+"""(call, application) for every application made to a call: intake provides the rows."""
 
-    return bool(session.scalar(select(exists().where(Application.call_id == call.id))))
+
+def has_applications(session: Session, call: Call) -> bool:
+    applications = rows(APPLICATIONS)
+    return bool(session.scalar(select(exists().where(applications.c.call_id == call.id))))
 
 
 def set_questions(
-    session: Session, actor: User, call: Call, questions: list[dict[str, Any]]
+    session: Session, actor: User, call: Call, questions: Sequence[QuestionSpec]
 ) -> Call:
-    """Replace the form definition. Once applications exist, only changes that keep every
-    existing answer meaningful are allowed."""
+    """Replace the form definition. Each question must fit among the ones before it (a
+    key of its own, conditions on earlier yes/no questions); once applications exist,
+    only changes that keep every existing answer meaningful are allowed."""
     if call.state in (CallState.CLOSED, CallState.ARCHIVED):
         raise InvalidTransition(_("The questions of a closed call cannot change."))
-    cleaned = clean_questions(questions, call.languages)
+    cleaned = clean_questions([q.definition() for q in questions], call.languages)
     if has_applications(session, call):
         problems = orphaning_changes(call.questions, cleaned)
         if problems:
@@ -212,7 +146,7 @@ def set_questions(
 def _move(session: Session, actor: User, call: Call, target: CallState, now: dt.datetime) -> None:
     before = call.state
     check_call_transition(call.state, target.value)
-    call.state = target.value
+    call.state = target
     session.flush()
     record_event(
         session,

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..funds.models import Fund
 from ..platform.errors import NotFound, ValidationFailed
+from ..platform.forms import answers_failure, flashes_refusal
 from ..platform.permissions import can, load
 from . import services
+from .commands import QuestionSpec, read_questions
 from .forms import CHANNEL_LABELS, KIND_LABELS, call_form, question_form
 from .models import Call
 from .rules import language_name, text_and_lang, text_in
 
 bp = Blueprint("calls", __name__, url_prefix="/manage")
-
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 def _may_create_calls(fund: Fund) -> None:
@@ -54,9 +52,7 @@ def create_call(fund_id: int) -> Any:
     form = call_form()
     if request.method == "POST":
         with form.shows_failures("calls/form.html", fund=fund, call=None):
-            call = services.create_call(
-                db.session, current_user, fund, form.values(), locale=_locale()
-            )
+            call = services.create_call(db.session, current_user, fund, form.command(fund))
         flash(_("The call has been created. Now add its questions."), "success")
         return redirect(url_for("calls.show", call_id=call.id))
     form.currency.data = fund.base_currency
@@ -87,14 +83,24 @@ def edit(call_id: int) -> Any:
     form = call_form(call)
     if request.method == "POST":
         with form.shows_failures("calls/form.html", fund=call.fund, call=call):
-            services.update_call(db.session, current_user, call, form.values(), locale=_locale())
+            services.update_call(db.session, current_user, call, form.command(call.fund))
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for("calls.show", call_id=call.id))
     return render_template("calls/form.html", form=form, fund=call.fund, call=call)
 
 
-def _save_questions(call: Call, questions: list[dict[str, Any]]) -> None:
+def _save_questions(call: Call, questions: list[QuestionSpec]) -> None:
     services.set_questions(db.session, current_user, call, questions)
+
+
+def _question_page(form: Any, call: Call, key: str | None) -> Callable[[ValidationFailed], Any]:
+    """The question builder shown again, the messages beside the fields they are about."""
+
+    def page(failure: ValidationFailed) -> Any:
+        form.add_errors(_strip_positions(failure))
+        return render_template("calls/question.html", form=form, call=call, key=key), 422
+
+    return page
 
 
 @bp.route("/calls/<int:call_id>/questions/new", methods=["GET", "POST"])
@@ -103,12 +109,8 @@ def add_question(call_id: int) -> Any:
     call = load(Call, call_id, "call.manage")
     form = question_form(call.languages, call.questions)
     if request.method == "POST":
-        try:
-            form.require_main_language()
-            _save_questions(call, [*call.questions, form.values()])
-        except ValidationFailed as failure:
-            form.add_errors(_strip_positions(failure))
-            return render_template("calls/question.html", form=form, call=call, key=None), 422
+        with answers_failure(_question_page(form, call, None)):
+            _save_questions(call, [*read_questions(call.questions), form.command()])
         flash(_("The question has been added."), "success")
         return redirect(url_for("calls.show", call_id=call.id) + "#questions")
     return render_template("calls/question.html", form=form, call=call, key=None)
@@ -121,14 +123,10 @@ def edit_question(call_id: int, key: str) -> Any:
     index = _question_index(call, key)
     form = question_form(call.languages, call.questions[:index], call.questions[index])
     if request.method == "POST":
-        questions = list(call.questions)
-        questions[index] = form.values()
-        try:
-            form.require_main_language()
+        with answers_failure(_question_page(form, call, key)):
+            questions = read_questions(call.questions)
+            questions[index] = form.command()
             _save_questions(call, questions)
-        except ValidationFailed as failure:
-            form.add_errors(_strip_positions(failure))
-            return render_template("calls/question.html", form=form, call=call, key=key), 422
         flash(_("The question has been saved."), "success")
         return redirect(url_for("calls.show", call_id=call.id) + "#questions")
     return render_template("calls/question.html", form=form, call=call, key=key)
@@ -139,7 +137,8 @@ def edit_question(call_id: int, key: str) -> Any:
 def delete_question(call_id: int, key: str) -> Any:
     call = load(Call, call_id, "call.manage")
     index = _question_index(call, key)
-    return _change_questions(call, call.questions[:index] + call.questions[index + 1 :])
+    questions = read_questions(call.questions)
+    return _change_questions(call, questions[:index] + questions[index + 1 :])
 
 
 @bp.post("/calls/<int:call_id>/questions/<key>/move")
@@ -148,20 +147,17 @@ def move_question(call_id: int, key: str) -> Any:
     call = load(Call, call_id, "call.manage")
     index = _question_index(call, key)
     other = index - 1 if request.form.get("direction") == "up" else index + 1
-    questions = list(call.questions)
+    questions = read_questions(call.questions)
     if 0 <= other < len(questions):
         questions[index], questions[other] = questions[other], questions[index]
     return _change_questions(call, questions)
 
 
-def _change_questions(call: Call, questions: list[dict[str, Any]]) -> Any:
-    try:
+def _change_questions(call: Call, questions: list[QuestionSpec]) -> Any:
+    back = url_for("calls.show", call_id=call.id) + "#questions"
+    with flashes_refusal(back):
         _save_questions(call, questions)
-    except ValidationFailed as failure:
-        for messages in failure.errors.values():
-            for message in messages:
-                flash(message, "error")
-    return redirect(url_for("calls.show", call_id=call.id) + "#questions")
+    return redirect(back)
 
 
 def _question_index(call: Call, key: str) -> int:
@@ -187,13 +183,8 @@ def change_state(call_id: int, action: str) -> Any:
         "close": services.close_call,
         "archive": services.archive_call,
     }[action]
-    try:
+    with flashes_refusal(url_for("calls.show", call_id=call.id)):
         operation(db.session, current_user, call)
-    except ValidationFailed as failure:
-        for messages in failure.errors.values():
-            for message in messages:
-                flash(message, "error")
-        return redirect(url_for("calls.show", call_id=call.id))
     flash(
         {
             "open": _("The call is open."),

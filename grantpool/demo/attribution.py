@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import Role, User
 from ..accounts.services import create_user
 from ..attribution import services
+from ..attribution.commands import consent_change, credit_settings, record_details, safety_flag
 from ..funds.models import Fund
 from ..grants import services as grants
 from ..grants.models import Grant
@@ -59,24 +60,27 @@ def seed_attribution(
         session,
         applicant,
         organisations[0],
-        {
-            "naming": "own_name",
-            "location_precision": "area",
-            "description_en": "Savings groups that lend to women starting small businesses.",
-            "description_fr": "Des groupes d'épargne qui prêtent aux femmes qui créent "
-            "une petite entreprise.",
-        },
+        credit_settings(
+            naming="own_name",
+            location_precision="area",
+            descriptions={
+                "en": "Savings groups that lend to women starting small businesses.",
+                "fr": "Des groupes d'épargne qui prêtent aux femmes qui créent "
+                "une petite entreprise.",
+            },
+        ),
     )
     services.save_fund_details(
         session,
         manager,
         kwsc,
-        {
-            "theme": "food security",
-            "capacity_provided": "Bookkeeping training and a mobile-money account.",
-        },
+        record_details(
+            theme="food security",
+            humanitarian=False,
+            capacity_provided="Bookkeeping training and a mobile-money account.",
+        ),
     )
-    services.change_consent(session, applicant, kwsc, "given", scope="named")
+    services.change_consent(session, applicant, kwsc, consent_change(state="given", scope="named"))
 
     # Anonymised: "a youth-led local organisation in Vallée du Bandama, Côte d'Ivoire".
     # Its own words name its town, so it wrote a version for anonymised publication.
@@ -84,47 +88,68 @@ def seed_attribution(
         session,
         candidat,
         organisations[1],
-        {
-            "naming": "anonymised",
-            "location_precision": "area",
-            "description_fr": "Notre association de jeunes de Bouaké forme des couturières.",
-            "anonymised_description_en": "Young women trained as tailors, with a sewing "
-            "machine each to start working.",
-            "anonymised_description_fr": "Des jeunes femmes formées à la couture, chacune "
-            "avec une machine pour commencer à travailler.",
-        },
+        credit_settings(
+            naming="anonymised",
+            location_precision="area",
+            descriptions={"fr": "Notre association de jeunes de Bouaké forme des couturières."},
+            anonymised_descriptions={
+                "en": "Young women trained as tailors, with a sewing "
+                "machine each to start working.",
+                "fr": "Des jeunes femmes formées à la couture, chacune "
+                "avec une machine pour commencer à travailler.",
+            },
+        ),
     )
-    services.save_fund_details(session, manager, ajsb, {"theme": "livelihoods"})
-    services.change_consent(session, candidat, ajsb, "given", scope="anonymised")
+    services.save_fund_details(
+        session,
+        manager,
+        ajsb,
+        record_details(theme="livelihoods", humanitarian=False, capacity_provided=None),
+    )
+    services.change_consent(
+        session, candidat, ajsb, consent_change(state="given", scope="anonymised")
+    )
 
     # Embargoed: consent given, held until after the elections.
     services.save_organisation_settings(
         session,
         sdrf_member,
         organisations[4],
-        {"naming": "own_name", "location_precision": "country"},
+        credit_settings(naming="own_name", location_precision="country"),
     )
     services.save_fund_details(
-        session, manager, sdrf, {"theme": "disability inclusion", "humanitarian": "1"}
+        session,
+        manager,
+        sdrf,
+        record_details(theme="disability inclusion", humanitarian=True, capacity_provided=None),
     )
     services.change_consent(
         session,
         sdrf_member,
         sdrf,
-        "given",
-        scope="named",
-        embargo_until=(now + dt.timedelta(days=90)).date(),
+        consent_change(
+            state="given", scope="named", embargo_until=(now + dt.timedelta(days=90)).date()
+        ),
     )
 
     # Withdrawn: given, then withdrawn; nothing is published.
     services.change_consent(
-        session, gulu_member, gulu, "given", scope="named", now=now - dt.timedelta(days=3)
+        session,
+        gulu_member,
+        gulu,
+        consent_change(state="given", scope="named"),
+        now=now - dt.timedelta(days=3),
     )
-    services.change_consent(session, gulu_member, gulu, "withdrawn", note="Safety concerns.")
+    services.change_consent(
+        session, gulu_member, gulu, consent_change(state="withdrawn", note="Safety concerns.")
+    )
     # The fund protects the organisation itself: none of its grants, in any fund, is
     # published until the flag is lifted, whatever its consent says.
     services.set_organisation_safety_flag(
-        session, manager, organisations[2], True, "Staff threatened after a radio interview."
+        session,
+        manager,
+        organisations[2],
+        safety_flag(flag=True, reason="Staff threatened after a radio interview."),
     )
 
     # Not yet given: a new grant to the municipality.
@@ -159,20 +184,21 @@ def _seed_savings_network(
     fund: Fund,
     now: dt.datetime,
 ) -> None:
+    from ..organisations.commands import organisation_details
     from ..organisations.services import create_organisation
 
     for i, (name, slug) in enumerate(SAVINGS_GROUPS):
         organisation = create_organisation(
             session,
             manager,
-            {
-                "name": name,
-                "org_type": "community_based",
-                "country": "KE",
-                "area": "KE-30",
-                "women_led": slug != "korogocho",
-                "youth_led": slug == "korogocho",
-            },
+            organisation_details(
+                name=name,
+                org_type="community_based",
+                country="KE",
+                area="KE-30",
+                women_led=slug != "korogocho",
+                youth_led=slug == "korogocho",
+            ),
         )
         member = _member(session, manager, organisation, slug)
         grant = grants.create_grant(
@@ -188,7 +214,14 @@ def _seed_savings_network(
             session,
             member,
             organisation,
-            {"naming": "own_name", "location_precision": "area"},
+            credit_settings(naming="own_name", location_precision="area"),
         )
-        services.save_fund_details(session, manager, grant, {"theme": "food security"})
-        services.change_consent(session, member, grant, "given", scope="named")
+        services.save_fund_details(
+            session,
+            manager,
+            grant,
+            record_details(theme="food security", humanitarian=False, capacity_provided=None),
+        )
+        services.change_consent(
+            session, member, grant, consent_change(state="given", scope="named")
+        )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..calls import services as calls
+from ..calls.commands import read_call_details, read_questions
 from ..funds.models import Fund
 from ..intake import services
 from ..organisations.models import Organisation
@@ -93,43 +94,49 @@ def seed_calls(
         session,
         manager,
         fund,
-        {
-            "title": {
-                "en": "Community resilience grants 2026",
-                "fr": "Subventions résilience 2026",
+        read_call_details(
+            fund,
+            {
+                "title": {
+                    "en": "Community resilience grants 2026",
+                    "fr": "Subventions résilience 2026",
+                },
+                "description": {
+                    "en": "Flexible grants for community-led preparedness and recovery.",
+                    "fr": "Des subventions souples pour la préparation et le relèvement "
+                    "communautaires.",
+                },
+                "budget": "250000",
+                "min_request": "1000",
+                "max_request": "25000",
+                "opens_at": now - dt.timedelta(days=7),
+                "closes_at": now + dt.timedelta(days=45),
+                "channels": ["web", "spreadsheet", "odk", "api"],
             },
-            "description": {
-                "en": "Flexible grants for community-led preparedness and recovery.",
-                "fr": "Des subventions souples pour la préparation et le relèvement "
-                "communautaires.",
-            },
-            "budget": "250000",
-            "min_request": "1000",
-            "max_request": "25000",
-            "opens_at": now - dt.timedelta(days=7),
-            "closes_at": now + dt.timedelta(days=45),
-            "channels": ["web", "spreadsheet", "odk", "api"],
-        },
+        ),
     )
-    calls.set_questions(session, manager, open_call, QUESTIONS)
+    calls.set_questions(session, manager, open_call, read_questions(QUESTIONS))
     calls.open_call(session, manager, open_call, now=now - dt.timedelta(days=7))
 
     closed_call = calls.create_call(
         session,
         manager,
         fund,
-        {
-            "title": {"en": "Flood recovery window", "fr": "Fenêtre relèvement inondations"},
-            "description": {"en": "Closed: applications are being reviewed."},
-            "budget": "100000",
-            "min_request": "500",
-            "max_request": "10000",
-            "opens_at": now - dt.timedelta(days=90),
-            "closes_at": now - dt.timedelta(days=30),
-            "channels": ["web", "api"],
-        },
+        read_call_details(
+            fund,
+            {
+                "title": {"en": "Flood recovery window", "fr": "Fenêtre relèvement inondations"},
+                "description": {"en": "Closed: applications are being reviewed."},
+                "budget": "100000",
+                "min_request": "500",
+                "max_request": "10000",
+                "opens_at": now - dt.timedelta(days=90),
+                "closes_at": now - dt.timedelta(days=30),
+                "channels": ["web", "api"],
+            },
+        ),
     )
-    calls.set_questions(session, manager, closed_call, QUESTIONS[:2])
+    calls.set_questions(session, manager, closed_call, read_questions(QUESTIONS[:2]))
     calls.open_call(session, manager, closed_call, now=now - dt.timedelta(days=90))
 
     answers = {"summary": "Seed banks and a water committee.", "people": "120", "has_partner": "no"}

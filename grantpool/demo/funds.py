@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import Role, User
 from ..accounts.services import create_user
+from ..funds.commands import donor_details
 from ..funds.models import Donor, Fund
 from ..funds.services import create_donor
 from ..platform.audit import record_event
@@ -49,7 +50,7 @@ def seed_fund(session: Session, manager: User) -> tuple[Fund, list[Donor]]:
         "A pooled fund for community-led response and recovery in East and "
         "West Africa and South Asia.",
     )
-    return fund, [create_donor(session, manager, data) for data in DONORS]
+    return fund, [create_donor(session, manager, donor_details(**data)) for data in DONORS]
 
 
 def seed_second_fund(session: Session, admin: User) -> None:
@@ -73,6 +74,7 @@ def seed_second_fund(session: Session, admin: User) -> None:
     create_donor(
         session,
         coast_manager,
-        {"name": "Coast County Trust", "donor_type": "government", "country": "KE",
-         "currency": "KES"},
-    )  # fmt: skip
+        donor_details(
+            name="Coast County Trust", donor_type="government", country="KE", currency="KES"
+        ),
+    )

@@ -4,12 +4,14 @@ pledge, a fund management cost and a refund to a donor."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..funds.models import Donor, Fund
 from ..ledger import services as ledger
+from ..ledger.commands import ContributionDetails, PledgeDetails
 from ..platform.money import Money
 from ..platform.time import now_utc
 
@@ -25,26 +27,24 @@ def seed_money(session: Session, finance: User, fund: Fund, donors: list[Donor])
             session,
             finance,
             fund,
-            {
-                "donor_id": donor.id,
-                "amount": amount,
-                "currency": currency,
-                "exchange_rate": rate,
-                "received_at": received,
-                "earmark_theme": theme,
-            },
+            ContributionDetails(
+                donor_id=donor.id,
+                amount=Money.from_decimal(amount, currency),
+                received_at=received,
+                exchange_rate=Decimal(rate) if rate else None,
+                earmark_theme=theme,
+            ),
         )
         received += dt.timedelta(days=21)
     ledger.record_pledge(
         session,
         finance,
         fund,
-        {
-            "donor_id": donors[1].id,
-            "amount": "120000.00",
-            "currency": "USD",
-            "expected_on": (now_utc() + dt.timedelta(days=60)).date(),
-        },
+        PledgeDetails(
+            donor_id=donors[1].id,
+            amount=Money.from_decimal("120000.00", "USD"),
+            expected_on=(now_utc() + dt.timedelta(days=60)).date(),
+        ),
     )
     ledger.record_fund_cost(
         session,

@@ -5,6 +5,7 @@ not; women-, youth-, refugee- and disability-led)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,13 +13,14 @@ from sqlalchemy.orm import Session
 from ..accounts.models import Role, User
 from ..accounts.services import create_user
 from ..funds.models import Donor, Fund
+from ..organisations.commands import organisation_details
 from ..organisations.models import Organisation
 from ..organisations.services import create_organisation
 
 DEMO_PASSWORD = "demo-grantpool-2026"
 DEMO_DOMAIN = "demo.grantpool.localhost"
 
-ORGANISATIONS = [
+ORGANISATIONS: list[dict[str, Any]] = [
     {
         "name": "Kibera Women's Savings Collective",
         "short_name": "KWSC",
@@ -127,7 +129,10 @@ def seed_administrators(session: Session) -> tuple[User, User]:
 
 
 def seed_organisations(session: Session, manager: User) -> list[Organisation]:
-    return [create_organisation(session, manager, data) for data in ORGANISATIONS]
+    return [
+        create_organisation(session, manager, organisation_details(**data))
+        for data in ORGANISATIONS
+    ]
 
 
 def seed_fund_people(

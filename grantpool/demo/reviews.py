@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import Membership, Role, User
 from ..accounts.services import create_user
 from ..calls import services as calls
+from ..calls.commands import read_call_details, read_questions
 from ..funds.models import Fund
 from ..intake.services import submit_application
 from ..organisations.models import Organisation
@@ -71,18 +72,24 @@ def seed_reviews(
         session,
         manager,
         fund,
-        {
-            "title": {"en": "Local leadership window 2026", "fr": "Fenêtre leadership local 2026"},
-            "description": {"en": "Closed: reviewed by staff and a community panel."},
-            "budget": "30000",
-            "min_request": "2000",
-            "max_request": "12000",
-            "opens_at": now - dt.timedelta(days=80),
-            "closes_at": now - dt.timedelta(days=20),
-            "channels": ["web", "api"],
-        },
+        read_call_details(
+            fund,
+            {
+                "title": {
+                    "en": "Local leadership window 2026",
+                    "fr": "Fenêtre leadership local 2026",
+                },
+                "description": {"en": "Closed: reviewed by staff and a community panel."},
+                "budget": "30000",
+                "min_request": "2000",
+                "max_request": "12000",
+                "opens_at": now - dt.timedelta(days=80),
+                "closes_at": now - dt.timedelta(days=20),
+                "channels": ["web", "api"],
+            },
+        ),
     )
-    calls.set_questions(session, manager, call, QUESTIONS[:2])
+    calls.set_questions(session, manager, call, read_questions(QUESTIONS[:2]))
     calls.open_call(session, manager, call, now=now - dt.timedelta(days=80))
     applications = []
     for n, organisation in enumerate(organisations[:5]):

@@ -8,13 +8,13 @@ change, funds the person manages).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
 from ..organisations.rules import is_valid_country
-from ..platform.cells import clean_name
+from ..platform.cells import clean_name, typed_text
 from ..platform.errors import ValidationFailed
 from ..platform.money import is_currency
 from ..platform.time import is_valid_timezone
@@ -51,8 +51,20 @@ class DonorDetails:
     fund_ids: frozenset[int] | None = None
 
 
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
+def _name(value: object, missing: str, errors: dict[str, str]) -> str:
+    clean, problem = clean_name(value if isinstance(value, str) else None)
+    if not clean:
+        errors["name"] = missing
+    elif problem:
+        errors["name"] = problem
+    return clean
+
+
+def _currency(value: object, field: str, errors: dict[str, str]) -> str:
+    code = typed_text(value).upper()
+    if not is_currency(code):
+        errors[field] = _("Enter a currency code such as USD, EUR or KES.")
+    return code
 
 
 def fund_details(
@@ -60,15 +72,9 @@ def fund_details(
 ) -> FundDetails:
     """A fund as typed or sent, or ValidationFailed naming every field that cannot be read."""
     errors: dict[str, str] = {}
-    clean, problem = clean_name(name if isinstance(name, str) else None)
-    if not clean:
-        errors["name"] = _("Enter the fund's name.")
-    elif problem:
-        errors["name"] = problem
-    currency = _text(base_currency).upper()
-    if not is_currency(currency):
-        errors["base_currency"] = _("Enter a currency code such as USD, EUR or KES.")
-    zone = _text(timezone)
+    clean = _name(name, _("Enter the fund's name."), errors)
+    currency = _currency(base_currency, "base_currency", errors)
+    zone = typed_text(timezone)
     if not is_valid_timezone(zone):
         errors["timezone"] = _("Choose a time zone such as Africa/Nairobi.")
     if errors:
@@ -77,18 +83,19 @@ def fund_details(
         name=clean,
         base_currency=currency,
         timezone=zone,
-        description=_text(description) or None,
+        description=typed_text(description) or None,
     )
 
 
-def _fund_ids(value: object) -> frozenset[int] | None:
+def _fund_ids(value: object, errors: dict[str, str]) -> frozenset[int] | None:
     if value is None:
         return None
     values: Iterable[object] = value if isinstance(value, list | tuple | set | frozenset) else ()
     try:
         return frozenset(int(str(v)) for v in values if str(v).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed({"fund_ids": _("Choose funds from the list.")}) from None
+        errors["fund_ids"] = _("Choose funds from the list.")
+        return None
 
 
 def donor_details(
@@ -102,25 +109,15 @@ def donor_details(
 ) -> DonorDetails:
     """A donor as typed or sent, or ValidationFailed naming every field that cannot be read."""
     errors: dict[str, str] = {}
-    clean, problem = clean_name(name if isinstance(name, str) else None)
-    if not clean:
-        errors["name"] = _("Enter the donor's name.")
-    elif problem:
-        errors["name"] = problem
+    clean = _name(name, _("Enter the donor's name."), errors)
     kind = donor_type if isinstance(donor_type, str) else ""
     if kind not in DONOR_TYPES:
         errors["donor_type"] = _("Choose the kind of donor.")
-    country_code = _text(country).upper() or None
+    country_code = typed_text(country).upper() or None
     if country_code and not is_valid_country(country_code):
         errors["country"] = _("Choose a country.")
-    code = _text(currency).upper()
-    if not is_currency(code):
-        errors["currency"] = _("Enter a currency code such as USD, EUR or KES.")
-    chosen: frozenset[int] | None = None
-    try:
-        chosen = _fund_ids(fund_ids)
-    except ValidationFailed as failure:
-        errors.update({k: v[0] for k, v in failure.errors.items()})
+    code = _currency(currency, "currency", errors)
+    chosen = _fund_ids(fund_ids, errors)
     if errors:
         raise ValidationFailed(errors)
     return DonorDetails(
@@ -128,33 +125,6 @@ def donor_details(
         donor_type=kind,
         currency=code,
         country=country_code,
-        org_id=_text(org_id) or None,
+        org_id=typed_text(org_id) or None,
         fund_ids=chosen,
-    )
-
-
-def as_fund_details(value: FundDetails | Mapping[str, object]) -> FundDetails:
-    """For callers that still hand over a mapping (demo seeding, test factories): read it
-    with the same parser as the form and the API, so there is one path either way."""
-    if isinstance(value, FundDetails):
-        return value
-    return fund_details(
-        name=value.get("name"),
-        base_currency=value.get("base_currency"),
-        timezone=value.get("timezone"),
-        description=value.get("description"),
-    )
-
-
-def as_donor_details(value: DonorDetails | Mapping[str, object]) -> DonorDetails:
-    """See as_fund_details."""
-    if isinstance(value, DonorDetails):
-        return value
-    return donor_details(
-        name=value.get("name"),
-        donor_type=value.get("donor_type"),
-        currency=value.get("currency"),
-        country=value.get("country"),
-        org_id=value.get("org_id"),
-        fund_ids=value.get("fund_ids"),
     )

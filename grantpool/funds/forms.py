@@ -40,12 +40,8 @@ class FundForm(Form):
         self.timezone.choices = [("", "")] + [(z, z) for z in timezone_choices()]
 
     def command(self) -> FundDetails:
-        return fund_details(
-            name=self.name.data,
-            base_currency=self.base_currency.data,
-            timezone=self.timezone.data,
-            description=self.description.data,
-        )
+        # The form's fields are the parser's arguments, one for one.
+        return fund_details(**self.data)
 
 
 class DonorForm(Form):
@@ -73,12 +69,7 @@ class DonorForm(Form):
             self.fund_ids.data = [str(fund_id) for fund_id, _name in funds if fund_id in chosen]
 
     def command(self) -> DonorDetails:
-        return donor_details(
-            name=self.name.data,
-            donor_type=self.donor_type.data,
-            currency=self.currency.data,
-            country=self.country.data,
-            org_id=self.org_id.data,
-            # Nothing offered, nothing chosen: the service picks the manager's only fund.
-            fund_ids=self.fund_ids.data if self.fund_ids.choices else None,
-        )
+        # The form's fields are the parser's arguments; with no funds offered, none were
+        # chosen (the service then picks the manager's only fund).
+        chosen = self.fund_ids.data if self.fund_ids.choices else None
+        return donor_details(**{**self.data, "fund_ids": chosen})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import gettext as _
@@ -12,12 +11,8 @@ from sqlalchemy.orm import Session, selectinload
 from ..accounts.models import Role, RoleAssignment, User
 from ..platform.audit import record_event, snapshot
 from ..platform.errors import ValidationFailed
-from .commands import (
-    DonorDetails,
-    FundDetails,
-    as_donor_details,
-    as_fund_details,
-)
+from ..platform.links import Link, rows
+from .commands import DonorDetails, FundDetails
 from .models import Donor, Fund, FundDonor
 
 FUND_FIELDS = ["name", "description", "base_currency", "timezone"]
@@ -50,10 +45,8 @@ def _fund_values(details: FundDetails) -> dict[str, Any]:
     }
 
 
-def create_fund(session: Session, actor: User, details: FundDetails | Mapping[str, object]) -> Fund:
-    """Create a fund; its creator manages it. A mapping is read by the form's parser (for
-    demo seeding and test factories)."""
-    details = as_fund_details(details)
+def create_fund(session: Session, actor: User, details: FundDetails) -> Fund:
+    """Create a fund; its creator manages it."""
     _check_fund(session, details, None)
     fund = Fund(**_fund_values(details))
     session.add(fund)
@@ -121,13 +114,9 @@ def _donor_values(details: DonorDetails) -> dict[str, Any]:
     }
 
 
-def create_donor(
-    session: Session, actor: User, details: DonorDetails | Mapping[str, object]
-) -> Donor:
+def create_donor(session: Session, actor: User, details: DonorDetails) -> Donor:
     """Add a donor. A fund manager limited to some funds adds it as a donor of one of them
-    (`fund_ids`, or their only fund), so the managers of other funds do not see it. A
-    mapping is read by the form's parser (for demo seeding and test factories)."""
-    details = as_donor_details(details)
+    (`fund_ids`, or their only fund), so the managers of other funds do not see it."""
     _check_donor(session, details, None)
     fund_ids = _donor_fund_choice(session, actor, details.fund_ids, required=True)
     donor = Donor(**_donor_values(details))
@@ -138,12 +127,9 @@ def create_donor(
     return donor
 
 
-def update_donor(
-    session: Session, actor: User, donor: Donor, details: DonorDetails | Mapping[str, object]
-) -> Donor:
+def update_donor(session: Session, actor: User, donor: Donor, details: DonorDetails) -> Donor:
     """Change a donor. With `fund_ids`, the donor gives to exactly those of the funds the
     actor manages; its links to other funds are kept."""
-    details = as_donor_details(details)
     before = _donor_snapshot(donor)
     _check_donor(session, details, donor)
     if details.fund_ids is not None:
@@ -166,19 +152,20 @@ def update_donor(
     return donor
 
 
+DONATIONS = Link("donor.funds", ("donor_id", "fund_id"))
+"""(donor, fund) for every pledge or contribution a donor has made to a fund: the ledger
+provides the rows."""
+
+
 def _refuse_unlinking_givers(session: Session, donor: Donor, fund_ids: frozenset[int]) -> None:
     """A donor stays a donor of every fund it has pledged or given to."""
-    from ..ledger.models import Contribution, Pledge  # the ledger builds on funds
-
     if not fund_ids:
         return
-    given = select(Contribution.fund_id).where(
-        Contribution.donor_id == donor.id, Contribution.fund_id.in_(fund_ids)
+    gifts = rows(DONATIONS)
+    given = select(gifts.c.fund_id).where(
+        gifts.c.donor_id == donor.id, gifts.c.fund_id.in_(fund_ids)
     )
-    pledged = select(Pledge.fund_id).where(
-        Pledge.donor_id == donor.id, Pledge.fund_id.in_(fund_ids)
-    )
-    fund = session.scalar(select(Fund.name).where(Fund.id.in_(given.union(pledged))).limit(1))
+    fund = session.scalar(select(Fund.name).where(Fund.id.in_(given)).limit(1))
     if fund is not None:
         raise ValidationFailed(
             {

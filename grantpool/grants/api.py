@@ -3,6 +3,7 @@ their own grants only; anyone else gets 404."""
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from flask import request
@@ -13,8 +14,8 @@ from flask_smorest import Blueprint
 
 from ..extensions import db
 from ..platform.api import authenticated
-from ..platform.errors import NotFound, ValidationFailed
-from ..platform.permissions import require
+from ..platform.errors import ValidationFailed
+from ..platform.permissions import load
 from . import queries, services
 from .commands import PaymentDetails, ReportDetails
 from .models import Disbursement, Grant, Tranche
@@ -56,30 +57,6 @@ def _fingerprint(*extra: Any) -> str:
     return services.request_fingerprint([*extra, request.get_json(silent=True)])
 
 
-def _grant(grant_id: int) -> Grant:
-    grant = db.session.get(Grant, grant_id)
-    if grant is None:
-        raise NotFound()
-    require(current_user, "grant.view", grant)
-    return grant
-
-
-def _tranche(tranche_id: int) -> Tranche:
-    tranche = db.session.get(Tranche, tranche_id)
-    if tranche is None:
-        raise NotFound()
-    require(current_user, "grant.view", tranche.grant)
-    return tranche
-
-
-def _disbursement(disbursement_id: int) -> Disbursement:
-    disbursement = db.session.get(Disbursement, disbursement_id)
-    if disbursement is None:
-        raise NotFound()
-    require(current_user, "grant.view", disbursement.tranche.grant)
-    return disbursement
-
-
 def _evaluated_tranches(grant: Grant) -> list[EvaluatedTranche]:
     loaded = queries.load_facts(db.session, grant)
     evaluations = services.evaluate_tranches(db.session, grant, loaded=loaded)
@@ -103,7 +80,7 @@ class GrantDetail(MethodView):
     @blp.response(200, GrantSchema)
     def get(self, grant_id: int) -> Any:
         """One grant with its tranches and whether each one's conditions hold now."""
-        grant = _grant(grant_id)
+        grant = load(Grant, grant_id, "grant.view")
         return EvaluatedGrant(grant, _evaluated_tranches(grant))
 
 
@@ -114,7 +91,7 @@ class GrantTranches(MethodView):
     @blp.response(200, TrancheSchema(many=True))
     def get(self, grant_id: int) -> Any:
         """Tranches with their conditions explained in plain words."""
-        return _evaluated_tranches(_grant(grant_id))
+        return _evaluated_tranches(load(Grant, grant_id, "grant.view"))
 
 
 @blp.route("/grants/<int:grant_id>/reports")
@@ -124,14 +101,14 @@ class GrantReports(MethodView):
     @blp.response(200, ReportSchema(many=True))
     def get(self, grant_id: int) -> Any:
         """Reports sent on the grant."""
-        return queries.reports_of(db.session, _grant(grant_id))
+        return queries.reports_of(db.session, load(Grant, grant_id, "grant.view"))
 
     @blp.arguments(ReportInSchema)
     @blp.response(201, ReportSchema)
     @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, details: ReportDetails, grant_id: int) -> Any:
         """Send a report (the grantee's members). Files are sent through the web page."""
-        grant = _grant(grant_id)
+        grant = load(Grant, grant_id, "grant.view")
         report = services.submit_report(
             db.session,
             current_user,
@@ -150,7 +127,7 @@ class GrantDisbursements(MethodView):
     @blp.response(200, DisbursementSchema(many=True))
     def get(self, grant_id: int) -> Any:
         """Requests, approvals and payments of the grant's tranches."""
-        return queries.disbursements_of(db.session, _grant(grant_id))
+        return queries.disbursements_of(db.session, load(Grant, grant_id, "grant.view"))
 
 
 @blp.route("/tranches/<int:tranche_id>/release")
@@ -161,7 +138,7 @@ class TrancheRelease(MethodView):
     @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, tranche_id: int) -> Any:
         """Request release of a tranche whose conditions hold (finance officers)."""
-        tranche = _tranche(tranche_id)
+        tranche = load(Tranche, tranche_id, "grant.view", on=attrgetter("grant"))
         disbursement = services.request_release(
             db.session,
             current_user,
@@ -179,7 +156,9 @@ class DisbursementApproval(MethodView):
     @blp.response(200, DisbursementSchema)
     def post(self, disbursement_id: int) -> Any:
         """Approve a requested release (someone other than the requester)."""
-        disbursement = _disbursement(disbursement_id)
+        disbursement = load(
+            Disbursement, disbursement_id, "grant.view", on=attrgetter("tranche.grant")
+        )
         return services.approve_release(db.session, current_user, disbursement)
 
 
@@ -192,7 +171,9 @@ class DisbursementPayment(MethodView):
     @blp.doc(**IDEMPOTENCY_DOC)
     def post(self, payment: PaymentDetails, disbursement_id: int) -> Any:
         """Record the payment of an approved release; posts it to the ledger."""
-        disbursement = _disbursement(disbursement_id)
+        disbursement = load(
+            Disbursement, disbursement_id, "grant.view", on=attrgetter("tranche.grant")
+        )
         paid = services.record_payment(
             db.session,
             current_user,

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -15,9 +18,19 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from ..platform.errors import ValidationFailed
 from ..platform.forms import Form
-from .commands import PaymentDetails, ReportDetails, payment_details, report_details
-from .rules import PAYMENT_METHOD_LABELS
+from ..platform.money import Money, parse_money
+from .commands import (
+    AmendmentRequest,
+    PaymentDetails,
+    ReportDetails,
+    TrancheSpec,
+    parse_date,
+    payment_details,
+    report_details,
+)
+from .rules import PAYMENT_METHOD_LABELS, conditions_from_row
 
 try:  # WTForms 3.3 deprecates (value, label) tuples
     from wtforms.fields.choices import SelectChoice
@@ -61,23 +74,21 @@ class ReportForm(_KeyedForm):
     voice = FileField(_l("Voice note (optional)"))
     spreadsheet = FileField(_l("Expenses spreadsheet (optional)"))
 
-    def values(self) -> dict[str, Any]:
-        """What was typed, as sent (for the idempotency fingerprint)."""
-        return {
-            "kind": self.kind.data,
-            "tranche_number": self.tranche_number.data,
-            "final": self.final.data,
-            "text": self.text.data,
-            "spent_lines": [
+    def command(self, locale: str, currency: str) -> ReportDetails:
+        """The report typed, or ValidationFailed; amounts in the grant's `currency`."""
+        return report_details(
+            kind=self.kind.data,
+            tranche_number=self.tranche_number.data,
+            final=self.final.data,
+            text=self.text.data,
+            spent_lines=[
                 {"line": row.form.line.data, "amount": row.form.amount.data}
                 for row in self.spent_lines
             ],
-            "spent": self.spent.data,
-        }
-
-    def details(self, locale: str, currency: str) -> ReportDetails:
-        """The report typed, or ValidationFailed; amounts in the grant's `currency`."""
-        return report_details(**self.values(), locale=locale, currency=currency)
+            spent=self.spent.data,
+            locale=locale,
+            currency=currency,
+        )
 
 
 class ReviewForm(Form):
@@ -125,13 +136,7 @@ class PaymentForm(_KeyedForm):
         description=_l("How many units of the fund's currency one unit of the payment bought."),
     )
 
-    def values(self) -> dict[str, Any]:
-        """What was typed, as sent (for the idempotency fingerprint)."""
-        return {
-            name: field.data for name, field in self._fields.items() if name != "idempotency_key"
-        }
-
-    def details(self, locale: str) -> PaymentDetails:
+    def command(self, locale: str) -> PaymentDetails:
         """The payment typed, or ValidationFailed."""
         return payment_details(
             reference=self.reference.data,
@@ -183,6 +188,85 @@ class AmendmentForm(Form):
     amount = StringField(_l("Grant amount"))
     edit_schedule = BooleanField(_l("Change the tranches as below"))
     tranches = FieldList(FormField(TrancheRowForm), min_entries=0, max_entries=12)
+
+    def command(
+        self,
+        currency: str,
+        locale: str,
+        previous: Mapping[int, Mapping[str, Any]],
+        *,
+        as_data: bool,
+    ) -> AmendmentRequest:
+        """The amendment typed, or ValidationFailed naming every field that cannot be
+        read. Amounts are in the grant's `currency`; `previous` are the current tranches'
+        conditions by number (a condition left as it was keeps its id); `as_data`: the
+        tranches' conditions were written as data rather than as plain fields."""
+        errors: dict[str, str] = {}
+        end_on = parse_date(self.end_on.data) if self.end_on.data else None
+        if self.end_on.data and end_on is None:
+            errors["end_on"] = _("Enter a real date.")
+        amount = None
+        if (self.amount.data or "").strip():
+            try:
+                amount = parse_money(self.amount.data or "", currency, locale)
+            except ValueError:
+                errors["amount"] = _("Enter an amount such as 1250.50.")
+        schedule = None
+        if self.edit_schedule.data:
+            schedule = self._schedule(currency, locale, previous, as_data, errors)
+        if errors:
+            raise ValidationFailed(errors)
+        return AmendmentRequest(
+            reason=self.reason.data or "", end_on=end_on, amount=amount, tranches=schedule
+        )
+
+    def _schedule(
+        self,
+        currency: str,
+        locale: str,
+        previous: Mapping[int, Mapping[str, Any]],
+        as_data: bool,
+        errors: dict[str, str],
+    ) -> tuple[TrancheSpec, ...]:
+        """Each row's amount and date, and its conditions from the plain fields (keeping
+        the ids of conditions left as they were) or the data; a row's problems go into
+        `errors`, so every row is read and all of them reported at once."""
+        schedule: list[TrancheSpec] = []
+        for index, row in enumerate(self.tranches):
+            number = _number(row.form.number.data)
+            amount: Money | None
+            try:
+                amount = parse_money(row.form.amount.data or "", currency, locale)
+            except ValueError:
+                amount = None
+            due_on = parse_date(row.form.due_on.data)
+            if amount is None or due_on is None or number is None:
+                errors["tranches"] = _("Each tranche needs an amount and a date.")
+                continue
+            if as_data:
+                try:
+                    conditions = json.loads(row.form.conditions.data or "{}")
+                except ValueError:
+                    errors["tranches"] = _("Write each tranche's conditions as data (JSON).")
+                    continue
+            else:
+                try:
+                    conditions = conditions_from_row(
+                        row.form.data, index, number, due_on, previous.get(number)
+                    )
+                except ValidationFailed as failure:
+                    # Collected, not answered: the other rows are still read.
+                    errors.update({key: messages[0] for key, messages in failure.errors.items()})
+                    continue
+            schedule.append(TrancheSpec(number, amount, due_on, conditions))
+        return tuple(schedule)
+
+
+def _number(text: str | None) -> int | None:
+    try:
+        return int(text or "")
+    except ValueError:
+        return None
 
 
 class CloseForm(Form):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from contextlib import AbstractContextManager
+from dataclasses import asdict
 from operator import attrgetter
 from typing import Any
 
@@ -30,7 +30,6 @@ from ..platform.money import Money, parse_money
 from ..platform.permissions import can, load, require
 from ..platform.time import now_utc
 from . import queries, rules, services
-from .commands import AmendmentRequest, TrancheSpec
 from .forms import (
     AmendmentForm,
     CloseForm,
@@ -69,13 +68,6 @@ def _refusals_back(
 ) -> AbstractContextManager[None]:
     """A button on the grant's page refused: its messages flashed, back to that page."""
     return flashes_refusal(url_for("grants.show_grant", grant_id=grant_id), refusals)
-
-
-def _date(text: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(text or "").strip())
-    except ValueError:
-        return None
 
 
 @bp.get("/")
@@ -176,14 +168,15 @@ def new_report(grant_id: int) -> Any:
     form = _report_form(grant)
     if request.method == "POST":
         with _report_refusals(form, grant):
+            report = form.command(_locale(), grant.currency)
             services.submit_report(
                 db.session,
                 current_user,
                 grant,
-                form.details(_locale(), grant.currency),
+                report,
                 _uploads(),
                 idempotency_key=form.idempotency_key.data or None,
-                fingerprint=services.request_fingerprint(form.values()),
+                fingerprint=services.request_fingerprint(asdict(report)),
             )
         flash(_("Thank you. Your report has been sent."), "success")
         return _back(grant.id)
@@ -205,7 +198,7 @@ def resubmit_report(grant_id: int, report_id: int) -> Any:
                 db.session,
                 current_user,
                 report,
-                form.details(_locale(), grant.currency),
+                form.command(_locale(), grant.currency),
                 _uploads(),
             )
         flash(_("Your report has been sent again."), "success")
@@ -333,13 +326,14 @@ def record_payment(disbursement_id: int) -> Any:
             grant=grant,
             disbursement=disbursement,
         ):
+            payment = form.command(_locale())
             services.record_payment(
                 db.session,
                 current_user,
                 disbursement,
-                form.details(_locale()),
+                payment,
                 idempotency_key=form.idempotency_key.data or None,
-                fingerprint=services.request_fingerprint(form.values()),
+                fingerprint=services.request_fingerprint(asdict(payment)),
             )
         flash(_("The payment has been recorded."), "success")
         return _back(grant.id)
@@ -371,29 +365,13 @@ def amend_grant(grant_id: int) -> Any:
             grant=grant,
             as_data=as_data,
         ):
-            errors: dict[str, str] = {}
-            end_on = _date(form.end_on.data) if form.end_on.data else None
-            if form.end_on.data and end_on is None:
-                errors["end_on"] = _("Enter a real date.")
-            amount = None
-            if (form.amount.data or "").strip():
-                try:
-                    amount = parse_money(form.amount.data or "", grant.currency, _locale())
-                except ValueError:
-                    errors["amount"] = _("Enter an amount such as 1250.50.")
-            schedule = None
-            if form.edit_schedule.data:
-                schedule = _amended_schedule(grant, form, tranches, as_data, errors)
-            if errors:
-                raise ValidationFailed(errors)
-            services.amend_grant(
-                db.session,
-                current_user,
-                grant,
-                AmendmentRequest(
-                    reason=form.reason.data or "", end_on=end_on, amount=amount, tranches=schedule
-                ),
+            amendment = form.command(
+                grant.currency,
+                _locale(),
+                {t.number: t.conditions for t in tranches},
+                as_data=as_data,
             )
+            services.amend_grant(db.session, current_user, grant, amendment)
         flash(_("The grant has been amended and a new agreement issued."), "success")
         return _back(grant.id)
     form.end_on.data = grant.end_on.isoformat()
@@ -410,53 +388,6 @@ def amend_grant(grant_id: int) -> Any:
             entry.update(_plain_row_fields(row or {}))
         form.tranches.append_entry(entry)
     return render_template("grants/amend.html", form=form, grant=grant, as_data=as_data)
-
-
-def _amended_schedule(
-    grant: Grant,
-    form: AmendmentForm,
-    tranches: list[Tranche],
-    as_data: bool,
-    errors: dict[str, str],
-) -> tuple[TrancheSpec, ...]:
-    """The schedule the manager sent: each row's amount and date, and its conditions from
-    the plain fields (keeping the ids of conditions left as they were) or the data."""
-    previous = {t.number: t.conditions for t in tranches}
-    schedule: list[TrancheSpec] = []
-    for index, row in enumerate(form.tranches):
-        number = _number(row.form.number.data)
-        amount: Money | None
-        try:
-            amount = parse_money(row.form.amount.data or "", grant.currency, _locale())
-        except ValueError:
-            amount = None
-        due_on = _date(row.form.due_on.data)
-        if amount is None or due_on is None or number is None:
-            errors["tranches"] = _("Each tranche needs an amount and a date.")
-            continue
-        if as_data:
-            try:
-                conditions = json.loads(row.form.conditions.data or "{}")
-            except ValueError:
-                errors["tranches"] = _("Write each tranche's conditions as data (JSON).")
-                continue
-        else:
-            try:
-                conditions = rules.conditions_from_row(
-                    row.form.data, index, number, due_on, previous.get(number)
-                )
-            except ValidationFailed as failure:
-                errors.update({key: messages[0] for key, messages in failure.errors.items()})
-                continue
-        schedule.append(TrancheSpec(number, amount, due_on, conditions))
-    return tuple(schedule)
-
-
-def _number(text: str | None) -> int | None:
-    try:
-        return int(text or "")
-    except ValueError:
-        return None
 
 
 def _plain_row_fields(row: dict[str, Any]) -> dict[str, Any]:

@@ -179,7 +179,7 @@ def register() -> Any:
     locale, base_url = _locale(), current_app.config["BASE_URL"]
     if signed_in:
         try:
-            services.register_applicant(db.session, current_user, form.values(), locale=locale)
+            services.register_applicant(db.session, current_user, form.command(), locale=locale)
         except ValidationFailed as failure:
             form.add_errors(failure)
             return render_template("intake/register.html", form=form, next=next_url), 422
@@ -192,7 +192,7 @@ def register() -> Any:
     try:
         with lasting_at_least(REGISTRATION_SECONDS):
             user, organisation = services.register_applicant(
-                db.session, None, form.values(), locale=locale
+                db.session, None, form.command(), locale=locale
             )
             if organisation is None:
                 template, more = "already_registered", {}

@@ -11,6 +11,7 @@ from ..organisations.rules import (
     place_area_choices,
 )
 from ..platform.forms import Form
+from .commands import Registration, registration
 
 
 class RegistrationForm(Form):
@@ -43,8 +44,19 @@ class RegistrationForm(Form):
             del self.contact_name
             del self.email
 
-    def values(self) -> dict[str, Any]:
-        return {name: field.data for name, field in self._fields.items()}
+    def command(self) -> Registration:
+        """What was typed; a signed-in person's name and address are their account's."""
+        signed_in = "email" not in self._fields
+        return registration(
+            organisation_name=self.organisation_name.data,
+            org_type=self.org_type.data,
+            country=self.country.data,
+            area=self.area.data,
+            registration_number=self.registration_number.data,
+            contact_name=None if signed_in else self.contact_name.data or "",
+            email=None if signed_in else self.email.data or "",
+            phone=self.phone.data,
+        )
 
 
 class SignInCodeForm(Form):

@@ -28,6 +28,7 @@ from ..platform.idempotency import request_fingerprint
 from ..platform.mail import queue_mail, queue_mails
 from ..platform.money import Money, format_money
 from ..platform.time import now_utc
+from .commands import Registration
 from .models import Application
 from .rules import ApplicationState, check_application_transition, format_reference
 
@@ -297,7 +298,7 @@ def submit_application(
         session.add(application)
         session.flush()
     application.reference = format_reference(now.year, application.id)
-    application.state = ApplicationState.SUBMITTED.value
+    application.state = ApplicationState.SUBMITTED
     application.submitted_at = now
     session.flush()
     record_event(
@@ -555,7 +556,7 @@ def withdraw_application(
     now = now or now_utc()
     before = application.state
     check_application_transition(application.state, ApplicationState.WITHDRAWN.value)
-    application.state = ApplicationState.WITHDRAWN.value
+    application.state = ApplicationState.WITHDRAWN
     application.withdrawn_at = now
     application.withdrawn_from = before
     session.flush()
@@ -601,7 +602,7 @@ def undo_withdrawal(
                 "that one, or withdraw it first."
             )
         )
-    application.state = target
+    application.state = ApplicationState(target)
     application.withdrawn_at = None
     application.withdrawn_from = None
     session.flush()
@@ -700,7 +701,7 @@ def by_reference(session: Session, reference: str) -> Application | None:
 
 
 def register_applicant(
-    session: Session, actor: User | None, data: dict[str, Any], *, locale: str
+    session: Session, actor: User | None, data: Registration, *, locale: str
 ) -> tuple[User, Organisation | None]:
     """Minimal registration: the organisation and, for someone not signed in, a
     password-free account for its contact person, who comes back by sign-in link.
@@ -711,40 +712,43 @@ def register_applicant(
     answer and the time it takes are the same: the existing user is returned with no
     organisation, and the caller mails that address a way to sign in."""
     from ..accounts.services import create_user, get_user_by_email
+    from ..organisations.commands import organisation_details
     from ..organisations.services import create_organisation
 
     errors: dict[str, list[str]] = {}
-    organisation_data = {
-        "name": data.get("organisation_name"),
-        "org_type": data.get("org_type"),
-        "country": data.get("country"),
-        "area": data.get("area"),
-        "registered": bool((data.get("registration_number") or "").strip()),
-        "registration_number": data.get("registration_number"),
-        "contact_email": data.get("email") or (actor.email if actor else None),
-        "contact_phone": data.get("phone"),
+    organisation_data: dict[str, Any] = {
+        "name": data.organisation_name,
+        "org_type": data.org_type,
+        "country": data.country,
+        "area": data.area,
+        "registered": bool((data.registration_number or "").strip()),
+        "registration_number": data.registration_number,
+        "contact_email": data.email or (actor.email if actor else None),
+        "contact_phone": data.phone,
     }
-    existing = None if actor is not None else get_user_by_email(session, data.get("email") or "")
+    existing = None if actor is not None else get_user_by_email(session, data.email or "")
     organisation: Organisation | None = None
     with session.begin_nested() as savepoint:  # released only when both rows are good
         user = actor
         if existing is not None:
-            if not (data.get("contact_name") or "").strip():
+            if not (data.contact_name or "").strip():
                 errors["contact_name"] = [_("Enter a name.")]
         elif user is None:
             try:
                 user = create_user(
                     session,
                     None,
-                    email=data.get("email") or "",
-                    name=(data.get("contact_name") or "").strip(),
+                    email=data.email or "",
+                    name=(data.contact_name or "").strip(),
                     locale=locale,
                 )
             except ValidationFailed as failure:
                 for key, messages in failure.errors.items():
                     errors["contact_name" if key == "name" else key] = messages
         try:
-            organisation = create_organisation(session, user, organisation_data, add_member=user)
+            organisation = create_organisation(
+                session, user, organisation_details(**organisation_data), add_member=user
+            )
         except ValidationFailed as failure:
             for key, messages in failure.errors.items():
                 name = {"name": "organisation_name", "contact_email": "email"}.get(key, key)

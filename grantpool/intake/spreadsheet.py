@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..calls.models import Call
 from ..calls.rules import Channel, QuestionKind, all_questions, text_in, validate_answers
+from ..organisations.commands import organisation_details
 from ..organisations.models import Organisation
 from ..organisations.rules import LocationInvalid, area_code_in, check_location
 from ..organisations.services import create_organisation, organisation_visible_to
@@ -363,14 +364,14 @@ class _Organisations:
             self.known[key] = create_organisation(
                 self.session,
                 self.actor,
-                {
-                    "name": name,
-                    "country": country,
-                    "area": area_code_in(row.get("organisation_area", "")),
-                    "org_type": row["organisation_type"],
-                    "registered": _registered(row, self.languages),
-                    "contact_email": row.get("contact_email"),
-                },
+                organisation_details(
+                    name=name,
+                    country=country,
+                    area=area_code_in(row.get("organisation_area", "")),
+                    org_type=row["organisation_type"],
+                    registered=_registered(row, self.languages),
+                    contact_email=row.get("contact_email"),
+                ),
             )
         return self.known[key]
 

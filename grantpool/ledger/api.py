@@ -14,6 +14,7 @@ from ..platform.api import authenticated
 from ..platform.errors import ValidationFailed
 from ..platform.permissions import load
 from . import services
+from .commands import ContributionDetails
 from .schemas import BalanceSchema, ContributionSchema
 
 blp = Blueprint("ledger_api", __name__, description="Contributions and ledger balances")
@@ -51,7 +52,7 @@ class FundContributions(MethodView):
             }
         ]
     )
-    def post(self, data: dict[str, Any], fund_id: int) -> Any:
+    def post(self, data: ContributionDetails, fund_id: int) -> Any:
         """Record a contribution received (finance officers of the fund)."""
         fund = load(Fund, fund_id)
         return services.record_contribution(

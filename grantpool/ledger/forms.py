@@ -6,6 +6,16 @@ from wtforms.validators import Length, Optional
 
 from ..organisations.rules import country_choices
 from ..platform.forms import Form
+from .commands import (
+    ContributionDetails,
+    CostDetails,
+    PledgeDetails,
+    RefundDetails,
+    contribution_details,
+    cost_details,
+    pledge_details,
+    refund_details,
+)
 
 
 class _LedgerForm(Form):
@@ -36,6 +46,20 @@ class ContributionForm(_LedgerForm):
         super().__init__(*args, **kwargs)
         self.earmark_country.choices = [("", ""), *country_choices()]
 
+    def command(self, timezone: str, locale: str) -> ContributionDetails:
+        """The day received is taken as its start in the fund's `timezone`."""
+        return contribution_details(
+            donor_id=self.donor_id.data,
+            amount=self.amount.data,
+            currency=self.currency.data,
+            exchange_rate=self.exchange_rate.data,
+            received_on=self.received_on.data or "",
+            timezone=timezone,
+            earmark_theme=self.earmark_theme.data,
+            earmark_country=self.earmark_country.data,
+            locale=locale,
+        )
+
 
 class PledgeForm(_LedgerForm):
     donor_id = SelectField(_l("Donor"))
@@ -44,13 +68,42 @@ class PledgeForm(_LedgerForm):
     expected_on = StringField(_l("Expected date (optional)"), render_kw={"type": "date"})
     note = TextAreaField(_l("Note (optional)"))
 
+    def command(self, locale: str) -> PledgeDetails:
+        return pledge_details(
+            donor_id=self.donor_id.data,
+            amount=self.amount.data,
+            currency=self.currency.data,
+            expected_on=self.expected_on.data,
+            note=self.note.data,
+            locale=locale,
+        )
+
 
 class RefundForm(_LedgerForm):
     donor_id = SelectField(_l("Donor"))
     amount = StringField(_l("Amount returned"), description=_l("In the fund's currency."))
     reason = TextAreaField(_l("Why the money is returned"))
 
+    def command(self, currency: str, locale: str) -> RefundDetails:
+        """`currency`: the fund's, which the amount is in."""
+        return refund_details(
+            donor_id=self.donor_id.data,
+            amount=self.amount.data,
+            reason=self.reason.data,
+            currency=currency,
+            locale=locale,
+        )
+
 
 class CostForm(_LedgerForm):
     amount = StringField(_l("Amount"), description=_l("In the fund's currency."))
     description = TextAreaField(_l("What the cost is for"))
+
+    def command(self, currency: str, locale: str) -> CostDetails:
+        """`currency`: the fund's, which the amount is in."""
+        return cost_details(
+            amount=self.amount.data,
+            description=self.description.data,
+            currency=currency,
+            locale=locale,
+        )

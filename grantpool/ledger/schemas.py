@@ -3,13 +3,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from ..extensions import db
 from ..funds.models import Fund
 from ..platform.money import Money
 from ..platform.time import instant_problem
 from ..platform.web import LARGEST_INTEGER
+from .commands import ContributionDetails, contribution_details
 from .models import Contribution
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def _instant_in_range(value: Any) -> None:
 
 
 class _PlainDecimal(fields.String):
-    """Read as text (the service parses it); a Decimal is written without an exponent."""
+    """Read as text (ledger.commands parses it); a Decimal is written without an exponent."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         if isinstance(value, Decimal):
@@ -64,6 +65,10 @@ class ContributionSchema(Schema):
     base_currency = fields.Method("_base_currency", dump_only=True)
     transaction_id = fields.Integer(dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
+
+    @post_load
+    def _details(self, data: dict[str, Any], **_kwargs: Any) -> ContributionDetails:
+        return contribution_details(**data)
 
     def _amount(self, contribution: Contribution) -> str:
         return str(Money(contribution.amount_minor, contribution.currency).to_decimal())

@@ -11,6 +11,7 @@ from ..platform.api import authenticated
 from ..platform.errors import NotFound
 from ..platform.permissions import require
 from . import services
+from .commands import OrganisationDetails
 from .models import Organisation
 from .schemas import OrganisationQuerySchema, OrganisationSchema
 
@@ -38,7 +39,7 @@ class Organisations(MethodView):
 
     @blp.arguments(OrganisationSchema)
     @blp.response(201, OrganisationSchema)
-    def post(self, data: dict[str, Any]) -> Any:
+    def post(self, data: OrganisationDetails) -> Any:
         require(current_user, "organisation.create")
         return services.create_organisation(db.session, current_user, data)
 

@@ -6,6 +6,7 @@ from wtforms.validators import Length, Optional
 
 from ..platform.forms import Form
 from ..platform.money import Money
+from .commands import OrganisationDetails, organisation_details
 from .models import Organisation
 from .rules import ORGANISATION_TYPE_LABELS, country_choices, place_area_choices
 
@@ -74,5 +75,6 @@ class OrganisationForm(Form):
             budget = Money(existing.annual_budget_minor, existing.annual_budget_currency)
             self.annual_budget.data = str(budget.to_decimal())
 
-    def values(self) -> dict[str, object]:
-        return {name: field.data for name, field in self._fields.items()}
+    def command(self) -> OrganisationDetails:
+        # The form's fields are the parser's arguments, one for one.
+        return organisation_details(**self.data)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
 
 from ..platform.money import MAX_AMOUNT_MINOR
 from ..platform.web import LARGEST_INTEGER
+from .commands import OrganisationDetails, organisation_details
 from .rules import OrganisationType
 
 
@@ -32,6 +35,10 @@ class OrganisationSchema(Schema):
     )
     contact_email = fields.String(allow_none=True, load_default=None, load_only=True)
     contact_phone = fields.String(allow_none=True, load_default=None, load_only=True)
+
+    @post_load
+    def _details(self, data: dict[str, Any], **_kwargs: Any) -> OrganisationDetails:
+        return organisation_details(**data)
 
 
 class OrganisationQuerySchema(Schema):

@@ -45,3 +45,9 @@ def clean_name(text: str | None) -> tuple[str, str | None]:
     if name.startswith(("=", "+", "-", "@")):
         return name, _("A name cannot begin with =, +, - or @.")
     return name, None
+
+
+def typed_text(value: object) -> str:
+    """What was typed or sent into a text field, trimmed: anything that is not text (a
+    missing field, a number in JSON) reads as nothing, for the parser to refuse or skip."""
+    return value.strip() if isinstance(value, str) else ""

@@ -6,13 +6,13 @@ from flask.views import MethodView
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from ..calls.models import Call
 from ..extensions import db
 from ..intake.models import Application
 from ..platform.api import authenticated
-from ..platform.errors import NotFound
-from ..platform.permissions import require
+from ..platform.permissions import load, require
 from . import queries, reading, services
 from .commands import ConflictAnswer, DecisionProposal, DecisionRejection, ScoreSheet
 from .models import Decision, ReviewAssignment
@@ -29,13 +29,6 @@ from .schemas import (
 )
 
 blp = Blueprint("reviews_api", __name__, description="Reviews and decisions")
-
-
-def _get(model: type, object_id: int) -> Any:
-    found = db.session.get(model, object_id)
-    if found is None:
-        raise NotFound()
-    return found
 
 
 def _reviewer_view(assignment: ReviewAssignment) -> dict[str, Any]:
@@ -78,16 +71,14 @@ class ReviewById(MethodView):
     @blp.response(200, ReviewerViewSchema)
     def get(self, assignment_id: int) -> Any:
         """The application with the rubric, once you have declared no conflict."""
-        assignment = _get(ReviewAssignment, assignment_id)
-        require(current_user, "assignment.review", assignment)
+        assignment = load(ReviewAssignment, assignment_id, "assignment.review")
         return _reviewer_view(assignment)
 
     @blp.arguments(ReviewInSchema)
     @blp.response(200, ReviewerViewSchema)
     def put(self, sheet: ScoreSheet, assignment_id: int) -> Any:
         """Save your scores as a draft, or send them with `submit: true`."""
-        assignment = _get(ReviewAssignment, assignment_id)
-        require(current_user, "assignment.review", assignment)
+        assignment = load(ReviewAssignment, assignment_id, "assignment.review")
         services.save_review(db.session, current_user, assignment, sheet)
         return _reviewer_view(assignment)
 
@@ -100,8 +91,7 @@ class ConflictDeclaration(MethodView):
     @blp.response(200, AssignmentSchema)
     def post(self, answer: ConflictAnswer, assignment_id: int) -> Any:
         """Declare no conflict (the review opens) or a conflict with its nature."""
-        assignment = _get(ReviewAssignment, assignment_id)
-        require(current_user, "assignment.declare", assignment)
+        assignment = load(ReviewAssignment, assignment_id, "assignment.declare")
         return services.declare_conflict(db.session, current_user, assignment, answer)
 
 
@@ -113,8 +103,7 @@ class CallRanking(MethodView):
     @blp.response(200, RankingSchema(many=True))
     def get(self, args: dict[str, Any], call_id: int) -> Any:
         """Applications ranked by weighted score (fund managers of the call's fund)."""
-        call = _get(Call, call_id)
-        require(current_user, "call.manage", call)
+        call = load(Call, call_id, "call.manage")
         return queries.ranking(
             db.session,
             call,
@@ -131,10 +120,7 @@ class ApplicationDecisions(MethodView):
 
     @blp.response(200, DecisionSchema(many=True))
     def get(self, application_id: int) -> Any:
-        application = _get(Application, application_id)
-        require(current_user, "application.decide", application)
-        from sqlalchemy import select
-
+        application = load(Application, application_id, "application.decide")
         return db.session.scalars(
             select(Decision).where(Decision.application_id == application.id).order_by(Decision.id)
         ).all()
@@ -143,8 +129,7 @@ class ApplicationDecisions(MethodView):
     @blp.response(201, DecisionSchema)
     def post(self, proposal: DecisionProposal, application_id: int) -> Any:
         """Propose to award (amount_minor in the call's currency) or to decline."""
-        application = _get(Application, application_id)
-        require(current_user, "application.decide", application)
+        application = load(Application, application_id, "application.decide")
         return services.propose_decision(db.session, current_user, application, proposal)
 
 
@@ -154,8 +139,7 @@ class DecisionById(MethodView):
 
     @blp.response(200, DecisionSchema)
     def get(self, decision_id: int) -> Any:
-        decision = _get(Decision, decision_id)
-        require(current_user, "decision.view", decision)
+        decision = load(Decision, decision_id, "decision.view")
         return decision
 
 
@@ -166,8 +150,7 @@ class DecisionConfirm(MethodView):
     @blp.response(200, DecisionSchema)
     def post(self, decision_id: int) -> Any:
         """Confirm a decision another fund manager proposed."""
-        decision = _get(Decision, decision_id)
-        require(current_user, "decision.confirm", decision)
+        decision = load(Decision, decision_id, "decision.confirm")
         return services.confirm_decision(db.session, current_user, decision)
 
 
@@ -178,6 +161,5 @@ class DecisionReject(MethodView):
     @blp.arguments(RejectInSchema)
     @blp.response(200, DecisionSchema)
     def post(self, rejection: DecisionRejection, decision_id: int) -> Any:
-        decision = _get(Decision, decision_id)
-        require(current_user, "decision.confirm", decision)
+        decision = load(Decision, decision_id, "decision.confirm")
         return services.reject_decision(db.session, current_user, decision, rejection)

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role
 from grantpool.attribution import services
+from grantpool.attribution.commands import ConsentChange, CreditSettings, RecordDetails
+from grantpool.attribution.rules import ConsentScope, ConsentState, LocationPrecision, Naming
 from grantpool.platform.audit import AuditEvent
 from grantpool.publishing import queries
 from tests.conftest import login, signed_in_client
@@ -48,10 +50,12 @@ def two_funds_one_partner(session: Session, name: str):  # type: ignore[no-untyp
     other.organisation = p.organisation
     second = make_grant(session, other, 500_000)
     services.save_organisation_settings(
-        session, p.partner, p.organisation, {"naming": "own_name", "location_precision": "area"}
+        session, p.partner, p.organisation, CreditSettings(Naming.OWN_NAME, LocationPrecision.AREA)
     )
     for grant in (p.grant, second):
-        services.change_consent(session, p.partner, grant, "given", scope="named")
+        services.change_consent(
+            session, p.partner, grant, ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED)
+        )
     return p, other, second
 
 
@@ -176,7 +180,9 @@ def test_anonymised_records_carry_only_words_written_for_them(
 
     sent = partner.post(url, data={"csrf_token": token(page), "action": "save", **form})
     assert sent.status_code == 302
-    services.change_consent(session, p.partner, p.grant, "given", scope="anonymised")
+    services.change_consent(
+        session, p.partner, p.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.ANONYMISED)
+    )
     session.commit()
     text = public_text(client, p.grant.id)
     assert "A fishing community rebuilt its landing site." in text
@@ -196,11 +202,14 @@ def test_an_embargo_ends_at_midnight_in_the_funds_time_zone(session: Session) ->
     # Auckland is 13 hours ahead of UTC in November.
     p = published_grant(session)
     services.save_organisation_settings(
-        session, p.partner, p.organisation, {"naming": "own_name", "location_precision": "area"}
+        session, p.partner, p.organisation, CreditSettings(Naming.OWN_NAME, LocationPrecision.AREA)
     )
     p.world.fund.timezone = "Pacific/Auckland"
     services.change_consent(
-        session, p.partner, p.grant, "given", scope="named", embargo_until=dt.date(2026, 11, 23)
+        session,
+        p.partner,
+        p.grant,
+        ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED, embargo_until=dt.date(2026, 11, 23)),
     )
     session.flush()
     before = dt.datetime(2026, 11, 22, 10, 59, tzinfo=dt.UTC)  # 23:59 in Auckland
@@ -224,17 +233,19 @@ def test_a_grant_marked_do_not_publish_lends_nothing_to_filters(
         session,
         hidden.partner,
         hidden.organisation,
-        {"naming": "own_name", "location_precision": "area"},
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.AREA),
     )
-    services.change_consent(session, hidden.partner, hidden.grant, "given", scope="named")
+    services.change_consent(
+        session, hidden.partner, hidden.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED)
+    )
     services.save_fund_details(
-        session, hidden.world.manager, hidden.grant, {"theme": "Land rights"}
+        session, hidden.world.manager, hidden.grant, RecordDetails("Land rights", False, None)
     )
     services.save_grant_settings(
         session,
         hidden.partner,
         hidden.grant,
-        {"naming": "not_published", "location_precision": "area"},
+        CreditSettings(Naming.NOT_PUBLISHED, LocationPrecision.AREA),
     )
     session.commit()
     listing = client.get("/published/").get_data(as_text=True)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from grantpool.calls import rules
 from grantpool.calls import services as calls
+from grantpool.calls.commands import read_questions
 from grantpool.platform.errors import ValidationFailed
 from tests.calls.test_views import token_from
 from tests.conftest import login
@@ -273,7 +274,7 @@ def test_a_whole_number_question_refuses_fractions() -> None:
 def test_a_question_with_answers_cannot_become_whole_numbers_only(session: Session) -> None:
     manager, call = french_first_call(session)
     number = {"key": "people", "kind": "number", "label": {"fr": "Combien ?"}}
-    calls.set_questions(session, manager, call, [number])
+    calls.set_questions(session, manager, call, read_questions([number]))
     problems = rules.orphaning_changes(
         call.questions, rules.clean_questions([{**number, "whole": True}], call.languages)
     )
@@ -289,8 +290,13 @@ def test_a_question_without_the_main_language_from_the_api_is_still_accepted(
     # language, the rules only for some language.
     manager, call = french_first_call(session)
     calls.set_questions(
-        session, manager, call, [{"key": "a", "kind": "short_text", "label": {"en": "A"}}]
+        session,
+        manager,
+        call,
+        read_questions([{"key": "a", "kind": "short_text", "label": {"en": "A"}}]),
     )
     assert call.questions[0]["label"] == {"en": "A"}
     with pytest.raises(ValidationFailed):
-        calls.set_questions(session, manager, call, [{"key": "a", "kind": "short_text"}])
+        calls.set_questions(
+            session, manager, call, read_questions([{"key": "a", "kind": "short_text"}])
+        )

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grantpool.calls import services
+from grantpool.calls.commands import read_call_details, read_questions
 from grantpool.platform.audit import AuditEvent
 from grantpool.platform.errors import InvalidTransition, ValidationFailed
 from grantpool.platform.money import Money
@@ -34,14 +35,17 @@ def test_create_reads_amounts_and_local_times_in_the_fund(session: Session) -> N
         session,
         manager,
         fund,
-        {
-            "title": {"en": "Seeds", "fr": "Semences"},
-            "budget": "20,000",
-            "min_request": "500",
-            "max_request": "2,500.50",
-            "closes_at": "2026-12-31T17:00",
-            "eligibility": {"countries": ["ke"], "registered_only": True},
-        },
+        read_call_details(
+            fund,
+            {
+                "title": {"en": "Seeds", "fr": "Semences"},
+                "budget": "20,000",
+                "min_request": "500",
+                "max_request": "2,500.50",
+                "closes_at": "2026-12-31T17:00",
+                "eligibility": {"countries": ["ke"], "registered_only": True},
+            },
+        ),
     )
     assert call.state == "draft"
     assert call.max_request == Money(250050, "USD")
@@ -59,13 +63,16 @@ def test_bad_call_data_names_every_field(session: Session) -> None:
             session,
             manager,
             fund,
-            {
-                "title": {},
-                "budget": "1000",
-                "min_request": "900",
-                "max_request": "2000",
-                "closes_at": "tomorrow",
-            },
+            read_call_details(
+                fund,
+                {
+                    "title": {},
+                    "budget": "1000",
+                    "min_request": "900",
+                    "max_request": "2000",
+                    "closes_at": "tomorrow",
+                },
+            ),
         )
     assert set(info.value.errors) == {"title", "max_request", "closes_at"}
 
@@ -80,15 +87,18 @@ def test_open_needs_questions_and_a_future_close(session: Session) -> None:
         session,
         manager,
         call,
-        {
-            "title": call.title,
-            "budget": call.budget_minor,
-            "min_request": call.min_request_minor,
-            "max_request": call.max_request_minor,
-            "closes_at": NOW + dt.timedelta(days=1),
-        },
+        read_call_details(
+            call.fund,
+            {
+                "title": call.title,
+                "budget": call.budget_minor,
+                "min_request": call.min_request_minor,
+                "max_request": call.max_request_minor,
+                "closes_at": NOW + dt.timedelta(days=1),
+            },
+        ),
     )
-    services.set_questions(session, manager, call, sample_questions())
+    services.set_questions(session, manager, call, read_questions(sample_questions()))
     services.open_call(session, manager, call, now=NOW)
     assert call.state == "open" and call.is_accepting(NOW)
     assert not call.is_accepting(NOW + dt.timedelta(days=1))
@@ -120,17 +130,19 @@ def test_questions_cannot_change_in_ways_that_orphan_answers(session: Session) -
     )
     questions = sample_questions()
     with pytest.raises(ValidationFailed) as info:
-        services.set_questions(session, manager, call, questions[:2])
+        services.set_questions(session, manager, call, read_questions(questions[:2]))
     assert "cannot be removed" in info.value.errors[""][0]
     added = [*questions, {"key": "extra", "kind": "number", "label": {"en": "People"}}]
-    services.set_questions(session, manager, call, added)
+    services.set_questions(session, manager, call, read_questions(added))
     assert [q["key"] for q in call.questions][-1] == "extra"
     with pytest.raises(ValidationFailed):
         services.set_questions(
             session,
             manager,
             call,
-            [*added, {"key": "more", "kind": "number", "label": {"en": "x"}, "required": True}],
+            read_questions(
+                [*added, {"key": "more", "kind": "number", "label": {"en": "x"}, "required": True}]
+            ),
         )
 
 
@@ -163,21 +175,26 @@ def test_a_call_in_another_currency_states_its_rate(session):
         "channels": ["web"],
     }
     with pytest.raises(ValidationFailed) as failure:
-        calls.create_call(session, manager, fund, data)
+        calls.create_call(session, manager, fund, read_call_details(fund, data))
     assert "exchange_rate" in failure.value.errors
-    call = calls.create_call(session, manager, fund, {**data, "exchange_rate": "0,0017"})
+    call = calls.create_call(
+        session, manager, fund, read_call_details(fund, {**data, "exchange_rate": "0,0017"})
+    )
     assert call.rate_to_base == Decimal("0.0017")
     assert call.in_base_currency(Money(3_000_000, "XOF")) == Money(510_000, "USD")
     same = calls.create_call(
         session,
         manager,
         fund,
-        {
-            **data,
-            "currency": "USD",
-            "budget": "50000",
-            "min_request": "1000",
-            "max_request": "5000",
-        },
+        read_call_details(
+            fund,
+            {
+                **data,
+                "currency": "USD",
+                "budget": "50000",
+                "min_request": "1000",
+                "max_request": "5000",
+            },
+        ),
     )
     assert same.exchange_rate is None

@@ -111,3 +111,46 @@ def test_another_funds_manager_cannot_see_the_call(session: Session, client: Fla
     other = make_user(session, ("fund_manager", make_fund(session).id, None))
     login(client, other.email, PASSWORD)
     assert client.get(f"/manage/calls/{call.id}").status_code == 404
+
+
+def test_a_question_with_answers_is_kept_and_the_manager_told_why(
+    session: Session, client: FlaskClient
+) -> None:
+    from grantpool.intake import services as intake
+    from grantpool.platform.money import Money
+    from tests.factories import make_organisation
+
+    manager = make_user(session, "fund_manager")
+    now = dt.datetime.now(dt.UTC)
+    call = make_call(session, manager=manager, open_until=now + dt.timedelta(days=5))
+    organisation = make_organisation(session)
+    applicant = make_user(session, organisations=[organisation])
+    intake.submit_application(
+        session,
+        applicant,
+        call,
+        organisation,
+        {"summary": "Plant trees", "has_partner": "no"},
+        Money(200000, "USD"),
+        "web",
+        "en",
+        now,
+    )
+    keys = [q["key"] for q in call.questions]
+    login(client, manager.email, PASSWORD)
+    token = token_from(client, "/")
+    refused = client.post(
+        f"/manage/calls/{call.id}/questions/summary/delete",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "already has answers and cannot be removed" in refused.get_data(as_text=True)
+    session.refresh(call)
+    assert [q["key"] for q in call.questions] == keys
+    moved = client.post(
+        f"/manage/calls/{call.id}/questions/summary/move",
+        data={"csrf_token": token, "direction": "down"},
+    )
+    assert moved.status_code == 302
+    session.refresh(call)
+    assert [q["key"] for q in call.questions] == [keys[1], keys[0], *keys[2:]]

@@ -11,14 +11,18 @@ from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role, User
 from grantpool.attribution import services as attribution
+from grantpool.attribution.commands import CreditSettings
+from grantpool.attribution.rules import LocationPrecision, Naming
 from grantpool.funds.models import Donor
 from grantpool.grants import queries as grant_queries
 from grantpool.grants import services as grants
 from grantpool.grants.commands import payment_details
 from grantpool.grants.models import Grant
 from grantpool.ledger import services as ledger
+from grantpool.ledger.commands import pledge_details
 from grantpool.platform.money import Money
 from grantpool.reviews.models import Decision
+from grantpool.reviews.signals import decision_confirmed
 from tests.factories import make_donor, make_organisation, make_user
 from tests.grants.helpers import AWARDED_AT, World, make_application, make_world
 from tests.ledger.helpers import contribute
@@ -60,23 +64,26 @@ def award(session: Session, world: World, organisation: Any, amount_minor: int) 
 
 
 def decide(session: Session, world: World, grant: Grant, days_after_close: int) -> None:
+    """A confirmed award decision on the grant's application, written past the reviews
+    services (whose confirmation would make a second grant) at a chosen instant; it says
+    what confirm_decision says, so the kept figures count it."""
     other = make_user(session, (Role.FUND_MANAGER.value, world.fund.id, None))
-    session.add(
-        Decision(
-            application_id=grant.application_id,
-            kind="award",
-            state="confirmed",
-            amount_minor=grant.amount_minor,
-            currency="USD",
-            reason="Strong local support.",
-            reason_keys=[],
-            language="en",
-            proposed_by_id=world.manager.id,
-            decided_by_id=other.id,
-            decided_at=world.call.closes_at + dt.timedelta(days=days_after_close),
-        )
+    decision = Decision(
+        application_id=grant.application_id,
+        kind="award",
+        state="confirmed",
+        amount_minor=grant.amount_minor,
+        currency="USD",
+        reason="Strong local support.",
+        reason_keys=[],
+        language="en",
+        proposed_by_id=world.manager.id,
+        decided_by_id=other.id,
+        decided_at=world.call.closes_at + dt.timedelta(days=days_after_close),
     )
+    session.add(decision)
     session.flush()
+    decision_confirmed.send(decision, session=session)
 
 
 def make_pool(session: Session) -> Pool:
@@ -99,7 +106,7 @@ def make_pool(session: Session) -> Pool:
         session,
         world.officer,
         world.fund,
-        {"donor_id": donor_a.id, "amount": "2000", "currency": "EUR"},
+        pledge_details(donor_id=donor_a.id, amount="2000", currency="EUR"),
     )
     ledger.record_fund_cost(session, world.officer, world.fund, Money(10000, "USD"), "Audit fee")
     ledger.refund_donor(
@@ -120,7 +127,7 @@ def make_pool(session: Session) -> Pool:
         session,
         make_user(session, Role.APPLICANT.value, organisations=[small]),
         small,
-        {"naming": "anonymised", "location_precision": "area"},
+        CreditSettings(Naming.ANONYMISED, LocationPrecision.AREA),
     )
     local_grant = award(session, world, small, 100_000)
     other_grant = award(session, world, big, 50_000)

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role
 from grantpool.attribution import services as attribution
+from grantpool.attribution.commands import CreditSettings, SafetyFlag
+from grantpool.attribution.rules import LocationPrecision, Naming
 from grantpool.dashboard import queries
 from grantpool.dashboard.cells import WITHHELD, Slice, protect_breakdown, protect_total
 from grantpool.dashboard.queries import Filters
@@ -71,7 +73,10 @@ def _partner(session: Session, world: Any, precision: str, **fields: Any) -> Any
     organisation = make_organisation(session, **fields)
     member = make_user(session, Role.APPLICANT.value, organisations=[organisation])
     attribution.save_organisation_settings(
-        session, member, organisation, {"naming": "anonymised", "location_precision": precision}
+        session,
+        member,
+        organisation,
+        CreditSettings(Naming.ANONYMISED, LocationPrecision(precision)),
     )
     return organisation, member
 
@@ -121,7 +126,9 @@ def test_the_transparency_page_and_exports_protect_small_cells_and_precision(
     # A safety flag on one Kenyan partner moves it out of every finer cell: the area row
     # would stand for two grants, so it is merged too; the country total still counts it.
     organisation = kenyans[0][0]
-    attribution.set_safety_flag(session, world.manager, grants[organisation.id], True, "Threatened")
+    attribution.set_safety_flag(
+        session, world.manager, grants[organisation.id], SafetyFlag(True, "Threatened")
+    )
     session.commit()
     board = queries.dashboard(session, world.fund, Filters())
     assert {s.key: s.grants for s in board.allocation.dimensions["area"]} == {WITHHELD: 7}

@@ -14,6 +14,8 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from grantpool.attribution import services as attribution
+from grantpool.attribution.commands import ConsentChange, CreditSettings, SafetyFlag
+from grantpool.attribution.rules import ConsentScope, ConsentState, LocationPrecision, Naming
 from grantpool.dashboard import queries
 from grantpool.platform.sqlcount import HEADER
 from tests.conftest import signed_in_client, without_csrf
@@ -33,9 +35,11 @@ def _credited_grant(session: Session, world, name: str, scope: str = "named"):
     partner = make_user(session, "applicant", organisations=[organisation])
     grant = make_grant(session, world, 200_000, risk_level="low")
     attribution.save_organisation_settings(
-        session, partner, organisation, {"naming": "own_name", "location_precision": "country"}
+        session, partner, organisation, CreditSettings(Naming.OWN_NAME, LocationPrecision.COUNTRY)
     )
-    attribution.change_consent(session, partner, grant, "given", scope=scope)
+    attribution.change_consent(
+        session, partner, grant, ConsentChange(ConsentState.GIVEN, ConsentScope(scope))
+    )
     return grant, partner
 
 
@@ -44,9 +48,11 @@ def test_the_credit_list_follows_consent(app, session: Session) -> None:
     world = p.world
     # The secret partner agreed only to an anonymised description.
     attribution.save_organisation_settings(
-        session, p.partner, p.organisation, {"naming": "own_name", "location_precision": "area"}
+        session, p.partner, p.organisation, CreditSettings(Naming.OWN_NAME, LocationPrecision.AREA)
     )
-    attribution.change_consent(session, p.partner, p.grant, "given", scope="anonymised")
+    attribution.change_consent(
+        session, p.partner, p.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.ANONYMISED)
+    )
     _credited_grant(session, world, "Riverbank Youth Collective")
     # One that never answered, one embargoed, one under a safety flag: none listed.
     silent = make_organisation(session, name="Silent Partners Union")
@@ -57,12 +63,16 @@ def test_the_credit_list_follows_consent(app, session: Session) -> None:
         session,
         embargoed_partner,
         embargoed,
-        "given",
-        scope="named",
-        embargo_until=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30),
+        ConsentChange(
+            ConsentState.GIVEN,
+            ConsentScope.NAMED,
+            embargo_until=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30),
+        ),
     )
     flagged, _ = _credited_grant(session, world, "Flagged Defenders Network")
-    attribution.set_safety_flag(session, world.manager, flagged, True, "Threats reported")
+    attribution.set_safety_flag(
+        session, world.manager, flagged, SafetyFlag(True, "Threats reported")
+    )
 
     client = signed_in_client(app, world.manager)
     page = client.get(f"/dashboard/funds/{world.fund.id}").get_data(as_text=True)
@@ -95,9 +105,14 @@ def test_the_downloads_list_every_credited_partner(
     monkeypatch.setattr(queries, "CREDITED_ON_PAGE", 2)
     p = published_grant(session, organisation={"name": "First Credited Group"})
     attribution.save_organisation_settings(
-        session, p.partner, p.organisation, {"naming": "own_name", "location_precision": "country"}
+        session,
+        p.partner,
+        p.organisation,
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.COUNTRY),
     )
-    attribution.change_consent(session, p.partner, p.grant, "given", scope="named")
+    attribution.change_consent(
+        session, p.partner, p.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED)
+    )
     names = ["First Credited Group"] + [f"Credited Group {i}" for i in range(4)]
     for name in names[1:]:
         _credited_grant(session, p.world, name)
@@ -138,9 +153,14 @@ def test_the_rendered_figures_are_kept_until_something_is_recorded(app, session:
     assert "Cache Test Collective" not in again.get_data(as_text=True)
     # Consent is recorded (an audit event): the next request sees it.
     attribution.save_organisation_settings(
-        session, p.partner, p.organisation, {"naming": "own_name", "location_precision": "country"}
+        session,
+        p.partner,
+        p.organisation,
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.COUNTRY),
     )
-    attribution.change_consent(session, p.partner, p.grant, "given", scope="named")
+    attribution.change_consent(
+        session, p.partner, p.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED)
+    )
     assert "Cache Test Collective" in client.get(path).get_data(as_text=True)
     # Another language, other filters, another reader's donors: rendered separately.
     french = client.get(path, headers={"Accept-Language": "fr"})

@@ -11,6 +11,7 @@ from grantpool.dashboard import queries, totals
 from grantpool.dashboard.queries import Filters, Slice
 from grantpool.grants import services as grants
 from grantpool.ledger.services import check_ledger
+from grantpool.organisations.commands import organisation_details
 from grantpool.organisations.services import FIELDS, update_organisation
 
 from .helpers import make_pool
@@ -151,10 +152,12 @@ def test_an_organisation_changing_type_moves_its_grants_between_categories(sessi
         session,
         None,
         pool.other_grant.organisation,
-        {
-            **{f: getattr(pool.other_grant.organisation, f) for f in FIELDS},
-            "org_type": "national_ngo",
-        },
+        organisation_details(
+            **{
+                **{f: getattr(pool.other_grant.organisation, f) for f in FIELDS},
+                "org_type": "national_ngo",
+            }
+        ),
     )
     session.flush()
     assert totals.check_totals(session, fund) == []

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role
 from grantpool.dashboard.charts import bar_chart
+from grantpool.funds.commands import donor_details
 from grantpool.funds.services import update_donor
 from grantpool.platform.sqlcount import HEADER
 from tests.conftest import signed_in_client
@@ -43,12 +44,12 @@ def test_donor_viewers_see_only_funds_their_donor_gave_to(app, session: Session)
         session,
         make_user(session, Role.ADMIN.value),
         donor_b,
-        {
-            "name": donor_b.name,
-            "donor_type": donor_b.donor_type,
-            "currency": donor_b.currency,
-            "fund_ids": [fund_a.id, other.fund.id],
-        },
+        donor_details(
+            name=donor_b.name,
+            donor_type=donor_b.donor_type,
+            currency=donor_b.currency,
+            fund_ids=[fund_a.id, other.fund.id],
+        ),
     )
     contribute(session, other.officer, other.fund, donor_b, "10.00")
     only_a = make_user(session, (Role.DONOR_VIEWER.value, None, pool.donor_a.id))
@@ -211,3 +212,34 @@ def test_dashboard_statements_do_not_grow_with_the_data(app, session) -> None:
     large = [_statements(app, session, world.manager, p) for p in paths]
     assert small == large
     assert max(large) <= PAGE_LIMIT
+
+
+def test_readers_sharing_the_kept_figures_never_get_each_others_page(app, session) -> None:
+    """One cache for everyone: each audience's page is kept under its own key."""
+    pool = make_pool(session)
+    app.config["PUBLIC_DASHBOARD"] = True
+    path = f"/dashboard/funds/{pool.world.fund.id}"
+    readers = {
+        "staff": (signed_in_client(app, pool.world.manager), path),
+        "donor a": (signed_in_client(app, pool.viewer_a), path),
+        "donor b": (signed_in_client(app, pool.viewer_b), path),
+        "public": (app.test_client(), f"/transparency/funds/{pool.world.fund.id}"),
+    }
+    sees = {
+        "staff": {pool.donor_a.name, pool.donor_b.name},
+        "donor a": {pool.donor_a.name},
+        "donor b": {pool.donor_b.name},
+        "public": set(),
+    }
+    # Everyone signed in first: from here on the data version stays the same.
+    for order in (list(readers), list(reversed(readers))):
+        for name in order:
+            client, url = readers[name]
+            response = client.get(url)
+            assert response.status_code == 200
+            text = response.get_data(as_text=True)
+            shown = {d for d in (pool.donor_a.name, pool.donor_b.name) if d in text}
+            assert shown == sees[name], name
+            assert ("Donor report (PDF)" in text) == (name != "public"), name
+    cache = app.extensions["grantpool.dashboard_cache"]
+    assert (cache.misses, cache.hits) == (4, 4)

@@ -362,3 +362,56 @@ def test_a_refused_action_is_explained_on_the_grant_page(
     )
     assert not_ready.status_code == 200
     assert "This tranche cannot be released yet." in not_ready.get_data(as_text=True)
+
+
+def test_an_amendment_that_cannot_be_read_names_each_field_and_changes_nothing(
+    client: FlaskClient, session: Session
+) -> None:
+    world = make_world(session)
+    grant = make_grant(session, world, 1_000_000, risk_level="low")
+    login(client, world.manager.email, PASSWORD)
+    form = client.get(f"/grants/{grant.id}/amend").get_data(as_text=True)
+    refused = client.post(
+        f"/grants/{grant.id}/amend",
+        data={
+            "csrf_token": token(form),
+            "reason": "More families",
+            "amount": "lots",
+            "end_on": "next spring",
+            "edit_schedule": "y",
+            "tranches-0-number": "1",
+            "tranches-0-amount": "",
+            "tranches-0-due_on": "2026-01-01",
+        },
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "Enter a real date." in page
+    assert "Enter an amount such as 1250.50." in page
+    assert "Each tranche needs an amount and a date." in page
+    session.refresh(grant)
+    assert grant.amount_minor == 1_000_000
+
+
+def test_a_report_form_sent_again_with_its_key_is_one_report_unless_it_changed(
+    client: FlaskClient, session: Session
+) -> None:
+    world = make_world(session)
+    grant = make_grant(session, world, 1_000_000, risk_level="low")
+    login(client, world.grantee.email, PASSWORD)
+    form = client.get(f"/grants/{grant.id}/reports/new").get_data(as_text=True)
+    data = {
+        "csrf_token": token(form),
+        "idempotency_key": "same-key",
+        "kind": "financial",
+        "tranche_number": "1",
+        "spent": "1,250.50",
+    }
+    assert client.post(f"/grants/{grant.id}/reports/new", data=data).status_code == 302
+    # The same amount written another way is the same report: a retry.
+    retried = client.post(f"/grants/{grant.id}/reports/new", data={**data, "spent": "1250.50"})
+    assert retried.status_code == 302
+    changed = client.post(f"/grants/{grant.id}/reports/new", data={**data, "spent": "99"})
+    assert changed.status_code == 422
+    assert "already used for a different request" in changed.get_data(as_text=True)
+    assert len(queries.reports_of(session, grant)) == 1

@@ -24,6 +24,7 @@ from werkzeug.http import http_date
 
 from grantpool.accounts.services import create_api_token
 from grantpool.calls import services as calls
+from grantpool.calls.commands import read_questions
 from grantpool.intake.models import Application
 from grantpool.intake.xform import xform_for
 from grantpool.platform.audit import AuditEvent
@@ -215,7 +216,9 @@ def test_the_version_changes_when_the_questions_change(session: Session) -> None
         session,
         manager,
         call,
-        [*odk_questions(), {"key": "extra", "kind": "short_text", "label": {"en": "More?"}}],
+        read_questions(
+            [*odk_questions(), {"key": "extra", "kind": "short_text", "label": {"en": "More?"}}]
+        ),
     )
     after = xform_for(call)
     assert after.form_id == before.form_id

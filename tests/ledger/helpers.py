@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from grantpool.accounts.models import Role, User
 from grantpool.funds.models import Donor, Fund
 from grantpool.ledger import services
+from grantpool.ledger.commands import contribution_details
 from grantpool.ledger.models import Contribution
 from tests.factories import make_user
 
@@ -39,4 +40,4 @@ def contribute(
         "received_at": RECEIVED,
     }
     data.update(extra)
-    return services.record_contribution(session, officer, fund, data)
+    return services.record_contribution(session, officer, fund, contribution_details(**data))

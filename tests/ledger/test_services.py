@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role
 from grantpool.ledger import rules, services
+from grantpool.ledger.commands import ContributionDetails, contribution_details, pledge_details
 from grantpool.ledger.models import LedgerEntry, LedgerTransaction, Pledge
 from grantpool.platform.errors import InsufficientFunds, NotFound, NotPermitted, ValidationFailed
 from grantpool.platform.money import Money
@@ -60,18 +62,75 @@ def test_contribution_in_donor_currency_is_converted_and_posted(
     assert list(services.check_ledger(session)) == []
 
 
-def test_contribution_with_bad_input_names_each_field_and_writes_nothing(
+def test_contribution_that_cannot_be_read_names_each_field(app) -> None:
+    with pytest.raises(ValidationFailed) as failure:
+        contribution_details(donor_id="someone", amount="-5", currency="EUR", exchange_rate="zero")
+    assert set(failure.value.errors) == {"donor_id", "amount", "exchange_rate", "received_at"}
+    with pytest.raises(ValidationFailed) as failure:
+        contribution_details(donor_id=1, amount="5", currency="EURO", received_on="2026-02-30")
+    assert set(failure.value.errors) == {"currency", "received_on"}
+
+
+def test_contribution_typed_on_a_form_is_read_into_typed_values(app) -> None:
+    details = contribution_details(
+        donor_id="7",
+        amount="1 250,50",
+        currency="eur",
+        exchange_rate=" 1.0842 ",
+        received_on="2026-11-02",
+        timezone="Africa/Nairobi",
+        earmark_country="ke",
+        earmark_theme="  ",
+        locale="fr",
+    )
+    assert details == ContributionDetails(
+        donor_id=7,
+        amount=Money(125050, "EUR"),
+        received_at=dt.datetime(2026, 11, 1, 21, 0, tzinfo=dt.UTC),
+        exchange_rate=Decimal("1.0842"),
+        earmark_country="KE",
+    )
+    assert (
+        contribution_details(
+            donor_id=7, amount="1", currency="USD", exchange_rate="", received_at=RECEIVED
+        ).exchange_rate
+        is None
+    )
+
+
+def test_contribution_from_a_donor_one_cannot_see_is_refused_and_writes_nothing(
     session: Session, fund, officer
+) -> None:
+    other = make_fund(session)
+    hidden = make_donor(session, make_user(session, (Role.FUND_MANAGER.value, other.id, None)))
+    for donor_id in (999999, hidden.id):
+        with pytest.raises(ValidationFailed) as failure:
+            services.record_contribution(
+                session,
+                officer,
+                fund,
+                ContributionDetails(
+                    donor_id=donor_id,
+                    amount=Money(500, "EUR"),
+                    received_at=RECEIVED,
+                    exchange_rate=Decimal("1.1"),
+                ),
+            )
+        assert set(failure.value.errors) == {"donor_id"}
+    assert count(session, LedgerTransaction) == 0
+
+
+def test_contribution_in_another_currency_needs_its_rate(
+    session: Session, fund, officer, donor
 ) -> None:
     with pytest.raises(ValidationFailed) as failure:
         services.record_contribution(
             session,
             officer,
             fund,
-            {"donor_id": "999999", "amount": "-5", "currency": "EUR", "exchange_rate": "zero"},
+            ContributionDetails(donor_id=donor.id, amount=Money(500, "EUR"), received_at=RECEIVED),
         )
-    assert set(failure.value.errors) >= {"donor_id", "amount", "exchange_rate", "received_at"}
-    assert count(session, LedgerTransaction) == 0
+    assert set(failure.value.errors) == {"exchange_rate"}
 
 
 def test_contribution_in_base_currency_refuses_another_rate(
@@ -84,7 +143,7 @@ def test_contribution_in_base_currency_refuses_another_rate(
 
 def test_pledge_is_recorded_not_posted(session: Session, fund, officer, donor) -> None:
     pledge = services.record_pledge(
-        session, officer, fund, {"donor_id": donor.id, "amount": "5000", "currency": "EUR"}
+        session, officer, fund, pledge_details(donor_id=donor.id, amount="5000", currency="EUR")
     )
     assert pledge.amount_minor == 500000
     assert count(session, Pledge) == 1
@@ -102,6 +161,20 @@ def test_refund_beyond_available_is_refused_and_writes_nothing(
     services.refund_donor(session, officer, fund, donor, usd("100.00"), "returned")
     assert services.balance_of(session, fund, rules.FUND_AVAILABLE) == usd("0")
     assert services.balance_of(session, fund, f"donor:{donor.id}") == usd("0")
+
+
+def test_refund_only_to_a_donor_of_the_fund(session: Session, fund, officer, donor) -> None:
+    giver = make_donor(session, currency="USD")
+    contribute(session, officer, fund, giver, "100.00")
+    for chosen in (donor.id, 999999):
+        with pytest.raises(ValidationFailed) as refused:
+            services.fund_donor(session, officer, fund, chosen)
+        assert set(refused.value.errors) == {"donor_id"}
+    with pytest.raises(ValidationFailed) as refused:
+        services.refund_donor(session, officer, fund, donor, usd("10.00"), "returned")
+    assert set(refused.value.errors) == {"donor_id"}
+    assert services.fund_donor(session, officer, fund, giver.id) is giver
+    assert services.balance_of(session, fund, rules.FUND_AVAILABLE) == usd("100.00")
 
 
 def test_costs_and_commitments_spend_only_what_is_available(
@@ -153,13 +226,7 @@ def test_reversal_that_would_overspend_is_refused(session: Session, fund, office
 def test_idempotency_key_replays_same_request_and_refuses_another(
     session: Session, fund, officer, donor
 ) -> None:
-    data = {
-        "donor_id": donor.id,
-        "amount": "20",
-        "currency": "USD",
-        "exchange_rate": "1",
-        "received_at": RECEIVED,
-    }
+    data = ContributionDetails(donor_id=donor.id, amount=usd("20"), received_at=RECEIVED)
     first = services.record_contribution(
         session, officer, fund, data, idempotency_key="k1", fingerprint="a"
     )

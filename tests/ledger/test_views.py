@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grantpool.ledger import rules, services
-from grantpool.ledger.models import LedgerTransaction
+from grantpool.ledger.models import LedgerTransaction, Pledge
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_donor, make_fund
 
@@ -132,3 +132,65 @@ def test_officer_of_another_fund_gets_not_found(client: FlaskClient, setup) -> N
         data={"csrf_token": csrf_token(client), "amount": "1", "description": "x"},
     )
     assert response.status_code == 404
+
+
+def test_refund_to_a_donor_who_never_gave_to_the_fund_is_refused_beside_the_choice(
+    client: FlaskClient, session: Session, setup
+) -> None:
+    fund, _other, officer, donor = setup
+    giver = make_donor(session, currency="USD")
+    contribute(session, officer, fund, giver, "10.00")
+    response = client.post(
+        f"/funds/{fund.id}/ledger/refunds/new",
+        data={
+            "csrf_token": csrf_token(client),
+            "donor_id": str(donor.id),
+            "amount": "1.00",
+            "reason": "returned",
+        },
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'href="#donor_id"' in page
+    assert services.balance_of(session, fund, rules.FUND_AVAILABLE).amount_minor == 1000
+
+
+def test_refund_and_cost_forms_name_every_field_that_cannot_be_read(
+    client: FlaskClient, setup
+) -> None:
+    fund, _other, _officer, _donor = setup
+    token = csrf_token(client)
+    refund = client.post(
+        f"/funds/{fund.id}/ledger/refunds/new",
+        data={"csrf_token": token, "donor_id": "", "amount": "ten", "reason": " "},
+    )
+    assert refund.status_code == 422
+    page = refund.get_data(as_text=True)
+    assert all(f'href="#{name}"' in page for name in ("donor_id", "amount", "reason"))
+    cost = client.post(
+        f"/funds/{fund.id}/ledger/costs/new",
+        data={"csrf_token": token, "amount": "", "description": ""},
+    )
+    assert cost.status_code == 422
+    page = cost.get_data(as_text=True)
+    assert 'href="#amount"' in page and 'href="#description"' in page
+
+
+def test_pledge_form_refuses_a_day_that_does_not_exist(
+    client: FlaskClient, session: Session, setup
+) -> None:
+    fund, _other, _officer, donor = setup
+    response = client.post(
+        f"/funds/{fund.id}/ledger/pledges/new",
+        data={
+            "csrf_token": csrf_token(client),
+            "donor_id": str(donor.id),
+            "amount": "500",
+            "currency": "USD",
+            "expected_on": "2026-02-30",
+        },
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'href="#expected_on"' in page and "Enter a real date." in page
+    assert session.scalar(select(func.count()).select_from(Pledge)) == 0

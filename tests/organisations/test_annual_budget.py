@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from grantpool.organisations.commands import organisation_details
 from grantpool.organisations.services import FIELDS, update_organisation
 from grantpool.platform.errors import ValidationFailed
 from tests.factories import make_organisation
@@ -31,6 +32,6 @@ def test_clearing_the_budget_removes_it(session) -> None:
     organisation = make_organisation(session, annual_budget="100", annual_budget_currency="USD")
     data = {f: getattr(organisation, f) for f in FIELDS}
     data.update(annual_budget_minor=None, annual_budget_currency=None)
-    update_organisation(session, None, organisation, data)
+    update_organisation(session, None, organisation, organisation_details(**data))
     assert organisation.annual_budget_minor is None
     assert organisation.annual_budget_currency is None

@@ -219,13 +219,14 @@ def test_the_organisation_form_offers_the_chosen_countrys_areas(app: Flask) -> N
 
 
 def test_the_profile_page_names_the_area(app: Flask, session: Session, client: FlaskClient) -> None:
+    from grantpool.organisations.commands import organisation_details
     from grantpool.organisations.services import create_organisation
 
     admin = make_user(session, "admin")
     organisation = create_organisation(
         session,
         admin,
-        {"name": "Kibera Water", "country": "KE", "area": "KE-30", "org_type": "local_ngo"},
+        organisation_details(name="Kibera Water", country="KE", area="KE-30", org_type="local_ngo"),
     )
     session.commit()
     login(client, admin.email, PASSWORD)

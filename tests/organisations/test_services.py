@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from grantpool.organisations import services
+from grantpool.organisations.commands import organisation_details
 from grantpool.organisations.rules import IATI_ORGANISATION_TYPE, OrganisationType
 from grantpool.platform.errors import ValidationFailed
 from tests.factories import make_organisation, make_user
@@ -12,13 +13,13 @@ def test_unregistered_community_group_without_identifier(session):
     group = services.create_organisation(
         session,
         None,
-        {
-            "name": "Mathare Mothers' Circle",
-            "org_type": "informal_group",
-            "country": "ke",
-            "area": "KE-30",
-            "women_led": True,
-        },
+        organisation_details(
+            name="Mathare Mothers' Circle",
+            org_type="informal_group",
+            country="ke",
+            area="KE-30",
+            women_led=True,
+        ),
     )
     assert group.registered is False and group.org_id is None
     assert group.country == "KE" and group.area == "KE-30"
@@ -39,7 +40,7 @@ def test_unregistered_community_group_without_identifier(session):
 def test_invalid_fields_are_named(session, field, value):
     data = {"name": "Group", "org_type": "local_ngo", "country": "KE", field: value}
     with pytest.raises(ValidationFailed) as failure:
-        services.create_organisation(session, None, data)
+        services.create_organisation(session, None, organisation_details(**data))
     assert field in failure.value.errors
 
 

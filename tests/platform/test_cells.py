@@ -13,6 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from grantpool.attribution import services as attribution
+from grantpool.attribution.commands import ConsentChange, CreditSettings
+from grantpool.attribution.rules import ConsentScope, ConsentState, LocationPrecision, Naming
 from grantpool.organisations.models import Organisation
 from grantpool.platform.cells import clean_name, spreadsheet_cell
 from grantpool.platform.errors import ValidationFailed
@@ -51,9 +53,11 @@ def test_a_name_stored_before_the_check_reaches_every_export_as_text(
 ) -> None:
     p = published_grant(session, organisation={"name": "Placeholder Group"})
     attribution.save_organisation_settings(
-        session, p.partner, p.organisation, {"naming": "own_name", "location_precision": "area"}
+        session, p.partner, p.organisation, CreditSettings(Naming.OWN_NAME, LocationPrecision.AREA)
     )
-    attribution.change_consent(session, p.partner, p.grant, "given", scope="named")
+    attribution.change_consent(
+        session, p.partner, p.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED)
+    )
     # As if it had been written before names were checked.
     session.execute(
         update(Organisation).where(Organisation.id == p.organisation.id).values(name=HOSTILE)

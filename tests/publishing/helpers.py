@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from grantpool.attribution import services as attribution
+from grantpool.attribution.commands import RecordDetails
 from grantpool.grants.models import Grant
 from grantpool.organisations.models import Organisation
 from tests.factories import make_donor, make_organisation, make_user
@@ -82,7 +83,5 @@ def published_grant(
     world.organisation = org
     partner = make_user(session, "applicant", organisations=[org])
     grant = make_grant(session, world, 1_000_000, risk_level="low")
-    attribution.save_fund_details(
-        session, world.manager, grant, {"theme": "water", "humanitarian": "1"}
-    )
+    attribution.save_fund_details(session, world.manager, grant, RecordDetails("water", True, None))
     return Published(world, grant, org, partner)

@@ -22,6 +22,8 @@ from reportlab.pdfbase import pdfmetrics
 from sqlalchemy.orm import Session
 
 from grantpool.attribution import services as attribution
+from grantpool.attribution.commands import ConsentChange, CreditSettings, SafetyFlag
+from grantpool.attribution.rules import ConsentScope, ConsentState, LocationPrecision, Naming
 from grantpool.platform import pdf
 from grantpool.publishing import verification
 from grantpool.publishing.pdf import logo_flowable
@@ -58,10 +60,12 @@ def publish(
         session,
         p.partner,
         p.organisation,
-        {"naming": "own_name", "location_precision": "country", "description_en": words},
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.COUNTRY, descriptions={"en": words}),
         logo=attribution.Logo(io.BytesIO(logo)) if logo else None,
     )
-    attribution.change_consent(session, p.partner, p.grant, "given", scope=scope)
+    attribution.change_consent(
+        session, p.partner, p.grant, ConsentChange(ConsentState.GIVEN, ConsentScope(scope))
+    )
     return p
 
 
@@ -247,7 +251,9 @@ def test_the_logo_appears_when_the_partner_is_named_and_never_when_anonymised(
     p = publish(session, "Logo Makers Union", "We make logos.", logo=logo_bytes(kind))
     named = certificate(client, p.grant.id)
     assert images_on_first_page(named) == 1
-    attribution.change_consent(session, p.partner, p.grant, "given", scope="anonymised")
+    attribution.change_consent(
+        session, p.partner, p.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.ANONYMISED)
+    )
     anonymised = certificate(client, p.grant.id)
     assert images_on_first_page(anonymised) == 0
     assert "Logo Makers" not in text_of(anonymised)
@@ -285,13 +291,15 @@ def test_the_printed_address_tells_the_records_state_today(
     assert valid.headers["Cache-Control"] == "no-store"
     assert url in client.get(f"/published/{p.grant.id}").get_data(as_text=True)
 
-    attribution.set_safety_flag(session, p.world.manager, p.grant, True, "Threats reported")
+    attribution.set_safety_flag(
+        session, p.world.manager, p.grant, SafetyFlag(True, "Threats reported")
+    )
     flagged = client.get(path).get_data(as_text=True)
     assert "This record is no longer published." in flagged and name not in flagged
-    attribution.set_safety_flag(session, p.world.manager, p.grant, False)
+    attribution.set_safety_flag(session, p.world.manager, p.grant, SafetyFlag(False))
     assert "This certificate is valid." in client.get(path).get_data(as_text=True)
 
-    attribution.change_consent(session, p.partner, p.grant, "withdrawn")
+    attribution.change_consent(session, p.partner, p.grant, ConsentChange(ConsentState.WITHDRAWN))
     withdrawn = client.get(path)
     assert withdrawn.status_code == 200
     body = withdrawn.get_data(as_text=True)

@@ -20,6 +20,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from grantpool.attribution import services as attribution
+from grantpool.attribution.commands import ConsentChange, CreditSettings
+from grantpool.attribution.rules import ConsentScope, ConsentState, LocationPrecision, Naming
 from grantpool.publishing import giving, queries
 
 from .helpers import NOW, SECRET_ORG, Published, pay_first_tranche, published_grant
@@ -65,9 +67,11 @@ def partners(session: Session) -> dict[str, Published]:
         session,
         area.partner,
         area.organisation,
-        {"naming": "own_name", "location_precision": "area", "description_en": "Wells dug."},
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.AREA, descriptions={"en": "Wells dug."}),
     )
-    attribution.change_consent(session, area.partner, area.grant, "given", scope="named")
+    attribution.change_consent(
+        session, area.partner, area.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED)
+    )
 
     province = published_grant(
         session,
@@ -78,9 +82,14 @@ def partners(session: Session) -> dict[str, Published]:
         session,
         province.partner,
         province.organisation,
-        {"naming": "own_name", "location_precision": "area"},
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.AREA),
     )
-    attribution.change_consent(session, province.partner, province.grant, "given", scope="named")
+    attribution.change_consent(
+        session,
+        province.partner,
+        province.grant,
+        ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED),
+    )
 
     country = published_grant(
         session,
@@ -96,18 +105,28 @@ def partners(session: Session) -> dict[str, Published]:
         session,
         country.partner,
         country.organisation,
-        {"naming": "own_name", "location_precision": "country"},
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.COUNTRY),
     )
-    attribution.change_consent(session, country.partner, country.grant, "given", scope="named")
+    attribution.change_consent(
+        session,
+        country.partner,
+        country.grant,
+        ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED),
+    )
 
     hidden = published_grant(session, organisation=dict(SECRET_ORG), world=area.world)
     attribution.save_organisation_settings(
         session,
         hidden.partner,
         hidden.organisation,
-        {"naming": "anonymised", "location_precision": "hidden"},
+        CreditSettings(Naming.ANONYMISED, LocationPrecision.HIDDEN),
     )
-    attribution.change_consent(session, hidden.partner, hidden.grant, "given", scope="anonymised")
+    attribution.change_consent(
+        session,
+        hidden.partner,
+        hidden.grant,
+        ConsentChange(ConsentState.GIVEN, ConsentScope.ANONYMISED),
+    )
     return {"area": area, "province": province, "country": country, "hidden": hidden}
 
 

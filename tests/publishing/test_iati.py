@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grantpool.attribution import services as attribution
+from grantpool.attribution.commands import ConsentChange, CreditSettings, RecordDetails, SafetyFlag
+from grantpool.attribution.rules import ConsentScope, ConsentState, LocationPrecision, Naming
 from grantpool.grants.models import Disbursement, Grant
 from grantpool.ledger.models import Contribution
 from grantpool.publishing import iati, queries, views
@@ -56,27 +58,31 @@ class Fund:
             session,
             self.named.partner,
             self.named.organisation,
-            {"naming": "own_name", "location_precision": "area", "description_en": "Wells."},
+            CreditSettings(Naming.OWN_NAME, LocationPrecision.AREA, descriptions={"en": "Wells."}),
         )
         attribution.change_consent(
-            session, self.named.partner, self.named.grant, "given", scope="named"
+            session,
+            self.named.partner,
+            self.named.grant,
+            ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED),
         )
         # Anonymised, place hidden, no theme: a region and the "general" sector.
         self.hidden = published_grant(session, organisation=dict(SECRET_ORG), world=world)
-        attribution.save_fund_details(session, world.manager, self.hidden.grant, {"theme": ""})
+        attribution.save_fund_details(
+            session, world.manager, self.hidden.grant, RecordDetails(None, False, None)
+        )
         attribution.save_organisation_settings(
             session,
             self.hidden.partner,
             self.hidden.organisation,
-            {"naming": "anonymised", "location_precision": "hidden"},
+            CreditSettings(Naming.ANONYMISED, LocationPrecision.HIDDEN),
             now=SETTINGS_AT,
         )
         attribution.change_consent(
             session,
             self.hidden.partner,
             self.hidden.grant,
-            "given",
-            scope="anonymised",
+            ConsentChange(ConsentState.GIVEN, ConsentScope.ANONYMISED),
             now=CONSENT_AT,
         )
         self.no_consent = published_grant(
@@ -87,18 +93,29 @@ class Fund:
             session, organisation={"name": "Changed Mind Collective"}, world=world
         )
         attribution.change_consent(
-            session, self.withdrawn.partner, self.withdrawn.grant, "given", scope="named"
+            session,
+            self.withdrawn.partner,
+            self.withdrawn.grant,
+            ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED),
         )
         attribution.change_consent(
-            session, self.withdrawn.partner, self.withdrawn.grant, "withdrawn"
+            session,
+            self.withdrawn.partner,
+            self.withdrawn.grant,
+            ConsentChange(ConsentState.WITHDRAWN),
         )
         self.flagged = published_grant(
             session, organisation={"name": "Threatened Defenders Network"}, world=world
         )
         attribution.change_consent(
-            session, self.flagged.partner, self.flagged.grant, "given", scope="named"
+            session,
+            self.flagged.partner,
+            self.flagged.grant,
+            ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED),
         )
-        attribution.set_safety_flag(session, world.manager, self.flagged.grant, True, "Threats")
+        attribution.set_safety_flag(
+            session, world.manager, self.flagged.grant, SafetyFlag(True, "Threats")
+        )
         person = make_donor(
             session, name="Private Person Zed", donor_type="individual", currency="USD"
         )
@@ -205,7 +222,7 @@ def test_sub_national_location_only_at_area_precision(
         session,
         fund.named.partner,
         fund.named.organisation,
-        {"naming": "own_name", "location_precision": "country"},
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.COUNTRY),
     )
     assert list(fetch(client).iter("location")) == []
 
@@ -344,7 +361,10 @@ def test_per_fund_totals_add_up_to_the_ledger_with_grants_withheld(
 
     # Consent given at last: the grant leaves the aggregate, the totals stay whole.
     attribution.change_consent(
-        session, fund.no_consent.partner, fund.no_consent.grant, "given", scope="anonymised"
+        session,
+        fund.no_consent.partner,
+        fund.no_consent.grant,
+        ConsentChange(ConsentState.GIVEN, ConsentScope.ANONYMISED),
     )
     document = fetch(client)
     in_fund = [

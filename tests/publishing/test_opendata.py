@@ -21,6 +21,8 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy.orm import Session
 
 from grantpool.attribution import services as attribution
+from grantpool.attribution.commands import ConsentChange, CreditSettings, SafetyFlag
+from grantpool.attribution.rules import ConsentScope, ConsentState, LocationPrecision, Naming
 from grantpool.publishing import giving, iati, queries
 
 from .helpers import IDENTIFYING, NOW, SECRET_ORG, pay_first_tranche, published_grant
@@ -98,12 +100,17 @@ def test_open_data_files_are_valid_against_the_official_schemas(
         session,
         named.partner,
         named.organisation,
-        {"naming": "own_name", "location_precision": "area", "description_en": "Wells dug."},
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.AREA, descriptions={"en": "Wells dug."}),
     )
-    attribution.change_consent(session, named.partner, named.grant, "given", scope="named")
+    attribution.change_consent(
+        session, named.partner, named.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED)
+    )
     anonymous = published_grant(session, organisation=dict(SECRET_ORG), world=named.world)
     attribution.change_consent(
-        session, anonymous.partner, anonymous.grant, "given", scope="anonymised"
+        session,
+        anonymous.partner,
+        anonymous.grant,
+        ConsentChange(ConsentState.GIVEN, ConsentScope.ANONYMISED),
     )
 
     package = json.loads(client.get("/open-data/360giving.json").get_data(as_text=True))
@@ -164,7 +171,10 @@ def test_open_data_files_are_valid_against_the_official_schemas(
 def test_consent_lifecycle_in_every_output(client: FlaskClient, session: Session) -> None:
     p = published_grant(session, organisation={"name": "Lifecycle Collective"})
     attribution.save_organisation_settings(
-        session, p.partner, p.organisation, {"naming": "own_name", "location_precision": "country"}
+        session,
+        p.partner,
+        p.organisation,
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.COUNTRY),
     )
     marker = "Lifecycle Collective"
 
@@ -174,16 +184,20 @@ def test_consent_lifecycle_in_every_output(client: FlaskClient, session: Session
     # Not given: nowhere.
     assert not any(state().values())
     # Given: everywhere.
-    attribution.change_consent(session, p.partner, p.grant, "given", scope="named")
+    attribution.change_consent(
+        session, p.partner, p.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED)
+    )
     assert all(state().values()), state()
     # Embargoed until next year: nowhere.
     attribution.change_consent(
         session,
         p.partner,
         p.grant,
-        "given",
-        scope="named",
-        embargo_until=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30),
+        ConsentChange(
+            ConsentState.GIVEN,
+            ConsentScope.NAMED,
+            embargo_until=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30),
+        ),
     )
     assert not any(state().values())
     # Embargo over: everywhere again.
@@ -191,18 +205,22 @@ def test_consent_lifecycle_in_every_output(client: FlaskClient, session: Session
         session,
         p.partner,
         p.grant,
-        "given",
-        scope="named",
-        embargo_until=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1),
+        ConsentChange(
+            ConsentState.GIVEN,
+            ConsentScope.NAMED,
+            embargo_until=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1),
+        ),
     )
     assert all(state().values())
     # Safety flag: nowhere, on the next request.
-    attribution.set_safety_flag(session, p.world.manager, p.grant, True, "Threats reported")
+    attribution.set_safety_flag(
+        session, p.world.manager, p.grant, SafetyFlag(True, "Threats reported")
+    )
     assert not any(state().values())
-    attribution.set_safety_flag(session, p.world.manager, p.grant, False)
+    attribution.set_safety_flag(session, p.world.manager, p.grant, SafetyFlag(False))
     assert all(state().values())
     # Withdrawn: nowhere, on the next request.
-    attribution.change_consent(session, p.partner, p.grant, "withdrawn")
+    attribution.change_consent(session, p.partner, p.grant, ConsentChange(ConsentState.WITHDRAWN))
     assert not any(state().values())
     history = attribution.consent_history(session, attribution.record_of(session, p.grant))
     assert [e.state for e in history] == ["given", "given", "given", "withdrawn"]
@@ -220,10 +238,12 @@ def test_an_anonymised_partner_leaks_nothing_anywhere(
         session,
         p.partner,
         p.organisation,
-        {"naming": "own_name", "location_precision": "area"},
+        CreditSettings(Naming.OWN_NAME, LocationPrecision.AREA),
         logo=attribution.Logo(io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)),
     )
-    attribution.change_consent(session, p.partner, p.grant, "given", scope="anonymised")
+    attribution.change_consent(
+        session, p.partner, p.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.ANONYMISED)
+    )
     outputs = fetch_all(client, p.grant.id)
     assert "a women-led community organisation in Nairobi" in outputs["page"]
     assert "a women-led community organisation" in outputs["pdf"]
@@ -243,14 +263,15 @@ def test_certificate_reads_back_in_the_partners_language(
         session,
         p.partner,
         p.organisation,
-        {
-            "naming": "own_name",
-            "location_precision": "country",
-            "description_en": "Reading clubs.",
-            "description_fr": "Des clubs de lecture.",
-        },
+        CreditSettings(
+            Naming.OWN_NAME,
+            LocationPrecision.COUNTRY,
+            descriptions={"en": "Reading clubs.", "fr": "Des clubs de lecture."},
+        ),
     )
-    attribution.change_consent(session, p.partner, p.grant, "given", scope="named")
+    attribution.change_consent(
+        session, p.partner, p.grant, ConsentChange(ConsentState.GIVEN, ConsentScope.NAMED)
+    )
     response = client.get(f"/published/{p.grant.id}/certificate.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)

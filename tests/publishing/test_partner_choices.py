@@ -33,6 +33,8 @@ from sqlalchemy.orm import Session
 
 from grantpool.accounts.models import Role
 from grantpool.attribution import services
+from grantpool.attribution.commands import ConsentChange, CreditSettings, SafetyFlag
+from grantpool.attribution.rules import ConsentScope, ConsentState, LocationPrecision, Naming
 from grantpool.ledger.models import Contribution
 from grantpool.organisations.rules import area_name
 from tests.conftest import signed_in_client
@@ -178,11 +180,14 @@ def _set_up(app: Flask, session: Session) -> Setting:
     )
 
 
-def _settings_data(model: Model, org: int, naming: str, precision: str) -> dict[str, str]:
-    data = {"naming": naming, "location_precision": precision, "description_en": OWN_WORDS[org]}
-    if model.anonymised_words[org]:
-        data["anonymised_description_en"] = ANONYMISED_WORDS[org]
-    return data
+def _settings_data(model: Model, org: int, naming: str, precision: str) -> CreditSettings:
+    anonymised = {"en": ANONYMISED_WORDS[org]} if model.anonymised_words[org] else {}
+    return CreditSettings(
+        Naming(naming),
+        LocationPrecision(precision),
+        descriptions={"en": OWN_WORDS[org]},
+        anonymised_descriptions=anonymised,
+    )
 
 
 def apply(step: tuple[Any, ...], model: Model, s: Setting, session: Session) -> None:
@@ -223,27 +228,30 @@ def apply(step: tuple[Any, ...], model: Model, s: Setting, session: Session) -> 
             session,
             s.members[GRANT_ORGS[grant]],
             s.grants[grant],
-            "given",
-            scope=scope,
-            embargo_until=embargo,
+            ConsentChange(ConsentState.GIVEN, ConsentScope(scope), embargo_until=embargo),
         )
     elif kind == "withdraw":
         (grant,) = args
         if model.consent[grant] is not None:
             model.consent[grant], model.embargoed[grant] = None, False
             services.change_consent(
-                session, s.members[GRANT_ORGS[grant]], s.grants[grant], "withdrawn"
+                session,
+                s.members[GRANT_ORGS[grant]],
+                s.grants[grant],
+                ConsentChange(ConsentState.WITHDRAWN),
             )
     elif kind == "flag":
         grant, on = args
         model.flagged[grant] = on
         manager = s.second_world.manager if grant == 1 else s.world.manager
-        services.set_safety_flag(session, manager, s.grants[grant], on, "At risk" if on else "")
+        services.set_safety_flag(
+            session, manager, s.grants[grant], SafetyFlag(on, "At risk" if on else "")
+        )
     elif kind == "organisation_flag":
         org, on = args
         model.organisation_flagged[org] = on
         services.set_organisation_safety_flag(
-            session, s.world.manager, s.organisations[org], on, "At risk" if on else ""
+            session, s.world.manager, s.organisations[org], SafetyFlag(on, "At risk" if on else "")
         )
     session.commit()
 
