@@ -19,7 +19,8 @@ from flask_babel import gettext as _
 
 from ..platform.errors import ValidationFailed
 from ..platform.money import Money, is_currency, parse_exchange_rate
-from .rules.states import PaymentMethod, ReportKind
+from .rules.schedule import validate_template
+from .rules.states import PaymentMethod, ReportKind, RiskLevel
 
 # --- parsers shared by the forms and the schemas -------------------------------------------
 
@@ -239,4 +240,59 @@ def payment_details(
         currency=code,
         amount=paid,
         exchange_rate=rate,
+    )
+
+
+# --- tranche templates -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateTranche:
+    """One tranche of a template: its share of the grant, the days after the grant's start
+    it falls due, and its condition tree (dates in it as offsets from the start)."""
+
+    percent: int
+    offset_days: int
+    conditions: Mapping[str, Any]
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "percent": self.percent,
+            "offset_days": self.offset_days,
+            "conditions": dict(self.conditions),
+        }
+
+
+@dataclass(frozen=True)
+class TemplateDetails:
+    """A fund's template for a risk level; `name` is the risk level's own when None."""
+
+    risk_level: RiskLevel
+    tranches: tuple[TemplateTranche, ...]
+    name: str | None = None
+
+
+def template_details(
+    *, risk_level: object, tranches: object, name: object = None
+) -> TemplateDetails:
+    """A template as edited (rows read into data, or the data editor's JSON), or
+    ValidationFailed naming the risk level and the tranches' problems together."""
+    errors: dict[str, list[str]] = {}
+    level = None
+    try:
+        level = RiskLevel(risk_level if isinstance(risk_level, str) else "")
+    except ValueError:
+        errors["risk_level"] = [_("Choose low, medium or high.")]
+    clean: list[dict[str, Any]] = []
+    try:
+        clean = validate_template(tranches)
+    except ValidationFailed as failure:
+        errors.update(failure.errors)
+    if errors or level is None:
+        raise ValidationFailed(errors)
+    text = name.strip()[:100] if isinstance(name, str) else ""
+    return TemplateDetails(
+        level,
+        tuple(TemplateTranche(t["percent"], t["offset_days"], t["conditions"]) for t in clean),
+        text or None,
     )

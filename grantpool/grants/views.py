@@ -30,6 +30,7 @@ from ..platform.money import Money, parse_money
 from ..platform.permissions import can, load, require
 from ..platform.time import now_utc
 from . import queries, rules, services
+from .commands import template_details
 from .forms import (
     AmendmentForm,
     CloseForm,
@@ -493,7 +494,10 @@ def tranche_templates(fund_id: int) -> Any:
                         "tranches", _("Write the tranches as data (JSON).")
                     ) from None
             services.save_template(
-                db.session, current_user, fund, form.risk_level.data or "", tranches
+                db.session,
+                current_user,
+                fund,
+                template_details(risk_level=form.risk_level.data, tranches=tranches),
             )
         flash(_("The template has been saved."), "success")
         return redirect(

@@ -18,8 +18,10 @@ from grantpool.grants.commands import (
     TrancheSpec,
     payment_details,
     report_details,
+    template_details,
 )
 from grantpool.grants.models import ConditionWaiver, Disbursement, Grant, Tranche
+from grantpool.grants.rules import RiskLevel
 from grantpool.ledger import rules as ledger_rules
 from grantpool.ledger.services import balance_of
 from grantpool.platform.audit import AuditEvent
@@ -87,15 +89,33 @@ def test_a_fund_managers_template_is_used_for_its_risk_level(session: Session) -
         session,
         world.manager,
         world.fund,
-        "medium",
-        [{"percent": 50}, {"percent": 25, "offset_days": 30}, {"percent": 25, "offset_days": 60}],
+        template_details(
+            risk_level="medium",
+            tranches=[
+                {"percent": 50},
+                {"percent": 25, "offset_days": 30},
+                {"percent": 25, "offset_days": 60},
+            ],
+        ),
     )
     grant = make_grant(session, world, 1000, risk_level="medium")
     assert [t.amount_minor for t in queries.tranches_of(session, grant)] == [500, 250, 250]
-    with pytest.raises(ValidationFailed):
-        services.save_template(session, world.manager, world.fund, "low", [{"percent": 99}])
+    whole = template_details(risk_level="low", tranches=[{"percent": 100}])
     with pytest.raises(NotPermitted):
-        services.save_template(session, world.officer, world.fund, "low", [{"percent": 100}])
+        services.save_template(session, world.officer, world.fund, whole)
+
+
+def test_a_template_is_read_whole_before_it_reaches_the_service() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        template_details(risk_level="extreme", tranches=[{"percent": 99}])
+    assert set(refused.value.errors) == {"risk_level", "tranches"}
+    assert refused.value.errors["tranches"] == ["The tranches' shares must add up to 100%."]
+    details = template_details(risk_level="high", tranches=[{"percent": 100}], name="  Pilot ")
+    assert details.risk_level is RiskLevel.HIGH
+    assert details.name == "Pilot"
+    assert [t.as_data() for t in details.tranches] == [
+        {"percent": 100, "offset_days": 0, "conditions": {"all": []}}
+    ]
 
 
 def release_and_pay(session: Session, world, tranche: Tranche, **payment) -> Disbursement:

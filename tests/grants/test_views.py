@@ -10,7 +10,12 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from grantpool.grants import queries, services
-from grantpool.grants.commands import AmendmentRequest, TrancheSpec, report_details
+from grantpool.grants.commands import (
+    AmendmentRequest,
+    TrancheSpec,
+    report_details,
+    template_details,
+)
 from tests.conftest import login
 from tests.factories import PASSWORD, make_organisation, make_user
 
@@ -295,19 +300,21 @@ def test_a_template_is_edited_as_plain_rows(client: FlaskClient, session: Sessio
         session,
         world.manager,
         world.fund,
-        "low",
-        [
-            {
-                "percent": 100,
-                "offset_days": 0,
-                "conditions": {
-                    "any": [
-                        {"type": "manual_approval"},
-                        {"type": "document_provided", "kind": "Letter"},
-                    ]
+        template_details(
+            risk_level="low",
+            tranches=[
+                {
+                    "percent": 100,
+                    "offset_days": 0,
+                    "conditions": {
+                        "any": [
+                            {"type": "manual_approval"},
+                            {"type": "document_provided", "kind": "Letter"},
+                        ]
+                    },
                 },
-            },
-        ],
+            ],
+        ),
     )
     data_page = client.get(url + "?risk=low").get_data(as_text=True)
     assert 'name="as_data"' in data_page and "&#34;any&#34;" in data_page

@@ -22,6 +22,7 @@ from ...platform.money import Money
 from ...platform.permissions import require
 from ...platform.time import now_utc
 from .. import rules, signals
+from ..commands import TemplateDetails
 from ..models import Grant, Tranche, TrancheTemplate
 from ..rules import GrantState, RiskLevel, TrancheState
 from ._common import local_date, lock_fund
@@ -49,19 +50,13 @@ def template_for(
 
 
 def save_template(
-    session: Session,
-    actor: User,
-    fund: Fund,
-    risk_level: str,
-    tranches: Any,
-    name: str | None = None,
+    session: Session, actor: User, fund: Fund, details: TemplateDetails
 ) -> TrancheTemplate:
     """Create or replace a fund's template (by name; the risk level's own name by default)."""
     require(actor, "fund.edit_tranche_templates", fund)
-    if risk_level not in {r.value for r in RiskLevel}:
-        raise ValidationFailed.single("risk_level", _("Choose low, medium or high."))
-    clean = rules.validate_template(tranches)
-    name = (name or risk_level).strip()[:100]
+    risk_level = details.risk_level.value
+    clean = [tranche.as_data() for tranche in details.tranches]
+    name = details.name or risk_level
     template = session.scalar(
         select(TrancheTemplate).where(
             TrancheTemplate.fund_id == fund.id, TrancheTemplate.name == name
